@@ -1,0 +1,59 @@
+"""The hardware inventory of a PDN site, as typed, validated values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ServerRole(StrEnum):
+    """What a server is for; it decides the node pool it joins."""
+
+    CONTROL_PLANE = "control-plane"
+    COMPUTE = "compute"
+    STORAGE = "storage"
+    GPU = "gpu"
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    role: ServerRole
+    cpu_cores: int
+    memory_gib: int
+    disk_gib: int
+
+
+@dataclass(frozen=True)
+class Rack:
+    name: str
+    hall: str
+    zone: str
+    power_kw: float
+    servers: tuple[Server, ...]
+
+    def roles(self) -> tuple[ServerRole, ...]:
+        """The roles present in this rack, in a stable order."""
+        return tuple(role for role in ServerRole if any(s.role is role for s in self.servers))
+
+    def pool(self, role: ServerRole) -> tuple[Server, ...]:
+        return tuple(s for s in self.servers if s.role is role)
+
+
+@dataclass(frozen=True)
+class Site:
+    code: str  # DNS-safe, used in resource names and node labels
+    name: str
+    region_code: str  # Kemendagri code of the kabupaten/kota the site stands in
+    tier: str
+    racks: tuple[Rack, ...]
+
+    def servers(self) -> Iterator[tuple[Rack, Server]]:
+        for rack in self.racks:
+            for server in rack.servers:
+                yield rack, server
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        return tuple(sorted({rack.zone for rack in self.racks}))

@@ -1,0 +1,147 @@
+"""The one place that decides the environment of every pulumi invocation.
+
+Air-gapped and non-interactive: the pinned toolchain and the project's venv first on PATH, a
+PULUMI_HOME and a file backend outside the clone, a passphrase secrets provider, no update checks,
+no plugin downloads, the kubernetes provider installed from the locally built binary.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pdn import paths
+from pdn.toolchain import ToolchainError, bin_dir
+from pdn.toolchain.components import PULUMI_KUBERNETES_VERSION
+
+PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+
+
+class PulumiEnvError(Exception):
+    """Pulumi cannot be run here; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class PulumiEnvironment:
+    toolchain_bin: Path
+    venv_bin: Path
+    pulumi_home: Path
+    backend_dir: Path
+    passphrase_file: Path | None  # None: the caller's own PULUMI_CONFIG_PASSPHRASE(_FILE) is used
+
+    @property
+    def pulumi(self) -> Path:
+        return self.toolchain_bin / "pulumi"
+
+    @property
+    def backend_url(self) -> str:
+        return self.backend_dir.as_uri()
+
+    def variables(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The variables pdn sets, layered over `base` (default: this process's environment)."""
+        base = dict(os.environ if base is None else base)
+        env = dict(base)
+        env["PATH"] = os.pathsep.join(
+            [str(self.toolchain_bin), str(self.venv_bin), base.get("PATH", "")]
+        )
+        env["PULUMI_HOME"] = str(self.pulumi_home)
+        env["PULUMI_BACKEND_URL"] = self.backend_url
+        env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+        env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
+        env["PULUMI_PYTHON_CMD"] = str(self.venv_bin / "python")
+        if self.passphrase_file is not None:
+            env.pop("PULUMI_CONFIG_PASSPHRASE", None)
+            env["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(self.passphrase_file)
+        return env
+
+    def exports(self) -> str:
+        """Shell lines for `eval "$(pdn env)"`, so `pulumi …` can be typed directly."""
+        env = self.variables(base={"PATH": os.environ.get("PATH", "")})
+        return "".join(f"export {key}={_shell_quote(value)}\n" for key, value in env.items())
+
+
+def _shell_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def environment(base: Mapping[str, str] | None = None) -> PulumiEnvironment:
+    """Build the environment, creating its directories and the local passphrase on first use."""
+    base = os.environ if base is None else base
+    try:
+        toolchain = bin_dir()
+    except ToolchainError as err:
+        raise PulumiEnvError(str(err)) from err
+    if not (toolchain / "pulumi").is_file():
+        raise PulumiEnvError(
+            f"the pulumi CLI is not built yet ({toolchain}/pulumi is missing): "
+            "run `pdn toolchain build`"
+        )
+    pulumi_home = paths.cache_dir() / "pulumi-home"
+    backend = paths.state_dir() / "pulumi-state"
+    for directory in (pulumi_home, backend):
+        directory.mkdir(parents=True, exist_ok=True)
+    passphrase = None if any(base.get(v) for v in PASSPHRASE_VARS) else _local_passphrase()
+    return PulumiEnvironment(toolchain, paths.venv_bin(), pulumi_home, backend, passphrase)
+
+
+def _local_passphrase() -> Path:
+    """A generated passphrase for stacks on this machine, readable by its owner only."""
+    path = paths.state_dir() / "secrets" / "pulumi-passphrase"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path
+
+
+def ensure_kubernetes_plugin(env: PulumiEnvironment) -> None:
+    """Install the locally built kubernetes provider into PULUMI_HOME (no download)."""
+    plugin_dir = env.pulumi_home / "plugins" / f"resource-kubernetes-v{PULUMI_KUBERNETES_VERSION}"
+    if (plugin_dir / "pulumi-resource-kubernetes").is_file():
+        return
+    binary = env.toolchain_bin / "pulumi-resource-kubernetes"
+    if not binary.is_file():
+        raise PulumiEnvError(f"{binary} is missing: run `pdn toolchain build pulumi-kubernetes`")
+    run_pulumi(
+        env,
+        [
+            "plugin",
+            "install",
+            "resource",
+            "kubernetes",
+            PULUMI_KUBERNETES_VERSION,
+            "--file",
+            str(binary),
+        ],
+        capture=True,
+    )
+
+
+def run_pulumi(
+    env: PulumiEnvironment,
+    args: list[str],
+    *,
+    cwd: Path | None = None,
+    capture: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run the pinned pulumi CLI non-interactively; raise PulumiEnvError when it fails."""
+    variables = env.variables()
+    variables["PULUMI_SKIP_CONFIRMATIONS"] = "true"
+    proc = subprocess.run(
+        [str(env.pulumi), *args, "--non-interactive"],
+        cwd=cwd or paths.REPO_ROOT,
+        env=variables,
+        stdin=subprocess.DEVNULL,
+        capture_output=capture,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout or "").strip() if capture else "see the output above"
+        raise PulumiEnvError(f"`pulumi {' '.join(args)}` failed (exit {proc.returncode}): {detail}")
+    return proc

@@ -1,0 +1,6 @@
+"""The air-gapped toolchain: every binary pdn needs, built from pinned Go modules."""
+
+from pdn.toolchain.builder import ToolchainError, bin_dir, build
+from pdn.toolchain.status import BinaryStatus, status
+
+__all__ = ["BinaryStatus", "ToolchainError", "bin_dir", "build", "status"]

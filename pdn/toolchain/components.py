@@ -1,0 +1,171 @@
+"""The pinned components of the air-gapped toolchain.
+
+Each component is built from Go modules committed under ``toolchain/``; the pins live in those
+go.mod/go.sum files, and the versions here only stamp and check the binaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PULUMI_VERSION = "v3.274.1"
+LANGUAGE_HOST_SDK_VERSION = "v3.68.0"
+PULUMI_KUBERNETES_VERSION = "4.25.0"
+PULUMI_KUBERNETES_MODULE = "github.com/pulumi/pulumi-kubernetes/provider/v4"
+PULUMI_KUBERNETES_PSEUDO_VERSION = "v4.0.0-20260115033456-f47bc2d6f199"
+KUBERNETES_VERSION = "v1.34.4"
+ETCD_VERSION = "v3.6.16"
+KWOK_VERSION = "v0.8.0"
+
+
+@dataclass(frozen=True)
+class Binary:
+    """One executable the toolchain provides and how to ask it its version."""
+
+    name: str
+    version_args: tuple[str, ...]
+    expected_version: str  # substring of the version output
+
+
+@dataclass(frozen=True)
+class GoBuild:
+    """One `go build` of packages from a committed module directory into the component's bin/."""
+
+    module_dir: str  # under toolchain/
+    packages: tuple[str, ...]
+    output: str | None = None  # a file name when one package is built under another name
+    ldflags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    # Set when the module's own source must be copied out of the module cache and built in place
+    # (its zip lacks files that a generator writes): (module path, version).
+    copy_source: tuple[str, str] | None = None
+    generate_env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    origin: str  # the module@version a user would recognise
+    builds: tuple[GoBuild, ...]
+    binaries: tuple[Binary, ...]
+    # Plain files taken from a module in the cache: (module dir whose go.mod pins it, module path,
+    # file inside the module, installed name).
+    module_files: tuple[tuple[str, str, str, str], ...] = field(default=())
+
+
+_PULUMI_VERSION_PKG = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+_K8S_VERSION_PKG = "k8s.io/component-base/version"
+_K8S_MAJOR, _K8S_MINOR = KUBERNETES_VERSION.lstrip("v").split(".")[:2]
+
+COMPONENTS: tuple[Component, ...] = (
+    Component(
+        name="pulumi",
+        origin=f"github.com/pulumi/pulumi/pkg/v3@{PULUMI_VERSION} "
+        f"+ sdk/v3@{LANGUAGE_HOST_SDK_VERSION} (python language host)",
+        builds=(
+            GoBuild(
+                module_dir="pulumi",
+                packages=("github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",),
+                ldflags=(f"-X {_PULUMI_VERSION_PKG}={PULUMI_VERSION}",),
+                tags=("osusergo", "grpcnotrace"),
+            ),
+            GoBuild(
+                module_dir="pulumi-language-python",
+                packages=("github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python",),
+                ldflags=(f"-X {_PULUMI_VERSION_PKG}={LANGUAGE_HOST_SDK_VERSION}",),
+            ),
+        ),
+        binaries=(
+            Binary("pulumi", ("version",), PULUMI_VERSION),
+            Binary("pulumi-language-python", ("-version",), LANGUAGE_HOST_SDK_VERSION),
+            Binary("pulumi-language-python-exec", ("--help",), ""),
+        ),
+        module_files=(
+            (
+                "pulumi",
+                "github.com/pulumi/pulumi/sdk/v3",
+                "python/cmd/pulumi-language-python-exec",
+                "pulumi-language-python-exec",
+            ),
+        ),
+    ),
+    Component(
+        name="pulumi-kubernetes",
+        origin=f"{PULUMI_KUBERNETES_MODULE}@{PULUMI_KUBERNETES_PSEUDO_VERSION} "
+        f"(release {PULUMI_KUBERNETES_VERSION})",
+        builds=(
+            GoBuild(
+                module_dir="pulumi-kubernetes",
+                packages=("./cmd/pulumi-resource-kubernetes",),
+                ldflags=(
+                    "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version="
+                    + PULUMI_KUBERNETES_VERSION,
+                ),
+                copy_source=(PULUMI_KUBERNETES_MODULE, PULUMI_KUBERNETES_PSEUDO_VERSION),
+                generate_env=(("VERSION", PULUMI_KUBERNETES_VERSION),),
+            ),
+        ),
+        binaries=(Binary("pulumi-resource-kubernetes", ("-version",), PULUMI_KUBERNETES_VERSION),),
+    ),
+    Component(
+        name="kubernetes",
+        origin=f"k8s.io/kubernetes@{KUBERNETES_VERSION}",
+        builds=(
+            GoBuild(
+                module_dir="kubernetes",
+                packages=tuple(
+                    f"k8s.io/kubernetes/cmd/{cmd}"
+                    for cmd in (
+                        "kube-apiserver",
+                        "kube-controller-manager",
+                        "kube-scheduler",
+                        "kubectl",
+                    )
+                ),
+                ldflags=(
+                    f"-X {_K8S_VERSION_PKG}.gitVersion={KUBERNETES_VERSION}",
+                    f"-X {_K8S_VERSION_PKG}.gitMajor={_K8S_MAJOR}",
+                    f"-X {_K8S_VERSION_PKG}.gitMinor={_K8S_MINOR}",
+                    f"-X {_K8S_VERSION_PKG}.gitTreeState=clean",
+                ),
+            ),
+        ),
+        binaries=(
+            Binary("kube-apiserver", ("--version",), KUBERNETES_VERSION),
+            Binary("kube-controller-manager", ("--version",), KUBERNETES_VERSION),
+            Binary("kube-scheduler", ("--version",), KUBERNETES_VERSION),
+            Binary("kubectl", ("version", "--client"), KUBERNETES_VERSION),
+        ),
+    ),
+    Component(
+        name="etcd",
+        origin=f"go.etcd.io/etcd/server/v3@{ETCD_VERSION}",
+        builds=(
+            GoBuild(
+                module_dir="etcd",
+                packages=("go.etcd.io/etcd/server/v3",),
+                output="etcd",
+            ),
+        ),
+        binaries=(Binary("etcd", ("--version",), ETCD_VERSION.lstrip("v")),),
+    ),
+    Component(
+        name="kwok",
+        origin=f"sigs.k8s.io/kwok@{KWOK_VERSION}",
+        builds=(
+            GoBuild(
+                module_dir="kwok",
+                packages=("sigs.k8s.io/kwok/cmd/kwok",),
+            ),
+        ),
+        binaries=(Binary("kwok", ("--version",), KWOK_VERSION),),
+    ),
+)
+
+
+def component(name: str) -> Component:
+    for candidate in COMPONENTS:
+        if candidate.name == name:
+            return candidate
+    known = ", ".join(c.name for c in COMPONENTS)
+    raise KeyError(f"no toolchain component {name!r}; known: {known}")

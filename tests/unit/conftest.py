@@ -1,0 +1,32 @@
+"""Pulumi mocks shared by component tests: every registered resource is recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pytest
+
+
+@dataclass
+class RecordingMocks(pulumi.runtime.Mocks):
+    resources: list[pulumi.runtime.MockResourceArgs] = field(default_factory=list)
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[Any, Any]]:
+        self.resources.append(args)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def pulumi_mocks() -> RecordingMocks:
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="pdn", stack="unit", preview=False)
+    return mocks

@@ -1,0 +1,96 @@
+"""The inventory loader: the committed inventory loads, and every bad field is named."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pdn import paths
+from pdn.inventory import InventoryError, ServerRole, load_site, parse_site
+
+LOCAL = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
+
+
+def _doc() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(LOCAL.read_text())
+    return loaded
+
+
+def test_committed_local_inventory_loads() -> None:
+    site = load_site(LOCAL)
+    assert site.code == "pdn-local"
+    assert site.region_code == "32.16"
+    assert site.zones == ("zone-a", "zone-b")
+    assert [r.name for r in site.racks] == ["a01", "a02", "b01"]
+    servers = [s for _, s in site.servers()]
+    assert len(servers) == 8
+    assert {s.role for s in servers} == {
+        ServerRole.CONTROL_PLANE,
+        ServerRole.COMPUTE,
+        ServerRole.STORAGE,
+    }
+    a01 = site.racks[0]
+    assert a01.hall == "hall-a"
+    assert [s.name for s in a01.pool(ServerRole.COMPUTE)] == ["a01-c1", "a01-c2"]
+
+
+def _set(doc: dict[str, Any], path: list[Any], value: Any) -> None:
+    target: Any = doc
+    for key in path[:-1]:
+        target = target[key]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+
+
+_DELETE = object()
+SERVER = ["halls", 0, "racks", 0, "servers", 0]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "hint"),
+    [
+        (["site", "region_code"], 3216, "site.region_code", "Kemendagri"),
+        (["site", "region_code"], "32.70", "site.region_code", "Kemendagri"),
+        (["site", "tier"], "gold", "site.tier", "tier-3"),
+        (["site", "code"], "PDN_Local", "site.code", "DNS label"),
+        (["site", "name"], "", "site.name", "non-empty"),
+        (["site", "owner"], "x", "site", "unknown field"),
+        (["halls"], [], "halls", "non-empty list"),
+        (["halls", 0, "racks", 1, "name"], "a01", "halls[0].racks[1].name", "listed twice"),
+        (["halls", 0, "racks", 0, "power_kw"], -1, "halls[0].racks[0].power_kw", "positive"),
+        ([*SERVER, "role"], "database", "halls[0].racks[0].servers[0].role", "compute"),
+        ([*SERVER, "cpu_cores"], 0, "halls[0].racks[0].servers[0].cpu_cores", "positive"),
+        ([*SERVER, "memory_gib"], True, "halls[0].racks[0].servers[0].memory_gib", "positive"),
+        ([*SERVER, "disk_gib"], _DELETE, "halls[0].racks[0].servers[0].disk_gib", "positive"),
+    ],
+)
+def test_invalid_field_is_named(path: list[Any], value: Any, field: str, hint: str) -> None:
+    doc = copy.deepcopy(_doc())
+    _set(doc, path, value)
+    with pytest.raises(InventoryError) as err:
+        parse_site(doc, "sites/x.yaml")
+    message = str(err.value)
+    assert message.startswith(f"sites/x.yaml: {field}:"), message
+    assert hint in message
+
+
+def test_duplicate_server_names_point_at_first_listing() -> None:
+    doc = copy.deepcopy(_doc())
+    doc["halls"][1]["racks"][0]["servers"][0]["name"] = "a01-cp1"
+    with pytest.raises(InventoryError, match=r"already listed at halls\[0\]\.racks\[0\]"):
+        parse_site(doc, "x.yaml")
+
+
+def test_missing_file_and_bad_yaml_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError, match=r"nope\.yaml: cannot read"):
+        load_site(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("site: [unclosed\n")
+    with pytest.raises(InventoryError, match=r"broken\.yaml: not valid YAML"):
+        load_site(broken)

@@ -1,0 +1,182 @@
+"""The toolchain module: pins, cache keys, skipping, verification, status."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pdn import paths
+from pdn.toolchain import ToolchainError, build, status
+from pdn.toolchain import builder as build_mod
+from pdn.toolchain.components import (
+    COMPONENTS,
+    ETCD_VERSION,
+    KUBERNETES_VERSION,
+    KWOK_VERSION,
+    LANGUAGE_HOST_SDK_VERSION,
+    PULUMI_KUBERNETES_MODULE,
+    PULUMI_KUBERNETES_PSEUDO_VERSION,
+    PULUMI_VERSION,
+    Binary,
+    component,
+)
+
+MODULES = paths.REPO_ROOT / "toolchain"
+
+
+def _required(module_dir: str, module: str) -> str:
+    text = (MODULES / module_dir / "go.mod").read_text()
+    match = re.search(rf"^\s*{re.escape(module)} (\S+)", text, re.MULTILINE)
+    assert match, f"{module} is not required in toolchain/{module_dir}/go.mod"
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    ("module_dir", "module", "version"),
+    [
+        ("pulumi", "github.com/pulumi/pulumi/pkg/v3", PULUMI_VERSION),
+        ("pulumi", "github.com/pulumi/pulumi/sdk/v3", PULUMI_VERSION),
+        ("pulumi-language-python", "github.com/pulumi/pulumi/sdk/v3", LANGUAGE_HOST_SDK_VERSION),
+        ("kubernetes", "k8s.io/kubernetes", KUBERNETES_VERSION),
+        ("etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION),
+        ("kwok", "sigs.k8s.io/kwok", KWOK_VERSION),
+    ],
+)
+def test_committed_modules_pin_the_declared_versions(
+    module_dir: str, module: str, version: str
+) -> None:
+    assert _required(module_dir, module) == version
+    assert (MODULES / module_dir / "go.sum").stat().st_size > 0
+
+
+def test_provider_module_is_the_release_source_without_local_replace() -> None:
+    text = (MODULES / "pulumi-kubernetes" / "go.mod").read_text()
+    assert text.startswith(f"module {PULUMI_KUBERNETES_MODULE}\n")
+    assert "=> ../sdk" not in text
+    assert PULUMI_KUBERNETES_PSEUDO_VERSION.startswith("v4.0.0-")
+
+
+def test_kubernetes_staging_modules_are_pinned_to_the_release() -> None:
+    text = (MODULES / "kubernetes" / "go.mod").read_text()
+    replaced = re.findall(r"^\s*(k8s\.io/\S+) => k8s\.io/\S+ (v\S+)", text, re.MULTILINE)
+    assert len(replaced) >= 30
+    minor = KUBERNETES_VERSION.split(".", 1)[1]
+    assert {version for _, version in replaced} == {f"v0.{minor}"}
+
+
+def test_every_binary_the_platform_needs_is_declared() -> None:
+    names = {b.name for c in COMPONENTS for b in c.binaries}
+    assert names == {
+        "pulumi",
+        "pulumi-language-python",
+        "pulumi-language-python-exec",
+        "pulumi-resource-kubernetes",
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+        "kwok",
+    }
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PDN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def modules_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy = tmp_path / "toolchain"
+    shutil.copytree(MODULES, copy)
+    monkeypatch.setattr(build_mod, "modules_root", lambda: copy)
+    return copy
+
+
+def test_key_changes_with_the_pins_and_go_only(modules_copy: Path) -> None:
+    etcd, kwok = component("etcd"), component("kwok")
+    before = build_mod.component_key(etcd, "go1.26.8")
+    assert before == build_mod.component_key(etcd, "go1.26.8")
+    assert before != build_mod.component_key(etcd, "go1.27.3")
+    kwok_before = build_mod.component_key(kwok, "go1.26.8")
+    with (modules_copy / "etcd" / "go.sum").open("a") as handle:
+        handle.write("example.com/x v1.0.0 h1:AAAA=\n")
+    assert build_mod.component_key(etcd, "go1.26.8") != before
+    assert build_mod.component_key(kwok, "go1.26.8") == kwok_before
+
+
+def _fake_built(comp_name: str, script: str) -> None:
+    go = build_mod.go_version()
+    comp = component(comp_name)
+    target = build_mod.component_dir(comp, go) / "bin"
+    target.mkdir(parents=True)
+    for binary in comp.binaries:
+        path = target / binary.name
+        path.write_text(f"#!/bin/sh\n{script}\n")
+        path.chmod(0o755)
+    (target.parent / "built.json").write_text(json.dumps({"component": comp_name}))
+
+
+def test_built_components_are_skipped_and_linked(cache: Path) -> None:
+    _fake_built("etcd", f"echo 'etcd Version: {ETCD_VERSION.lstrip('v')}'")
+    lines: list[str] = []
+    results = build(["etcd"], progress=lines.append)
+    assert [(r.component, r.skipped) for r in results] == [("etcd", True)]
+    assert "already built" in lines[0]
+    linked = build_mod.bin_dir() / "etcd"
+    assert linked.is_file()
+    assert linked.samefile(
+        build_mod.component_dir(component("etcd"), build_mod.go_version()) / "bin" / "etcd"
+    )
+
+
+def test_unknown_component_is_refused(cache: Path) -> None:
+    with pytest.raises(ToolchainError, match="known components: pulumi"):
+        build(["terraform"], progress=lambda _: None)
+
+
+def test_status_reports_missing_built_and_broken(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/bin:/bin:" + str(Path(shutil.which("go") or "go").parent))
+    _fake_built("etcd", f"echo 'etcd Version: {ETCD_VERSION.lstrip('v')}'")
+    _fake_built("kwok", "echo 'kwok version v0.0.1'")
+    rows = {row.binary: row for row in status()}
+    assert rows["etcd"].origin.startswith("built here from go.etcd.io/etcd/server/v3@v3.6.16")
+    assert rows["etcd"].version == "etcd Version: 3.6.16"
+    assert rows["kwok"].version.startswith("BROKEN")
+    assert "expected version v0.8.0" in rows["kwok"].version
+    assert rows["pulumi"].path is None
+    assert rows["pulumi"].origin == "missing: run `pdn toolchain build pulumi`"
+
+
+def test_pinned_binary_on_path_is_reported_with_its_origin(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "usr-local-bin"
+    elsewhere.mkdir()
+    fake = elsewhere / "kwok"
+    fake.write_text(f"#!/bin/sh\necho 'kwok version {KWOK_VERSION}'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(
+        "PATH", f"{elsewhere}:/usr/bin:/bin:{Path(shutil.which('go') or 'go').parent}"
+    )
+    rows = {row.binary: row for row in status()}
+    assert rows["kwok"].path == fake
+    assert rows["kwok"].origin == f"found on PATH at the pinned version ({fake})"
+
+
+def test_verify_refuses_a_wrong_version(tmp_path: Path) -> None:
+    script = tmp_path / "kubectl"
+    script.write_text("#!/bin/sh\necho 'Client Version: v1.33.0'\n")
+    script.chmod(0o755)
+    binary = Binary("kubectl", ("version", "--client"), KUBERNETES_VERSION)
+    with pytest.raises(ToolchainError, match=re.escape("expected version v1.34.4")):
+        build_mod.verify_binary(script, binary)
+    with pytest.raises(ToolchainError, match="not produced"):
+        build_mod.verify_binary(tmp_path / "absent", binary)
