@@ -3,12 +3,16 @@
 from pathlib import Path
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from infra.cluster import ClusterBaseline, ClusterBaselineArgs
 from infra.site import Site, SiteArgs
 from pdn.inventory import load_site
 
 config = pulumi.Config("pdn")
 site_inventory = load_site(Path(config.require("inventory")))
+# The site's cluster; set by `pdn up` from the local DC, or by the operator for a real site.
+kubeconfig = config.get_secret("kubeconfig")
 
 site = Site(
     site_inventory.code,
@@ -22,3 +26,20 @@ pulumi.export("server_count", site.server_count)
 pulumi.export("capacity", site.capacity)
 if site.bmc_password is not None:
     pulumi.export("bmc_password", site.bmc_password)
+
+if kubeconfig is not None:
+    cluster = k8s.Provider(
+        f"{site_inventory.code}-cluster",
+        kubeconfig=kubeconfig,
+        enable_server_side_apply=True,
+    )
+    baseline = ClusterBaseline(
+        f"{site_inventory.code}-baseline",
+        ClusterBaselineArgs(site=site_inventory),
+        pulumi.ResourceOptions(providers=[cluster], depends_on=[site]),
+    )
+    pulumi.export("namespaces", baseline.namespaces)
+    pulumi.export("priority_classes", baseline.priority_classes)
+    pulumi.export("storage_class", baseline.storage_class)
+    pulumi.export("ingress_class", baseline.ingress_class)
+    pulumi.export("node_pools", baseline.node_pools)

@@ -128,6 +128,7 @@ def run_pulumi(
     *,
     cwd: Path | None = None,
     capture: bool = False,
+    stdin_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the pinned pulumi CLI non-interactively; raise PulumiEnvError when it fails."""
     variables = env.variables()
@@ -136,7 +137,7 @@ def run_pulumi(
         [str(env.pulumi), *args, "--non-interactive"],
         cwd=cwd or paths.REPO_ROOT,
         env=variables,
-        stdin=subprocess.DEVNULL,
+        input=stdin_text if stdin_text is not None else "",
         capture_output=capture,
         text=True,
         check=False,

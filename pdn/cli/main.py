@@ -5,19 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pdn.cli import env, stack, toolchain
+from pdn.cli import dc, env, stack, toolchain
+from pdn.dc import DCError
 from pdn.inventory import InventoryError
 from pdn.pulumi_env import PulumiEnvError
 from pdn.toolchain import ToolchainError
 
 # Domain errors carry a message that tells the user what to fix: print it, no traceback.
-USER_ERRORS = (ToolchainError, PulumiEnvError, InventoryError)
+USER_ERRORS = (ToolchainError, PulumiEnvError, InventoryError, DCError)
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdn", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (toolchain, env, stack):
+    for module in (toolchain, dc, env, stack):
         module.register(commands)
     return root
 

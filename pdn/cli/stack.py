@@ -1,27 +1,46 @@
-"""`pdn up` and `pdn down`: the main job on a stack (default: the local national DC)."""
+"""`pdn up` and `pdn down`: the main job on the local national DC (or another stack)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from pdn import pulumi_env, stacks, toolchain
+from pdn import paths, pulumi_env, stacks, toolchain
+from pdn.dc import LocalDC
+from pdn.inventory import load_site
+
+DEFAULT_INVENTORY = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    up = commands.add_parser("up", help="build the toolchain if needed, then `pulumi up` a stack")
+    up = commands.add_parser(
+        "up", help="toolchain, local DC, then `pulumi up` of the platform (idempotent)"
+    )
     up.add_argument("--stack", default=stacks.LOCAL_STACK)
+    up.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY)
     up.set_defaults(handler=_up)
-    down = commands.add_parser("down", help="`pulumi destroy` a stack")
+    down = commands.add_parser("down", help="`pulumi destroy` the platform, then stop the local DC")
     down.add_argument("--stack", default=stacks.LOCAL_STACK)
+    down.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY)
     down.set_defaults(handler=_down)
 
 
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
 def _up(args: argparse.Namespace) -> int:
-    toolchain.build(progress=lambda line: print(line, flush=True))
-    stacks.up(pulumi_env.environment(), args.stack)
+    toolchain.build(progress=_print)
+    dc = LocalDC(load_site(args.inventory))
+    dc.up(progress=_print)
+    stacks.up(pulumi_env.environment(), args.stack, kubeconfig=dc.kubeconfig)
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
+    dc = LocalDC(load_site(args.inventory))
+    # The cluster must answer for its objects to be deleted: (re)start it if it is stopped.
+    dc.up(progress=_print)
     stacks.destroy(pulumi_env.environment(), args.stack)
+    dc.down(progress=_print)
     return 0

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pdn import paths
-from pdn.toolchain.components import COMPONENTS, Binary, Component, GoBuild
+from pdn.toolchain.components import COMPONENTS, Binary, Component, GoBuild, component
 
 ProgressFn = Callable[[str], None]
 HEARTBEAT_SECONDS = 30.0
@@ -55,7 +55,7 @@ def component_key(comp: Component, go: str) -> str:
     """A digest of everything that decides the component's bytes: its pins, flags and Go."""
     digest = hashlib.sha256()
     digest.update(go.encode())
-    digest.update(repr(comp).encode())
+    digest.update(repr((comp.builds, comp.module_files)).encode())
     for build in comp.builds:
         for name in ("go.mod", "go.sum"):
             digest.update((modules_root() / build.module_dir / name).read_bytes())
@@ -130,9 +130,10 @@ def _build_component(comp: Component, go: str) -> None:
             _go_build(step, partial / "bin", log_file)
         for module_dir, module, inner_path, installed in comp.module_files:
             source = _module_source_dir(modules_root() / module_dir, module, log_file) / inner_path
-            dest = partial / "bin" / installed
+            dest = partial / installed
+            dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest)
-            dest.chmod(0o755)
+            dest.chmod(0o755 if installed.startswith("bin/") else 0o644)
         versions = {b.name: verify_binary(partial / "bin" / b.name, b) for b in comp.binaries}
     (partial / "built.json").write_text(
         json.dumps({"component": comp.name, "origin": comp.origin, "go": go, "versions": versions})
@@ -228,11 +229,18 @@ def _go_build(step: GoBuild, out_dir: Path, log_file: TextIO) -> None:
 
 
 def verify_binary(path: Path, binary: Binary) -> str:
-    """Run the binary's version command; return its first line or raise if it is wrong."""
+    """Ask the binary its version; return the line that shows it, or raise if it is wrong."""
     if not os.access(path, os.X_OK):
         raise ToolchainError(f"{path} was not produced or is not executable")
+    if not binary.expected_version:
+        return "(script)"
+    command = (
+        [str(path), *binary.version_args]
+        if binary.version_args
+        else ["go", "version", "-m", str(path)]
+    )
     proc = subprocess.run(
-        [str(path), *binary.version_args],
+        command,
         capture_output=True,
         text=True,
         timeout=60,
@@ -240,12 +248,12 @@ def verify_binary(path: Path, binary: Binary) -> str:
         stdin=subprocess.DEVNULL,
     )
     output = (proc.stdout + proc.stderr).strip()
-    if binary.expected_version and binary.expected_version not in output:
+    lines = [line.strip() for line in output.splitlines() if binary.expected_version in line]
+    if not lines:
         raise ToolchainError(
             f"{path} reports {output[:200]!r}, expected version {binary.expected_version}"
         )
-    first = output.splitlines()[0] if output else ""
-    return first if binary.expected_version else "(script)"
+    return " ".join(lines[0].split()[:3])
 
 
 def _link_view(go: str) -> None:
@@ -291,3 +299,13 @@ class _Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def installed_file(component_name: str, relative: str) -> Path:
+    """A non-binary file a built component installed (e.g. kwok's stage definitions)."""
+    comp = component(component_name)
+    go = go_version()
+    path = component_dir(comp, go) / relative
+    if not path.is_file():
+        raise ToolchainError(f"{path} is missing: run `pdn toolchain build {component_name}`")
+    return path

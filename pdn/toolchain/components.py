@@ -16,6 +16,7 @@ PULUMI_KUBERNETES_PSEUDO_VERSION = "v4.0.0-20260115033456-f47bc2d6f199"
 KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
+KWOK_STAGES_DIR = "share/kwok/stages"
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,10 @@ class Binary:
     """One executable the toolchain provides and how to ask it its version."""
 
     name: str
+    # How to ask it its version; () means read the module versions Go embedded in the binary
+    # (`go version -m`), for binaries without a version flag.
     version_args: tuple[str, ...]
-    expected_version: str  # substring of the version output
+    expected_version: str  # substring of the version output; "" for a plain script
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Component:
     builds: tuple[GoBuild, ...]
     binaries: tuple[Binary, ...]
     # Plain files taken from a module in the cache: (module dir whose go.mod pins it, module path,
-    # file inside the module, installed name).
+    # file inside the module, destination relative to the component dir).
     module_files: tuple[tuple[str, str, str, str], ...] = field(default=())
 
 
@@ -77,15 +80,15 @@ COMPONENTS: tuple[Component, ...] = (
         ),
         binaries=(
             Binary("pulumi", ("version",), PULUMI_VERSION),
-            Binary("pulumi-language-python", ("-version",), LANGUAGE_HOST_SDK_VERSION),
-            Binary("pulumi-language-python-exec", ("--help",), ""),
+            Binary("pulumi-language-python", (), LANGUAGE_HOST_SDK_VERSION),
+            Binary("pulumi-language-python-exec", (), ""),
         ),
         module_files=(
             (
                 "pulumi",
                 "github.com/pulumi/pulumi/sdk/v3",
                 "python/cmd/pulumi-language-python-exec",
-                "pulumi-language-python-exec",
+                "bin/pulumi-language-python-exec",
             ),
         ),
     ),
@@ -159,6 +162,21 @@ COMPONENTS: tuple[Component, ...] = (
             ),
         ),
         binaries=(Binary("kwok", ("--version",), KWOK_VERSION),),
+        # The stages that drive fake nodes and pods through their lifecycle (kwok exits without).
+        module_files=tuple(
+            (
+                "kwok",
+                "sigs.k8s.io/kwok",
+                f"kustomize/stage/{kind}/fast/{stage}.yaml",
+                f"{KWOK_STAGES_DIR}/{stage}.yaml",
+            )
+            for kind, stage in (
+                ("node", "node-initialize"),
+                ("pod", "pod-ready"),
+                ("pod", "pod-complete"),
+                ("pod", "pod-delete"),
+            )
+        ),
     ),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,3 +31,16 @@ def pulumi_mocks() -> RecordingMocks:
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="pdn", stack="unit", preview=False)
     return mocks
+
+
+def run_program(program: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a Pulumi program under the mocks until every registration finished; return the
+    resolved values of the outputs it returns."""
+    resolved: dict[str, Any] = {}
+
+    def body() -> pulumi.Output[None]:
+        outputs = program()
+        return pulumi.Output.all(**outputs).apply(resolved.update)
+
+    pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
+    return resolved

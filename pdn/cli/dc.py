@@ -1,0 +1,75 @@
+"""`pdn dc up | status | down`: the local national DC site."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pdn import paths
+from pdn.dc import DCStatus, LocalDC
+from pdn.inventory import load_site
+
+DEFAULT_INVENTORY = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser("dc", help="run the local national DC from a site inventory")
+    parser.add_argument(
+        "--inventory",
+        type=Path,
+        default=DEFAULT_INVENTORY,
+        help="site hardware inventory (default: %(default)s)",
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("up", help="start (idempotent) and wait until healthy").set_defaults(
+        handler=_up
+    )
+    actions.add_parser(
+        "status", help="per component: process, port, health; nodes Ready"
+    ).set_defaults(handler=_status)
+    down = actions.add_parser("down", help="stop every process by PID, remove the DC address")
+    down.add_argument("--purge", action="store_true", help="also delete etcd data and the PKI")
+    down.set_defaults(handler=_down)
+
+
+def _dc(args: argparse.Namespace) -> LocalDC:
+    return LocalDC(load_site(args.inventory))
+
+
+def _up(args: argparse.Namespace) -> int:
+    dc = _dc(args)
+    status = dc.up(progress=lambda line: print(line, flush=True))
+    print(f"local DC {dc.site.code} is up; kubeconfig: {dc.kubeconfig}")
+    return 0 if status.healthy else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    dc = _dc(args)
+    status = dc.status()
+    print(render(status))
+    return 0 if status.healthy else 1
+
+
+def render(status: DCStatus) -> str:
+    lines = []
+    for c in status.components:
+        state = "healthy" if c.healthy else f"UNHEALTHY: {c.problem or 'port closed'}"
+        pid = str(c.pid) if c.pid else "-"
+        lines.append(
+            f"{c.name:<24} pid {pid:<8} port {'open' if c.port_open else 'closed':<7} {state}"
+        )
+    ready = status.nodes_total - len(status.nodes_not_ready)
+    lines.append(
+        f"{'nodes':<24} {ready}/{status.nodes_total} Ready"
+        + (f" (not Ready: {', '.join(status.nodes_not_ready)})" if status.nodes_not_ready else "")
+    )
+    lines.append(
+        f"{'advertise address':<24} "
+        + ("present" if status.advertise_address_present else "absent")
+    )
+    return "\n".join(lines)
+
+
+def _down(args: argparse.Namespace) -> int:
+    _dc(args).down(purge=args.purge, progress=lambda line: print(line, flush=True))
+    return 0

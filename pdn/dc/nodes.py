@@ -1,0 +1,144 @@
+"""The inventory's servers as Kubernetes Nodes, which kwok then drives like real kubelets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
+
+from pdn.dc.control_plane import KWOK_NODE_ANNOTATION, KWOK_USER
+from pdn.inventory import Rack, Server, Site
+
+LABEL_PREFIX = "pdn.go.id"
+MAX_PODS = 110
+
+
+def node_manifest(site: Site, rack: Rack, server: Server) -> dict[str, Any]:
+    """A Node as the server's kubelet would register it: capacity, topology, identity."""
+    capacity = {
+        "cpu": str(server.cpu_cores),
+        "memory": f"{server.memory_gib}Gi",
+        "ephemeral-storage": f"{server.disk_gib}Gi",
+        "pods": str(MAX_PODS),
+    }
+    # What a kubelet keeps back for the system; the rest is allocatable.
+    allocatable = {
+        "cpu": f"{server.cpu_cores * 1000 - 500}m",
+        "memory": f"{server.memory_gib * 1024 - 1024}Mi",
+        "ephemeral-storage": f"{int(server.disk_gib * 0.9)}Gi",
+        "pods": str(MAX_PODS),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": server.name,
+            "annotations": {KWOK_NODE_ANNOTATION: "fake"},
+            "labels": {
+                "kubernetes.io/hostname": server.name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "topology.kubernetes.io/region": site.code,
+                "topology.kubernetes.io/zone": rack.zone,
+                f"{LABEL_PREFIX}/site": site.code,
+                f"{LABEL_PREFIX}/hall": rack.hall,
+                f"{LABEL_PREFIX}/rack": rack.name,
+                f"{LABEL_PREFIX}/role": server.role.value,
+                "type": "kwok",
+            },
+        },
+        "status": {"capacity": capacity, "allocatable": allocatable},
+    }
+
+
+def register(api: k8s.ApiClient, site: Site) -> None:
+    """Create every inventory server's Node (idempotent; existing Nodes are left as they are)."""
+    core = k8s.CoreV1Api(api)
+    existing = {n.metadata.name for n in core.list_node().items}
+    for rack, server in site.servers():
+        if server.name in existing:
+            continue
+        manifest = node_manifest(site, rack, server)
+        core.create_node(manifest)
+        # Capacity is status: set it the way a kubelet does, through the status subresource.
+        core.patch_node_status(server.name, {"status": manifest["status"]})
+
+
+def not_ready(api: k8s.ApiClient, site: Site) -> list[str]:
+    """Inventory servers whose Node is missing or not Ready."""
+    nodes = {n.metadata.name: n for n in k8s.CoreV1Api(api).list_node().items}
+    waiting = []
+    for _, server in site.servers():
+        node = nodes.get(server.name)
+        conditions = (node.status.conditions or []) if node is not None else []
+        if not any(c.type == "Ready" and c.status == "True" for c in conditions):
+            waiting.append(server.name)
+    return waiting
+
+
+KWOK_CLUSTER_ROLE: dict[str, Any] = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "ClusterRole",
+    "metadata": {"name": "pdn:kwok"},
+    "rules": [
+        {
+            "apiGroups": [""],
+            "resources": ["nodes"],
+            "verbs": ["get", "list", "watch", "update", "patch"],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["nodes/status", "pods/status"],
+            "verbs": ["get", "update", "patch"],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["pods"],
+            "verbs": ["get", "list", "watch", "update", "patch", "delete"],
+        },
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "list", "watch", "create", "update", "patch"],
+        },
+        {
+            "apiGroups": ["", "events.k8s.io"],
+            "resources": ["events"],
+            "verbs": ["create", "patch", "update"],
+        },
+    ],
+}
+
+
+def grant_kwok(api: k8s.ApiClient) -> None:
+    """kwok plays every kubelet: allow it just what kubelets do to nodes, pods and leases."""
+    rbac = k8s.RbacAuthorizationV1Api(api)
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "pdn:kwok"},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": "pdn:kwok",
+        },
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": KWOK_USER}],
+    }
+    _apply(
+        lambda: rbac.create_cluster_role(KWOK_CLUSTER_ROLE),
+        lambda: rbac.replace_cluster_role("pdn:kwok", KWOK_CLUSTER_ROLE),
+    )
+    _apply(
+        lambda: rbac.create_cluster_role_binding(binding),
+        lambda: rbac.replace_cluster_role_binding("pdn:kwok", binding),
+    )
+
+
+def _apply(create: Any, replace: Any) -> None:
+    try:
+        create()
+    except ApiException as err:
+        if err.status != 409:
+            raise
+        replace()

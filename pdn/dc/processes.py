@@ -1,0 +1,152 @@
+"""Detached server processes with PID files and one log each; stopped by PID, never by name."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pdn.dc.errors import DCError
+
+HealthProbe = Callable[[], str | None]  # None when healthy, else what is wrong
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: tuple[str, ...]
+    ports: tuple[int, ...]
+    probe: HealthProbe
+
+
+class Supervisor:
+    """Starts and stops the DC's processes; state is the PID files, so any pdn run can stop them."""
+
+    def __init__(self, run_dir: Path, log_dir: Path, host: str = "127.0.0.1") -> None:
+        self.run_dir, self.log_dir, self.host = run_dir, log_dir, host
+
+    def pid_file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def log_file(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def pid(self, name: str) -> int | None:
+        """The PID of a running process of ours, or None (a stale PID file is not trusted)."""
+        path = self.pid_file(name)
+        try:
+            recorded = path.read_text().split()
+            pid, binary = int(recorded[0]), recorded[1]
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return None
+        zombie = stat.rsplit(")", 1)[1].split()[0] == "Z"
+        return pid if cmdline == binary and not zombie else None
+
+    def _recorded_alive(self, name: str) -> bool:
+        # Right after the fork /proc shows the parent's cmdline until exec: trust the PID file.
+        try:
+            return _alive(int(self.pid_file(name).read_text().split()[0]))
+        except (OSError, ValueError, IndexError):
+            return False
+
+    def start(self, spec: ProcessSpec) -> int:
+        running = self.pid(spec.name)
+        if running is not None:
+            return running
+        binary = spec.argv[0]
+        if not os.access(binary, os.X_OK):
+            raise DCError(f"{binary} is missing: run `pdn toolchain build`")
+        for port in spec.ports:
+            if port_in_use(self.host, port):
+                raise DCError(
+                    f"port {self.host}:{port} for {spec.name} is already in use by another "
+                    f"program: stop it (see `ss -ltnp 'sport = :{port}'`) and run again"
+                )
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_file(spec.name).open("ab") as log:
+            proc = subprocess.Popen(
+                spec.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        self.pid_file(spec.name).write_text(f"{proc.pid} {binary}\n")
+        return proc.pid
+
+    def wait_healthy(self, spec: ProcessSpec, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        problem: str | None = "not probed yet"
+        while time.monotonic() < deadline:
+            if not self._recorded_alive(spec.name):
+                raise DCError(
+                    f"{spec.name} exited while starting; last lines of "
+                    f"{self.log_file(spec.name)}:\n{tail(self.log_file(spec.name))}"
+                )
+            problem = spec.probe()
+            if problem is None:
+                return
+            time.sleep(0.25)
+        raise DCError(
+            f"{spec.name} did not become healthy within {timeout:.0f}s ({problem}); "
+            f"see {self.log_file(spec.name)}"
+        )
+
+    def stop(self, name: str, timeout: float = 20.0) -> bool:
+        """Stop the process (and its process group) by PID; True if one was running."""
+        pid = self.pid(name)
+        self.pid_file(name).unlink(missing_ok=True)
+        if pid is None:
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.05)
+        return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat.rsplit(")", 1)[1].split()[0] == "Z":
+        with contextlib.suppress(ChildProcessError):  # our own child: reap it
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return True
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

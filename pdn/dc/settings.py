@@ -1,0 +1,73 @@
+"""Addresses, ports and paths of a local DC site. Everything stays in 198.18.0.0/15 or loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pdn import paths
+
+# RFC 2544 benchmarking range: never routed, reserved here for the DC and its test hosts.
+DC_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
+ADVERTISE_ADDRESS = ipaddress.IPv4Address("198.19.255.1")
+SERVICE_CIDR = ipaddress.IPv4Network("198.19.0.0/20")
+POD_CIDR = ipaddress.IPv4Network("198.19.64.0/18")
+
+
+@dataclass(frozen=True)
+class Ports:
+    etcd_client: int = 12379
+    etcd_peer: int = 12380
+    etcd_metrics: int = 12381
+    apiserver: int = 16443
+    controller_manager: int = 10257
+    scheduler: int = 10259
+    kwok: int = 10247
+
+
+@dataclass(frozen=True)
+class DCSettings:
+    site_code: str
+    interface: str = "pdn-dc0"
+    # The apiserver advertises this address (on a dummy interface) and listens on loopback only.
+    advertise_address: ipaddress.IPv4Address = ADVERTISE_ADDRESS
+    service_cidr: ipaddress.IPv4Network = SERVICE_CIDR
+    pod_cidr: ipaddress.IPv4Network = POD_CIDR
+    ports: Ports = field(default_factory=Ports)
+    listen_host: str = "127.0.0.1"
+
+    @property
+    def root(self) -> Path:
+        return paths.state_dir() / "dc" / self.site_code
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.root / "pki"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def etcd_data_dir(self) -> Path:
+        return self.root / "etcd"
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.root / "kubeconfigs" / "admin.kubeconfig"
+
+    def kubeconfig(self, component: str) -> Path:
+        return self.root / "kubeconfigs" / f"{component}.kubeconfig"
+
+    @property
+    def apiserver_url(self) -> str:
+        return f"https://{self.listen_host}:{self.ports.apiserver}"
+
+    @property
+    def first_service_ip(self) -> ipaddress.IPv4Address:
+        return self.service_cidr.network_address + 1
