@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status bench
+.PHONY: up down test lint unit integration toolchain status dc-status bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ up: $(VENV)/.installed
 down: $(VENV)/.installed
 	$(BIN)/pdn down --stack local
 
+dc-status: $(VENV)/.installed
+	$(BIN)/pdn dc status
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -36,4 +39,7 @@ unit: $(VENV)/.installed
 integration: toolchain
 	$(BIN)/pytest tests/integration
 
-test: lint unit
+test: lint unit integration
+
+bench: toolchain
+	$(BIN)/python benchmarks/run.py

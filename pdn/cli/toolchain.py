@@ -30,7 +30,7 @@ def _status(args: argparse.Namespace) -> int:
     rows = toolchain.status()
     width = max(len(r.binary) for r in rows)
     for row in rows:
-        print(f"{row.binary:<{width}}  {row.version:<40.40}  {row.origin}")
+        print(f"{row.binary:<{width}}  {row.version:<44.44}  {row.origin}")
     missing = [r.binary for r in rows if not r.present or r.version.startswith("BROKEN")]
     if missing:
         print(f"missing or broken: {', '.join(missing)}")

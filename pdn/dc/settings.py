@@ -36,10 +36,11 @@ class DCSettings:
     pod_cidr: ipaddress.IPv4Network = POD_CIDR
     ports: Ports = field(default_factory=Ports)
     listen_host: str = "127.0.0.1"
+    state_root: Path = field(default_factory=paths.state_dir)
 
     @property
     def root(self) -> Path:
-        return paths.state_dir() / "dc" / self.site_code
+        return self.state_root / "dc" / self.site_code
 
     @property
     def pki_dir(self) -> Path:

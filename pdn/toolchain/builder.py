@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import grpc
+from google.protobuf import empty_pb2
+from pulumi.runtime.proto import provider_pb2_grpc
+
 from pdn import paths
 from pdn.toolchain.components import COMPONENTS, Binary, Component, GoBuild, component
 
@@ -234,6 +238,13 @@ def verify_binary(path: Path, binary: Binary) -> str:
         raise ToolchainError(f"{path} was not produced or is not executable")
     if not binary.expected_version:
         return "(script)"
+    if binary.plugin:
+        version = plugin_version(path)
+        if binary.expected_version != version:
+            raise ToolchainError(
+                f"{path} serves plugin version {version!r}, expected {binary.expected_version}"
+            )
+        return f"plugin {version}"
     command = (
         [str(path), *binary.version_args]
         if binary.version_args
@@ -253,7 +264,38 @@ def verify_binary(path: Path, binary: Binary) -> str:
         raise ToolchainError(
             f"{path} reports {output[:200]!r}, expected version {binary.expected_version}"
         )
-    return " ".join(lines[0].split()[:3])
+    if binary.version_args:
+        return " ".join(lines[0].split()[:3])
+    # A `go version -m` line: "dep <module> <version> <sum>" or "build -ldflags=... X=v".
+    fields = lines[0].split()
+    if fields[0] in ("mod", "dep"):
+        return f"{fields[1]}@{fields[2]}"
+    return next(f for f in fields if binary.expected_version in f).rsplit("/", 1)[-1]
+
+
+def plugin_version(path: Path) -> str:
+    """Start a Pulumi resource plugin and ask its version over gRPC, as the engine does."""
+    # The engine address is only dialled for logging; nothing listens there and that is fine.
+    proc = subprocess.Popen(
+        [str(path), "127.0.0.1:1"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        port = proc.stdout.readline().strip() if proc.stdout else ""
+        if not port.isdigit():
+            raise ToolchainError(f"{path} did not announce a port (printed {port!r})")
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            info = stub.GetPluginInfo(empty_pb2.Empty(), timeout=30)
+        return str(info.version)
+    except grpc.RpcError as err:
+        raise ToolchainError(f"{path} does not answer GetPluginInfo: {err}") from err
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def _link_view(go: str) -> None:

@@ -24,10 +24,12 @@ class Binary:
     """One executable the toolchain provides and how to ask it its version."""
 
     name: str
-    # How to ask it its version; () means read the module versions Go embedded in the binary
-    # (`go version -m`), for binaries without a version flag.
+    # How to ask it its version: run it with these arguments; () means read the module versions
+    # Go embedded in it (`go version -m`), for binaries without a version flag.
     version_args: tuple[str, ...]
     expected_version: str  # substring of the version output; "" for a plain script
+    # A Pulumi resource plugin: start it and ask over gRPC (GetPluginInfo), as the engine does.
+    plugin: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,9 @@ COMPONENTS: tuple[Component, ...] = (
                 generate_env=(("VERSION", PULUMI_KUBERNETES_VERSION),),
             ),
         ),
-        binaries=(Binary("pulumi-resource-kubernetes", ("-version",), PULUMI_KUBERNETES_VERSION),),
+        binaries=(
+            Binary("pulumi-resource-kubernetes", (), PULUMI_KUBERNETES_VERSION, plugin=True),
+        ),
     ),
     Component(
         name="kubernetes",

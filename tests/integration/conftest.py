@@ -10,6 +10,8 @@ import pytest
 from pulumi import automation as auto
 
 from pdn import paths, pulumi_env
+from pdn.dc import LocalDC
+from tests.integration.dc_fixtures import running_dc
 
 
 @pytest.fixture
@@ -48,3 +50,9 @@ def stack(engine: pulumi_env.PulumiEnvironment) -> Iterator[auto.Stack]:
             workspace.remove_stack(name)
         finally:
             (paths.REPO_ROOT / f"Pulumi.{name}.yaml").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def local_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDC]:
+    """One local DC for the session (about 5 s to start)."""
+    yield from running_dc(tmp_path_factory.mktemp("dc-state"))

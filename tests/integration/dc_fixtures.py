@@ -1,0 +1,47 @@
+"""A local DC for integration tests: its own addresses, ports and state, so a DC an operator
+runs on the same machine is left alone. Stopped and purged at the end, even on failure."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from pathlib import Path
+
+from pdn import paths
+from pdn.dc import DCSettings, LocalDC
+from pdn.dc.settings import Ports
+from pdn.inventory import Site, load_site
+
+LOCAL_SITE = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
+TEST_PORTS = Ports(
+    etcd_client=22379,
+    etcd_peer=22380,
+    etcd_metrics=22381,
+    apiserver=26443,
+    controller_manager=20257,
+    scheduler=20259,
+    kwok=20247,
+)
+
+
+def isolated_settings(site: Site, state_root: Path, slot: int = 0) -> DCSettings:
+    """Settings for test DC number `slot` (distinct interface, address and ports per slot)."""
+    offset = 100 * slot
+    ports = Ports(**{k: v + offset for k, v in vars(TEST_PORTS).items()})
+    return DCSettings(
+        site_code=site.code,
+        interface=f"pdn-it{slot}",
+        advertise_address=ipaddress.IPv4Address(f"198.19.{254 - slot}.1"),
+        ports=ports,
+        state_root=state_root,
+    )
+
+
+def running_dc(state_root: Path) -> Iterator[LocalDC]:
+    site = load_site(LOCAL_SITE)
+    dc = LocalDC(site, isolated_settings(site, state_root))
+    try:
+        dc.up(progress=lambda _: None)
+        yield dc
+    finally:
+        dc.down(purge=True, progress=lambda _: None)

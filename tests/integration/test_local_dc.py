@@ -1,0 +1,98 @@
+"""The local national DC, run for real: processes, TLS, RBAC, nodes driven by kwok."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+
+from pdn.dc import DCError, LocalDC
+from pdn.dc.probes import https_get
+from pdn.inventory import load_site
+from tests.integration.dc_fixtures import LOCAL_SITE, isolated_settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_inventory_server_is_a_ready_node(local_dc: LocalDC) -> None:
+    with local_dc.api_client() as api:
+        nodes = {n.metadata.name: n for n in k8s.CoreV1Api(api).list_node().items}
+    assert sorted(nodes) == sorted(s.name for _, s in local_dc.site.servers())
+    for rack, server in local_dc.site.servers():
+        node = nodes[server.name]
+        ready = [c for c in node.status.conditions if c.type == "Ready"]
+        assert ready[0].status == "True", server.name
+        assert node.metadata.labels["topology.kubernetes.io/zone"] == rack.zone
+        assert node.metadata.labels["pdn.go.id/rack"] == rack.name
+        assert node.status.capacity["cpu"] == str(server.cpu_cores)
+        assert node.status.capacity["memory"] == f"{server.memory_gib}Gi"
+
+
+def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
+    before = local_dc.status()
+    assert before.healthy, before
+    assert [c.name for c in before.components] == [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+    ]
+    local_dc.up(progress=lambda _: None)
+    after = local_dc.status()
+    assert [c.pid for c in after.components] == [c.pid for c in before.components]
+
+
+def test_unauthenticated_requests_are_refused(local_dc: LocalDC) -> None:
+    settings = local_dc.settings
+    ca = settings.pki_dir / "ca.crt"
+    status, _ = https_get(settings.listen_host, settings.ports.apiserver, "/api/v1/secrets", ca)
+    assert status == 401
+    status, _ = https_get(settings.listen_host, settings.ports.apiserver, "/readyz", ca)
+    assert status == 401
+
+
+def test_a_dead_component_is_reported_then_restarted(local_dc: LocalDC) -> None:
+    pid = local_dc.supervisor.pid("kwok")
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    local_dc.supervisor.stop("kwok")  # reaps it; the PID file goes with it
+    status = {c.name: c for c in local_dc.status().components}
+    assert not status["kwok"].healthy
+    assert status["kwok"].problem == "not running"
+    local_dc.up(progress=lambda _: None)
+    restarted = local_dc.supervisor.pid("kwok")
+    assert restarted is not None
+    assert restarted != pid
+    assert local_dc.status().healthy
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    site = load_site(LOCAL_SITE)
+    dc = LocalDC(site, isolated_settings(site, tmp_path, slot=1))
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", dc.settings.ports.etcd_client))
+        holder.listen()
+        try:
+            with pytest.raises(
+                DCError, match=r"port 127\.0\.0\.1:22479 for etcd is already in use"
+            ):
+                dc.up(progress=lambda _: None)
+        finally:
+            dc.down(purge=True, progress=lambda _: None)
+    assert dc.supervisor.pid("etcd") is None
+
+
+def test_missing_binaries_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PDN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    site = load_site(LOCAL_SITE)
+    dc = LocalDC(site, isolated_settings(site, tmp_path, slot=2))
+    with pytest.raises(
+        DCError, match=r"missing binaries etcd, kube-apiserver.*pdn toolchain build"
+    ):
+        dc.up(progress=lambda _: None)
