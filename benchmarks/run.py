@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 
 from pdn import pulumi_env  # noqa: E402
 from pdn.dc import LocalDC  # noqa: E402
-from pdn.inventory import load_site  # noqa: E402
-from tests.integration.dc_fixtures import LOCAL_SITE, isolated_settings  # noqa: E402
+from pdn.inventory import LOCAL_SITE, load_site  # noqa: E402
+from tests.integration.dc_fixtures import isolated_settings  # noqa: E402
 
 MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -43,8 +43,88 @@ def median_seconds(action: Callable[[], object], repeat: int) -> float:
 
 
 def run(cmd: list[str], env: dict[str, str], cwd: Path) -> None:
-    subprocess.run(cmd, env=env, cwd=cwd, check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    subprocess.run(
+        cmd,
+        env=env,
+        cwd=cwd,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
+Row = tuple[str, float, str, float]
+
+
+def quiet(_: str) -> None:
+    """Progress sink for timed runs."""
+
+
+def bench_toolchain(repeat: int) -> Row:
+    """The no-op build (all cached) against the CLI's own start-up."""
+    pdn = str(Path(sys.executable).parent / "pdn")
+    env = dict(os.environ)
+    noop = median_seconds(lambda: run([pdn, "toolchain", "build"], env, REPO), repeat)
+    start = median_seconds(lambda: run([pdn, "--help"], env, REPO), repeat)
+    return ("`pdn toolchain build`, all cached", noop, "`pdn --help`", start)
+
+
+def bench_dc(dc: LocalDC, repeat: int) -> Row:
+    """A warm restart (binaries and PKI exist) against `up` on a running DC (checks only)."""
+    dc.up(progress=quiet)
+
+    def restart() -> None:
+        dc.down(progress=quiet)
+        dc.up(progress=quiet)
+
+    warm = median_seconds(restart, repeat)
+    check_only = median_seconds(lambda: dc.up(progress=quiet), repeat)
+    return (
+        "`pdn dc down` + `pdn dc up`, warm (state kept)",
+        warm,
+        "`pdn dc up` on a running DC",
+        check_only,
+    )
+
+
+def bench_pulumi(dc: LocalDC, scratch: Path, repeat: int) -> Row:
+    """`pulumi up` with no changes of the whole platform against the same of an empty program."""
+    penv = pulumi_env.environment()
+    pulumi_env.ensure_kubernetes_plugin(penv)
+    variables = penv.variables() | {"PULUMI_SKIP_CONFIRMATIONS": "true"}
+    pulumi = str(penv.pulumi)
+    empty = scratch / "empty"
+    empty.mkdir()
+    (empty / "Pulumi.yaml").write_text("name: empty\nruntime: python\n")
+    (empty / "__main__.py").write_text("")
+    flags = ["--non-interactive", "--stack", "bench"]
+    for project in (REPO, empty):
+        run([pulumi, "stack", "init", "bench", "--non-interactive"], variables, project)
+    subprocess.run(
+        [pulumi, "config", "set", "--secret", "pdn:kubeconfig", *flags],
+        input=dc.kubeconfig.read_text(),
+        text=True,
+        env=variables,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    up = [pulumi, "up", "--yes", "--skip-preview", *flags]
+    try:
+        for project in (REPO, empty):
+            run(up, variables, project)
+        noop = median_seconds(lambda: run(up, variables, REPO), repeat)
+        empty_up = median_seconds(lambda: run(up, variables, empty), repeat)
+    finally:
+        run([pulumi, "destroy", "--yes", "--skip-preview", *flags], variables, REPO)
+        run([pulumi, "stack", "rm", "--yes", *flags], variables, REPO)
+    return (
+        "`pulumi up --stack local`, no changes (61 resources)",
+        noop,
+        "`pulumi up` of an empty program",
+        empty_up,
+    )
 
 
 def main() -> int:
@@ -58,73 +138,26 @@ def main() -> int:
     os.environ.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
     site = load_site(LOCAL_SITE)
     dc = LocalDC(site, isolated_settings(site, scratch / "state", slot=3))
-    rows: list[tuple[str, float, str, float]] = []
     try:
-        venv_pdn = str(Path(sys.executable).parent / "pdn")
-        env = dict(os.environ)
-        # toolchain: the no-op build (everything cached, every binary re-verified) vs a bare
-        # `pdn --help` (interpreter and CLI start-up).
-        noop_build = median_seconds(lambda: run([venv_pdn, "toolchain", "build"], env, REPO),
-                                    args.repeat)
-        cli_start = median_seconds(lambda: run([venv_pdn, "--help"], env, REPO), args.repeat)
-        rows.append(("`pdn toolchain build`, all cached", noop_build, "`pdn --help`", cli_start))
-
-        # local DC: a warm start (binaries and PKI exist, processes stopped) vs `up` when all
-        # is running (the health checks alone).
-        dc.up(progress=lambda _: None)
-
-        def restart() -> None:
-            dc.down(progress=lambda _: None)
-            dc.up(progress=lambda _: None)
-
-        warm_up = median_seconds(restart, args.repeat)
-        check_only = median_seconds(lambda: dc.up(progress=lambda _: None), args.repeat)
-        rows.append(("`pdn dc up`, warm (stopped DC, state kept)", warm_up,
-                     "`pdn dc up` on a running DC", check_only))
-
-        # pulumi: `up` with no changes of the whole platform vs the same of an empty program.
-        penv = pulumi_env.environment()
-        pulumi_env.ensure_kubernetes_plugin(penv)
-        variables = penv.variables() | {"PULUMI_SKIP_CONFIRMATIONS": "true"}
-        pulumi = str(penv.pulumi)
-        empty = scratch / "empty"
-        empty.mkdir()
-        (empty / "Pulumi.yaml").write_text("name: empty\nruntime: python\n")
-        (empty / "__main__.py").write_text("")
-        for project in (REPO, empty):
-            run([pulumi, "stack", "select", "bench", "--create", "--non-interactive"],
-                variables, project)
-        kubeconfig = dc.kubeconfig.read_text()
-        subprocess.run([pulumi, "config", "set", "--secret", "pdn:kubeconfig", "--stack", "bench",
-                        "--non-interactive"], input=kubeconfig, text=True, env=variables,
-                       cwd=REPO, check=True, capture_output=True)
-        up = [pulumi, "up", "--yes", "--skip-preview", "--non-interactive", "--stack", "bench"]
-        for project in (REPO, empty):
-            run(up, variables, project)
-        noop_up = median_seconds(lambda: run(up, variables, REPO), args.repeat)
-        empty_up = median_seconds(lambda: run(up, variables, empty), args.repeat)
-        rows.append(("`pulumi up --stack local`, no changes (61 resources)", noop_up,
-                     "`pulumi up` of an empty program", empty_up))
-        destroy = [pulumi, "destroy", "--yes", "--skip-preview", "--non-interactive",
-                   "--stack", "bench"]
-        run(destroy, variables, REPO)
-        run([pulumi, "stack", "rm", "bench", "--yes", "--non-interactive"], variables, REPO)
+        rows = [
+            bench_toolchain(args.repeat),
+            bench_dc(dc, args.repeat),
+            bench_pulumi(dc, scratch, args.repeat),
+        ]
     finally:
-        dc.down(purge=True, progress=lambda _: None)
+        dc.down(purge=True, progress=quiet)
         (REPO / "Pulumi.bench.yaml").unlink(missing_ok=True)
         shutil.rmtree(scratch, ignore_errors=True)
-
     table = render(rows, args.repeat)
     print(table)
     if args.write_readme:
         readme = REPO / "README.md"
-        text = readme.read_text()
         pattern = re.compile(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), re.DOTALL)
-        readme.write_text(pattern.sub(f"{MARK_BEGIN}\n{table}\n{MARK_END}", text))
+        readme.write_text(pattern.sub(f"{MARK_BEGIN}\n{table}\n{MARK_END}", readme.read_text()))
     return 0
 
 
-def render(rows: list[tuple[str, float, str, float]], repeat: int) -> str:
+def render(rows: list[Row], repeat: int) -> str:
     cpu = platform.processor() or platform.machine()
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores ({cpu}), "

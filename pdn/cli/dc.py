@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pdn import paths
 from pdn.dc import DCStatus, LocalDC
-from pdn.inventory import load_site
-
-DEFAULT_INVENTORY = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
+from pdn.inventory import LOCAL_SITE, load_site
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,7 +14,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--inventory",
         type=Path,
-        default=DEFAULT_INVENTORY,
+        default=LOCAL_SITE,
         help="site hardware inventory (default: %(default)s)",
     )
     actions = parser.add_subparsers(dest="action", required=True)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pdn import paths, pulumi_env, stacks, toolchain
+from pdn import pulumi_env, stacks, toolchain
 from pdn.dc import LocalDC
-from pdn.inventory import load_site
-
-DEFAULT_INVENTORY = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
+from pdn.inventory import LOCAL_SITE, load_site
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,11 +15,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "up", help="toolchain, local DC, then `pulumi up` of the platform (idempotent)"
     )
     up.add_argument("--stack", default=stacks.LOCAL_STACK)
-    up.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY)
+    up.add_argument("--inventory", type=Path, default=LOCAL_SITE)
     up.set_defaults(handler=_up)
     down = commands.add_parser("down", help="`pulumi destroy` the platform, then stop the local DC")
     down.add_argument("--stack", default=stacks.LOCAL_STACK)
-    down.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY)
+    down.add_argument("--inventory", type=Path, default=LOCAL_SITE)
     down.set_defaults(handler=_down)
 
 

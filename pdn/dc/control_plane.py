@@ -76,6 +76,30 @@ class Credentials:
     audit_policy: Path
 
 
+def credential_paths(settings: DCSettings) -> Credentials:
+    """Where ensure_credentials keeps everything, without creating anything (for status)."""
+    d = settings.pki_dir
+
+    def pair(name: str) -> pki.KeyPair:
+        return pki.KeyPair(d / f"{name}.crt", d / f"{name}.key")
+
+    return Credentials(
+        ca=pair("ca"),
+        etcd_ca=pair("etcd-ca"),
+        etcd_server=pair("etcd-server"),
+        apiserver_etcd_client=pair("apiserver-etcd-client"),
+        apiserver=pair("apiserver"),
+        controller_manager_serving=pair("kube-controller-manager-serving"),
+        scheduler_serving=pair("kube-scheduler-serving"),
+        admin=pair("admin"),
+        front_proxy_ca=pair("front-proxy-ca"),
+        front_proxy_client=pair("front-proxy-client"),
+        service_account=pki.KeyPair(d / "service-account.pub", d / "service-account.key"),
+        encryption_config=d / "encryption-config.yaml",
+        audit_policy=d / "audit-policy.yaml",
+    )
+
+
 def ensure_credentials(settings: DCSettings) -> Credentials:
     d = settings.pki_dir
     ca = pki.ensure_ca(d, "ca", f"{settings.site_code} cluster CA")

@@ -128,7 +128,7 @@ class LocalDC:
         components: list[ComponentHealth] = []
         specs = (
             control_plane.process_specs(
-                self.settings, control_plane.ensure_credentials(self.settings), bin_dir()
+                self.settings, control_plane.credential_paths(self.settings), bin_dir()
             )
             if creds_ready
             else []

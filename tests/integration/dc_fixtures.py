@@ -7,12 +7,10 @@ import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
-from pdn import paths
 from pdn.dc import DCSettings, LocalDC
 from pdn.dc.settings import Ports
-from pdn.inventory import Site, load_site
+from pdn.inventory import LOCAL_SITE, Site, load_site
 
-LOCAL_SITE = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
 TEST_PORTS = Ports(
     etcd_client=22379,
     etcd_peer=22380,

@@ -12,8 +12,8 @@ from kubernetes import client as k8s
 
 from pdn.dc import DCError, LocalDC
 from pdn.dc.probes import https_get
-from pdn.inventory import load_site
-from tests.integration.dc_fixtures import LOCAL_SITE, isolated_settings
+from pdn.inventory import LOCAL_SITE, load_site
+from tests.integration.dc_fixtures import isolated_settings
 
 pytestmark = pytest.mark.integration
 

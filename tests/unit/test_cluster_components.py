@@ -9,11 +9,10 @@ import pytest
 
 from infra.cluster import ClusterBaseline, ClusterBaselineArgs, PlatformNamespace
 from infra.cluster.namespaces import PlatformNamespaceArgs
-from pdn import paths
-from pdn.inventory import load_site
+from pdn.inventory import LOCAL_SITE, load_site
 from tests.unit.conftest import RecordingMocks, run_program
 
-SITE = load_site(paths.REPO_ROOT / "infra" / "inventory" / "local.yaml")
+SITE = load_site(LOCAL_SITE)
 
 
 def _of_type(mocks: RecordingMocks, typ: str) -> list[pulumi.runtime.MockResourceArgs]:

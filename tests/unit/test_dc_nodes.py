@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pdn import paths
 from pdn.dc.nodes import node_manifest
-from pdn.inventory import load_site
+from pdn.inventory import LOCAL_SITE, load_site
 
-SITE = load_site(paths.REPO_ROOT / "infra" / "inventory" / "local.yaml")
+SITE = load_site(LOCAL_SITE)
 
 
 def test_node_carries_topology_and_kwok_annotation() -> None:

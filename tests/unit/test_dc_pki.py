@@ -11,7 +11,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pdn.dc import pki
+from pdn.dc import DCSettings, pki
+from pdn.dc.control_plane import credential_paths, ensure_credentials
 
 SERVER = pki.CertSpec(
     "apiserver",
@@ -84,3 +85,8 @@ def test_keys_are_modern(tmp_path: Path) -> None:
     key = _cert(ca.cert).public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
     assert key.curve.name == "secp256r1"
+
+
+def test_status_paths_match_what_up_creates(tmp_path: Path) -> None:
+    settings = DCSettings(site_code="pdn-local", state_root=tmp_path)
+    assert credential_paths(settings) == ensure_credentials(settings)

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from pdn import paths
-from pdn.inventory import InventoryError, ServerRole, load_site, parse_site
+from pdn.inventory import LOCAL_SITE, InventoryError, ServerRole, load_site, parse_site
 
-LOCAL = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
+LOCAL = LOCAL_SITE
 
 
 def _doc() -> dict[str, Any]:

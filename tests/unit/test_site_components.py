@@ -9,11 +9,10 @@ import pulumi
 import pytest
 
 from infra.site import Site, SiteArgs, capacity_by_role
-from pdn import paths
-from pdn.inventory import load_site
+from pdn.inventory import LOCAL_SITE, load_site
 from tests.unit.conftest import RecordingMocks
 
-LOCAL = load_site(paths.REPO_ROOT / "infra" / "inventory" / "local.yaml")
+LOCAL = load_site(LOCAL_SITE)
 
 
 @pulumi.runtime.test
