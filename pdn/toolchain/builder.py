@@ -146,10 +146,20 @@ def _build_component(comp: Component, go: str) -> None:
     partial.rename(target)
 
 
+DEFAULT_GOPROXY = "https://proxy.golang.org"
+
+
+def registry_only_goproxy(configured: str) -> str:
+    """The configured module proxies without `direct`/`off`: modules come from a registry
+    (a mirror in the DC, or the public proxy), never straight from a VCS host."""
+    proxies = [p for p in configured.replace("|", ",").split(",") if p.strip()]
+    kept = [p.strip() for p in proxies if p.strip() not in ("direct", "off")]
+    return ",".join(kept) or DEFAULT_GOPROXY
+
+
 def _go_env() -> dict[str, str]:
     env = dict(os.environ)
-    # Only the registries: the module proxy and its checksum database, never a VCS host.
-    env.setdefault("GOPROXY", "https://proxy.golang.org")
+    env["GOPROXY"] = registry_only_goproxy(env.get("GOPROXY", ""))
     env["GOFLAGS"] = "-buildvcs=false -mod=readonly"
     env.setdefault("GOTOOLCHAIN", "local")
     return env

@@ -180,3 +180,19 @@ def test_verify_refuses_a_wrong_version(tmp_path: Path) -> None:
         build_mod.verify_binary(script, binary)
     with pytest.raises(ToolchainError, match="not produced"):
         build_mod.verify_binary(tmp_path / "absent", binary)
+
+
+@pytest.mark.parametrize(
+    ("configured", "used"),
+    [
+        ("", "https://proxy.golang.org"),
+        ("https://proxy.golang.org,direct", "https://proxy.golang.org"),
+        ("direct", "https://proxy.golang.org"),
+        (
+            "https://goproxy.pdn.go.id|https://proxy.golang.org",
+            "https://goproxy.pdn.go.id,https://proxy.golang.org",
+        ),
+    ],
+)
+def test_modules_come_from_a_registry_never_a_vcs_host(configured: str, used: str) -> None:
+    assert build_mod.registry_only_goproxy(configured) == used
