@@ -106,22 +106,10 @@ def ensure_credentials(settings: DCSettings) -> Credentials:
     etcd_ca = pki.ensure_ca(d, "etcd-ca", f"{settings.site_code} etcd CA")
     # Aggregated APIs (metrics and the like) trust the apiserver through this CA.
     front_proxy_ca = pki.ensure_ca(d, "front-proxy-ca", f"{settings.site_code} front-proxy CA")
-    loopback = ("localhost",), ("127.0.0.1",)
     credentials = Credentials(
         ca=ca,
         etcd_ca=etcd_ca,
-        etcd_server=pki.ensure_cert(
-            d,
-            etcd_ca,
-            pki.CertSpec(
-                "etcd-server",
-                "etcd",
-                dns_names=loopback[0],
-                ip_addresses=loopback[1],
-                server=True,
-                client=True,
-            ),
-        ),
+        etcd_server=pki.ensure_cert(d, etcd_ca, _loopback_server("etcd-server", "etcd", peer=True)),
         apiserver_etcd_client=pki.ensure_cert(
             d,
             etcd_ca,
@@ -149,26 +137,10 @@ def ensure_credentials(settings: DCSettings) -> Credentials:
             ),
         ),
         controller_manager_serving=pki.ensure_cert(
-            d,
-            ca,
-            pki.CertSpec(
-                "kube-controller-manager-serving",
-                "kube-controller-manager",
-                dns_names=loopback[0],
-                ip_addresses=loopback[1],
-                server=True,
-            ),
+            d, ca, _loopback_server("kube-controller-manager-serving", "kube-controller-manager")
         ),
         scheduler_serving=pki.ensure_cert(
-            d,
-            ca,
-            pki.CertSpec(
-                "kube-scheduler-serving",
-                "kube-scheduler",
-                dns_names=loopback[0],
-                ip_addresses=loopback[1],
-                server=True,
-            ),
+            d, ca, _loopback_server("kube-scheduler-serving", "kube-scheduler")
         ),
         admin=pki.ensure_cert(
             d,
@@ -197,6 +169,18 @@ def ensure_credentials(settings: DCSettings) -> Credentials:
         _write_kubeconfig(settings, ca, pki.ensure_cert(d, ca, spec), name, spec.common_name)
     _write_kubeconfig(settings, ca, credentials.admin, "admin", "pdn-admin")
     return credentials
+
+
+def _loopback_server(file: str, common_name: str, peer: bool = False) -> pki.CertSpec:
+    """A serving certificate for loopback; etcd's also authenticates it to its peers."""
+    return pki.CertSpec(
+        file,
+        common_name,
+        dns_names=("localhost",),
+        ip_addresses=("127.0.0.1",),
+        server=True,
+        client=peer,
+    )
 
 
 def _write_kubeconfig(
