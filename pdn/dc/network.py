@@ -76,7 +76,10 @@ def ensure_advertise_address(settings: DCSettings) -> None:
             # Kernels without the dummy module (sandboxes): an empty bridge serves the same.
             made = _ip("link", "add", name, "type", "bridge")
         if made.returncode != 0:
-            raise DCError(f"cannot create the interface {name}: {made.stderr.strip()}")
+            raise DCError(
+                f"cannot create the interface {name}: {made.stderr.strip()} "
+                "(the local DC needs root or CAP_NET_ADMIN for its address)"
+            )
     address = f"{settings.advertise_address}/32"
     shown = _ip("-4", "-json", "addr", "show", "dev", name)
     current = {
