@@ -42,4 +42,4 @@ integration: toolchain
 test: lint unit integration
 
 bench: toolchain
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --write-readme
