@@ -11,20 +11,23 @@ from pdn.inventory import LOCAL_SITE, load_site
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("dc", help="run the local national DC from a site inventory")
-    parser.add_argument(
+    site = argparse.ArgumentParser(add_help=False)
+    site.add_argument(
         "--inventory",
         type=Path,
         default=LOCAL_SITE,
         help="site hardware inventory (default: %(default)s)",
     )
     actions = parser.add_subparsers(dest="action", required=True)
-    actions.add_parser("up", help="start (idempotent) and wait until healthy").set_defaults(
-        handler=_up
+    up = actions.add_parser("up", parents=[site], help="start (idempotent), wait until healthy")
+    up.set_defaults(handler=_up)
+    status = actions.add_parser(
+        "status", parents=[site], help="per component: process, port, health; nodes Ready"
     )
-    actions.add_parser(
-        "status", help="per component: process, port, health; nodes Ready"
-    ).set_defaults(handler=_status)
-    down = actions.add_parser("down", help="stop every process by PID, remove the DC address")
+    status.set_defaults(handler=_status)
+    down = actions.add_parser(
+        "down", parents=[site], help="stop every process by PID, remove the DC address"
+    )
     down.add_argument("--purge", action="store_true", help="also delete etcd data and the PKI")
     down.set_defaults(handler=_down)
 
