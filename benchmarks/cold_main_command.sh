@@ -18,11 +18,15 @@ cd "$scratch/clone"
 t() { local label=$1 start=$SECONDS; shift; "$@" > "$scratch/$label.log" 2>&1 || { tail -20 "$scratch/$label.log" >&2; return 1; }; echo "$((SECONDS - start))"; }
 venv=$(t venv make .venv/.installed)
 toolchain=$(t toolchain make toolchain)
+# Warm rebuild: Go's caches are warm, pdn's toolchain cache is empty (e.g. after a pin change).
+rebuild=$(PDN_CACHE_DIR="$scratch/pdn-cache-2" t rebuild make toolchain)
+rm -rf "$scratch/pdn-cache-2"
 up=$(t up make up)
 again=$(t up-again make up)
 grep -q "61 unchanged" "$scratch/up-again.log" && echo "second up: no changes"
 t down make down >/dev/null
 printf '| fresh venv (pip, empty cache) | %ss |\n| toolchain, cold (empty Go caches) | %ss |\n' "$venv" "$toolchain"
+printf '| toolchain, warm rebuild (Go caches warm, pdn cache empty) | %ss |\n' "$rebuild"
 printf '| local DC + first `pulumi up` | %ss |\n| second `make up` (no changes) | %ss |\n' "$up" "$again"
 printf '| cold main command in all | %ss |\n' "$((venv + toolchain + up))"
 awk '/built and verified in/ {print "  " $0}' "$scratch/toolchain.log"
