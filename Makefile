@@ -6,12 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status dc-status bench
+.PHONY: up down test lint unit integration toolchain status dc-status bench constraints
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	timeout 900 $(BIN)/pip install --disable-pip-version-check --quiet -e '.[dev]'
+	timeout 900 $(BIN)/pip install --disable-pip-version-check --quiet -c constraints.txt -e '.[dev]'
 	touch $@
+
+# After a change of pyproject.toml: re-pin every transitive dependency.
+constraints: $(VENV)/.installed
+	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 toolchain: $(VENV)/.installed
 	$(BIN)/pdn toolchain build
