@@ -52,6 +52,8 @@ class PulumiEnvironment:
         env["PULUMI_BACKEND_URL"] = self.backend_url
         env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
         env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
+        # Plugins come from PULUMI_HOME, where ensure_kubernetes_plugin installs the built one.
+        env["PULUMI_IGNORE_AMBIENT_PLUGINS"] = "true"
         env["PULUMI_PYTHON_CMD"] = str(self.venv_bin / "python")
         if self.passphrase_file is not None:
             env.pop("PULUMI_CONFIG_PASSPHRASE", None)
@@ -100,13 +102,18 @@ def _local_passphrase() -> Path:
 
 
 def ensure_kubernetes_plugin(env: PulumiEnvironment) -> None:
-    """Install the locally built kubernetes provider into PULUMI_HOME (no download)."""
-    plugin_dir = env.pulumi_home / "plugins" / f"resource-kubernetes-v{PULUMI_KUBERNETES_VERSION}"
-    if (plugin_dir / "pulumi-resource-kubernetes").is_file():
-        return
+    """Install the locally built kubernetes provider into PULUMI_HOME (no download), again
+    whenever the toolchain holds a different build of it."""
     binary = env.toolchain_bin / "pulumi-resource-kubernetes"
     if not binary.is_file():
         raise PulumiEnvError(f"{binary} is missing: run `pdn toolchain build pulumi-kubernetes`")
+    plugin_dir = env.pulumi_home / "plugins" / f"resource-kubernetes-v{PULUMI_KUBERNETES_VERSION}"
+    marker = plugin_dir / ".pdn-installed-from"
+    stat = binary.stat()
+    source = f"{binary} {stat.st_ino} {stat.st_size} {stat.st_mtime_ns}\n"
+    installed = (plugin_dir / "pulumi-resource-kubernetes").is_file()
+    if installed and marker.is_file() and marker.read_text() == source:
+        return
     run_pulumi(
         env,
         [
@@ -117,9 +124,11 @@ def ensure_kubernetes_plugin(env: PulumiEnvironment) -> None:
             PULUMI_KUBERNETES_VERSION,
             "--file",
             str(binary),
+            "--reinstall",
         ],
         capture=True,
     )
+    marker.write_text(source)
 
 
 def run_pulumi(

@@ -99,6 +99,9 @@ class LocalDC:
         for spec in specs:
             started = time.monotonic()
             already = self.supervisor.pid(spec.name) is not None
+            if spec.name == "kwok" and not already:
+                with self.api_client() as api:
+                    nodes.release_leases(api, self.site)
             pid = self.supervisor.start(spec)
             self.supervisor.wait_healthy(spec)
             state = "already running" if already else "started"

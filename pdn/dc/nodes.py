@@ -65,6 +65,21 @@ def register(api: k8s.ApiClient, site: Site) -> None:
         core.patch_node_status(server.name, {"status": manifest["status"]})
 
 
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+
+
+def release_leases(api: k8s.ApiClient, site: Site) -> None:
+    """Drop the node leases of a kwok that is gone. Each kwok holds them under a new identity,
+    so a restarted one would otherwise wait for the old leases to expire before it runs pods."""
+    coordination = k8s.CoordinationV1Api(api)
+    for _, server in site.servers():
+        try:
+            coordination.delete_namespaced_lease(server.name, NODE_LEASE_NAMESPACE)
+        except ApiException as err:
+            if err.status != 404:
+                raise
+
+
 def not_ready(api: k8s.ApiClient, site: Site) -> list[str]:
     """Inventory servers whose Node is missing or not Ready."""
     nodes = {n.metadata.name: n for n in k8s.CoreV1Api(api).list_node().items}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,14 @@ def test_unauthenticated_requests_are_refused(local_dc: LocalDC) -> None:
     assert status == 401
 
 
+def _lease_holders(local_dc: LocalDC) -> set[str]:
+    with local_dc.api_client() as api:
+        leases = k8s.CoordinationV1Api(api).list_namespaced_lease("kube-node-lease").items
+    return {lease.spec.holder_identity for lease in leases}
+
+
 def test_a_dead_component_is_reported_then_restarted(local_dc: LocalDC) -> None:
+    old_holders = _lease_holders(local_dc)
     pid = local_dc.supervisor.pid("kwok")
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -69,6 +77,12 @@ def test_a_dead_component_is_reported_then_restarted(local_dc: LocalDC) -> None:
     assert restarted is not None
     assert restarted != pid
     assert local_dc.status().healthy
+    # The new kwok holds the nodes at once (not after the dead one's leases expire).
+    deadline = time.monotonic() + 10
+    while (holders := _lease_holders(local_dc)) & old_holders and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(holders) == 1
+    assert not holders & old_holders
 
 
 def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ def test_variables_are_air_gapped_and_outside_the_clone(dirs: Path) -> None:
     assert env["PULUMI_BACKEND_URL"] == (dirs / "state" / "pulumi-state").as_uri()
     assert env["PULUMI_SKIP_UPDATE_CHECK"] == "true"
     assert env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
+    assert env["PULUMI_IGNORE_AMBIENT_PLUGINS"] == "true"
     assert env["PULUMI_PYTHON_CMD"].endswith("/python")
     assert env["HOME"] == "/root"
 
