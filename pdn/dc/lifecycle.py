@@ -70,17 +70,7 @@ class LocalDC:
             toolchain = bin_dir()
         except ToolchainError as err:
             raise DCError(str(err)) from err
-        missing = [
-            name
-            for name in (
-                "etcd",
-                "kube-apiserver",
-                "kube-controller-manager",
-                "kube-scheduler",
-                "kwok",
-            )
-            if not (toolchain / name).is_file()
-        ]
+        missing = [name for name in control_plane.ORDER if not (toolchain / name).is_file()]
         if missing:
             raise DCError(
                 f"missing binaries {', '.join(missing)} in {toolchain}: run `pdn toolchain build`"
