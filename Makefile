@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status dc-status bench constraints
+.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale constraints
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,6 @@ test: lint unit integration
 
 bench: toolchain
 	$(BIN)/python benchmarks/run.py --write-readme
+
+bench-scale: toolchain
+	$(BIN)/python benchmarks/site_scale.py --write-readme

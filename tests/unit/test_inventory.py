@@ -93,3 +93,18 @@ def test_missing_file_and_bad_yaml_name_the_file(tmp_path: Path) -> None:
     broken.write_text("site: [unclosed\n")
     with pytest.raises(InventoryError, match=r"broken\.yaml: not valid YAML"):
         load_site(broken)
+
+
+@pytest.mark.parametrize("path", sorted((LOCAL_SITE.parent).glob("*.yaml")), ids=lambda p: p.name)
+def test_every_committed_inventory_is_valid(path: Path) -> None:
+    site = load_site(path)
+    assert site.racks
+    assert len({s.name for _, s in site.servers()}) == len(list(site.servers()))
+
+
+def test_cikarang_phase_one_has_three_zones_and_every_role() -> None:
+    site = load_site(LOCAL_SITE.parent / "cikarang.yaml")
+    assert site.zones == ("zone-a", "zone-b", "zone-c")
+    assert site.tier == "tier-4"
+    assert {s.role for _, s in site.servers()} == set(ServerRole)
+    assert len(list(site.servers())) == 315
