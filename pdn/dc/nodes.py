@@ -53,16 +53,28 @@ def node_manifest(site: Site, rack: Rack, server: Server) -> dict[str, Any]:
 
 
 def register(api: k8s.ApiClient, site: Site) -> None:
-    """Create every inventory server's Node (idempotent; existing Nodes are left as they are)."""
+    """Make the cluster's Nodes match the inventory: new servers join, changed ones are updated
+    (labels, capacity), servers gone from the inventory leave. Nodes not made here stay."""
     core = k8s.CoreV1Api(api)
-    existing = {n.metadata.name for n in core.list_node().items}
-    for rack, server in site.servers():
-        if server.name in existing:
-            continue
+    existing = {n.metadata.name: n for n in core.list_node().items}
+    wanted = {server.name: (rack, server) for rack, server in site.servers()}
+    for name, node in existing.items():
+        ours = (node.metadata.annotations or {}).get(KWOK_NODE_ANNOTATION) == "fake"
+        if ours and name not in wanted:
+            core.delete_node(name)
+    for name, (rack, server) in wanted.items():
         manifest = node_manifest(site, rack, server)
-        core.create_node(manifest)
+        node = existing.get(name)
+        if node is None:
+            core.create_node(manifest)
+        else:
+            labels = manifest["metadata"]["labels"]
+            current = node.metadata.labels or {}
+            if any(current.get(key) != value for key, value in labels.items()):
+                core.patch_node(name, {"metadata": {"labels": labels}})
         # Capacity is status: set it the way a kubelet does, through the status subresource.
-        core.patch_node_status(server.name, {"status": manifest["status"]})
+        if node is None or dict(node.status.capacity or {}) != manifest["status"]["capacity"]:
+            core.patch_node_status(name, {"status": manifest["status"]})
 
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -31,6 +32,30 @@ def test_every_inventory_server_is_a_ready_node(local_dc: LocalDC) -> None:
         assert node.metadata.labels["pdn.go.id/rack"] == rack.name
         assert node.status.capacity["cpu"] == str(server.cpu_cores)
         assert node.status.capacity["memory"] == f"{server.memory_gib}Gi"
+
+
+def test_nodes_follow_inventory_changes(local_dc: LocalDC) -> None:
+    """A server added, one upgraded and one decommissioned: `up` makes the Nodes match."""
+    site = local_dc.site
+    rack = site.racks[0]
+    upgraded = dataclasses.replace(rack.servers[1], cpu_cores=128, memory_gib=1024)
+    added = dataclasses.replace(rack.servers[1], name="a01-c9")
+    changed_rack = dataclasses.replace(rack, servers=(upgraded, *rack.servers[2:], added))
+    changed = dataclasses.replace(site, racks=(changed_rack, *site.racks[1:]))
+    try:
+        LocalDC(changed, local_dc.settings).up(progress=lambda _: None)
+        with local_dc.api_client() as api:
+            nodes = {n.metadata.name: n for n in k8s.CoreV1Api(api).list_node().items}
+        assert set(nodes) == {s.name for _, s in changed.servers()}
+        assert rack.servers[0].name not in nodes
+        assert nodes[upgraded.name].status.capacity["cpu"] == "128"
+        assert nodes[upgraded.name].status.capacity["memory"] == "1Ti"
+        assert nodes["a01-c9"].metadata.labels["pdn.go.id/rack"] == "a01"
+    finally:
+        local_dc.up(progress=lambda _: None)
+    with local_dc.api_client() as api:
+        names = {n.metadata.name for n in k8s.CoreV1Api(api).list_node().items}
+    assert names == {s.name for _, s in site.servers()}
 
 
 def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
