@@ -12,25 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from common import REPO, ScratchStack, quiet, scratch_dc, write_readme_section
 
-from pdn import pulumi_env  # noqa: E402
-from pdn.dc import LocalDC  # noqa: E402
-from pdn.inventory import LOCAL_SITE, load_site  # noqa: E402
-from tests.integration.dc_fixtures import isolated_settings  # noqa: E402
-
-MARK_BEGIN, MARK_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+from pdn.dc import LocalDC
+from pdn.inventory import LOCAL_SITE
 
 
 def median_seconds(action: Callable[[], object], repeat: int) -> float:
@@ -55,10 +47,6 @@ def run(cmd: list[str], env: dict[str, str], cwd: Path) -> None:
 
 
 Row = tuple[str, float, str, float]
-
-
-def quiet(_: str) -> None:
-    """Progress sink for timed runs."""
 
 
 def bench_toolchain(repeat: int) -> Row:
@@ -92,35 +80,21 @@ def bench_dc(dc: LocalDC, repeat: int) -> Row:
 
 def bench_pulumi(dc: LocalDC, scratch: Path, repeat: int) -> Row:
     """`pulumi up` with no changes of the whole platform against the same of an empty program."""
-    penv = pulumi_env.environment()
-    pulumi_env.ensure_kubernetes_plugin(penv)
-    variables = penv.variables() | {"PULUMI_SKIP_CONFIRMATIONS": "true"}
-    pulumi = str(penv.pulumi)
     empty = scratch / "empty"
     empty.mkdir()
     (empty / "Pulumi.yaml").write_text("name: empty\nruntime: python\n")
     (empty / "__main__.py").write_text("")
-    flags = ["--non-interactive", "--stack", "bench"]
-    for project in (REPO, empty):
-        run([pulumi, "stack", "init", "bench", "--non-interactive"], variables, project)
-    subprocess.run(
-        [pulumi, "config", "set", "--secret", "pdn:kubeconfig", *flags],
-        input=dc.kubeconfig.read_text(),
-        text=True,
-        env=variables,
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    )
-    up = [pulumi, "up", "--yes", "--skip-preview", *flags]
+    platform_stack = ScratchStack("bench")
+    empty_stack = ScratchStack("bench", project=empty)
+    platform_stack.create({}, {"pdn:kubeconfig": dc.kubeconfig.read_text()})
+    empty_stack.create({}, {})
     try:
-        for project in (REPO, empty):
-            run(up, variables, project)
-        noop = median_seconds(lambda: run(up, variables, REPO), repeat)
-        empty_up = median_seconds(lambda: run(up, variables, empty), repeat)
+        platform_stack.up()
+        empty_stack.up()
+        noop = median_seconds(platform_stack.up, repeat)
+        empty_up = median_seconds(empty_stack.up, repeat)
     finally:
-        run([pulumi, "destroy", "--yes", "--skip-preview", *flags], variables, REPO)
-        run([pulumi, "stack", "rm", "--yes", *flags], variables, REPO)
+        platform_stack.remove()
     return (
         "`pulumi up --stack local`, no changes (61 resources)",
         noop,
@@ -134,28 +108,16 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="pdn-bench-"))
-    os.environ["PDN_STATE_DIR"] = str(scratch / "state")
-    os.environ.pop("PULUMI_CONFIG_PASSPHRASE", None)
-    os.environ.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
-    site = load_site(LOCAL_SITE)
-    dc = LocalDC(site, isolated_settings(site, scratch / "state", slot=3))
-    try:
+    with scratch_dc(LOCAL_SITE, slot=3) as (dc, scratch):
         rows = [
             bench_toolchain(args.repeat),
             bench_dc(dc, args.repeat),
             bench_pulumi(dc, scratch, args.repeat),
         ]
-    finally:
-        dc.down(purge=True, progress=quiet)
-        (REPO / "Pulumi.bench.yaml").unlink(missing_ok=True)
-        shutil.rmtree(scratch, ignore_errors=True)
     table = render(rows, args.repeat)
     print(table)
     if args.write_readme:
-        readme = REPO / "README.md"
-        pattern = re.compile(re.escape(MARK_BEGIN) + ".*?" + re.escape(MARK_END), re.DOTALL)
-        readme.write_text(pattern.sub(f"{MARK_BEGIN}\n{table}\n{MARK_END}", readme.read_text()))
+        write_readme_section("bench", table)
     return 0
 
 
