@@ -132,8 +132,13 @@ def _build_component(comp: Component, go: str) -> None:
     with log.open("w") as log_file:
         for step in comp.builds:
             _go_build(step, partial / "bin", log_file)
+        sources: dict[tuple[str, str], Path] = {}  # one download per module, not per file
         for module_dir, module, inner_path, installed in comp.module_files:
-            source = _module_source_dir(modules_root() / module_dir, module, log_file) / inner_path
+            if (module_dir, module) not in sources:
+                sources[module_dir, module] = _module_source_dir(
+                    modules_root() / module_dir, module, log_file
+                )
+            source = sources[module_dir, module] / inner_path
             dest = partial / installed
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest)
