@@ -133,8 +133,10 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     if stat.rsplit(")", 1)[1].split()[0] == "Z":
-        with contextlib.suppress(ChildProcessError):  # our own child: reap it
-            os.waitpid(pid, os.WNOHANG)
+        # Our own child: reap it. Blocking, because a zombie leader whose threads are still
+        # exiting cannot be reaped yet; that takes moments. Not ours: init reaps it.
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
         return False
     return True
 
