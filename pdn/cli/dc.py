@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pdn.cli.output import progress
 from pdn.dc import DCStatus, LocalDC
 from pdn.inventory import LOCAL_SITE, load_site
 
@@ -38,7 +39,7 @@ def _dc(args: argparse.Namespace) -> LocalDC:
 
 def _up(args: argparse.Namespace) -> int:
     dc = _dc(args)
-    status = dc.up(progress=lambda line: print(line, flush=True))
+    status = dc.up(progress=progress)
     print(f"local DC {dc.site.code} is up; kubeconfig: {dc.kubeconfig}")
     return 0 if status.healthy else 1
 
@@ -71,5 +72,5 @@ def render(status: DCStatus) -> str:
 
 
 def _down(args: argparse.Namespace) -> int:
-    _dc(args).down(purge=args.purge, progress=lambda line: print(line, flush=True))
+    _dc(args).down(purge=args.purge, progress=progress)
     return 0

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pdn import pulumi_env, stacks, toolchain
+from pdn.cli.output import progress
 from pdn.dc import LocalDC
 from pdn.inventory import LOCAL_SITE, load_site
 
@@ -23,14 +24,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     down.set_defaults(handler=_down)
 
 
-def _print(line: str) -> None:
-    print(line, flush=True)
-
-
 def _up(args: argparse.Namespace) -> int:
-    toolchain.build(progress=_print)
+    toolchain.build(progress=progress)
     dc = LocalDC(load_site(args.inventory))
-    dc.up(progress=_print)
+    dc.up(progress=progress)
     stacks.up(pulumi_env.environment(), args.stack, kubeconfig=dc.kubeconfig)
     return 0
 
@@ -38,7 +35,7 @@ def _up(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     dc = LocalDC(load_site(args.inventory))
     # The cluster must answer for its objects to be deleted: (re)start it if it is stopped.
-    dc.up(progress=_print)
+    dc.up(progress=progress)
     stacks.destroy(pulumi_env.environment(), args.stack)
-    dc.down(progress=_print)
+    dc.down(progress=progress)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pdn import toolchain
+from pdn.cli.output import progress
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,9 +20,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _build(args: argparse.Namespace) -> int:
-    toolchain.build(
-        args.components or None, progress=lambda line: print(line, flush=True), force=args.force
-    )
+    toolchain.build(args.components or None, progress=progress, force=args.force)
     print(f"toolchain ready: {toolchain.bin_dir()}")
     return 0
 
