@@ -51,7 +51,7 @@ def status() -> list[BinaryStatus]:
                     )
                 )
                 continue
-            on_path = _pinned_on_path(binary.name, view)
+            on_path = _pinned_on_path(binary, view)
             if on_path is not None:
                 path, version = on_path
                 rows.append(
@@ -83,14 +83,13 @@ def _version_or_error(path: Path, binary: Binary) -> str:
         return f"BROKEN: {err}"
 
 
-def _pinned_on_path(name: str, exclude: Path) -> tuple[Path, str] | None:
+def _pinned_on_path(binary: Binary, exclude: Path) -> tuple[Path, str] | None:
     search = os.pathsep.join(
         p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p) != exclude
     )
-    found = shutil.which(name, path=search)
+    found = shutil.which(binary.name, path=search)
     if found is None:
         return None
-    binary = next(b for c in COMPONENTS for b in c.binaries if b.name == name)
     try:
         return Path(found), verify_binary(Path(found), binary)
     except ToolchainError:
