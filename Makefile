@@ -6,17 +6,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale constraints
+.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale lock
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# Dependencies only from requirements.lock, each file checked against its sha256, nothing
+# resolved; then the project itself, without dependencies and without a build environment.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	timeout 900 $(BIN)/pip install --disable-pip-version-check --quiet -c constraints.txt -e '.[dev]'
+	timeout 900 $(BIN)/pip install --disable-pip-version-check --quiet --require-hashes --no-deps -r requirements.lock
+	timeout 300 $(BIN)/pip install --disable-pip-version-check --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $@
 
-# After a change of pyproject.toml: re-pin every transitive dependency.
-constraints: $(VENV)/.installed
-	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
-	mv constraints.txt.new constraints.txt
+# After a change of pyproject.toml: install its pins, then re-lock every transitive dependency.
+lock: $(VENV)/.installed
+	timeout 900 $(BIN)/pip install --disable-pip-version-check --quiet -e '.[dev]'
+	$(BIN)/python scripts/lock_requirements.py
 
 toolchain: $(VENV)/.installed
 	$(BIN)/pdn toolchain build

@@ -6,13 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from pdn import regions
+from pdn.documents import read_yaml
 from pdn.inventory.model import Rack, Server, ServerRole, Site
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-# Kemendagri kabupaten/kota code: PP.KK (kabupaten 01-69, kota 71-99).
-_KEMENDAGRI_REGENCY = re.compile(r"^\d{2}\.(0[1-9]|[1-6]\d|7[1-9]|[89]\d)$")
 _TIERS = ("tier-3", "tier-4", "local")
 
 
@@ -66,13 +64,7 @@ class _Reader:
 
 
 def load_site(path: Path) -> Site:
-    try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as err:
-        raise InventoryError(f"{path}: cannot read the inventory: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise InventoryError(f"{path}: not valid YAML: {err}") from err
-    return parse_site(document, str(path))
+    return parse_site(read_yaml(path, InventoryError), str(path))
 
 
 def parse_site(document: object, source: str) -> Site:
@@ -81,12 +73,10 @@ def parse_site(document: object, source: str) -> Site:
     r.unknown_keys(root, {"site", "halls"}, "(top level)")
     site = r.mapping(root.get("site"), "site")
     r.unknown_keys(site, {"code", "name", "region_code", "tier"}, "site")
-    region = site.get("region_code")
-    if not isinstance(region, str) or not _KEMENDAGRI_REGENCY.match(region):
-        raise r.fail(
-            "site.region_code",
-            f"{region!r} is not a Kemendagri kabupaten/kota code like '32.16' (quote it in YAML)",
-        )
+    try:
+        region = regions.require(site.get("region_code"), regions.Level.REGENCY).code
+    except regions.RegionCodeError as err:
+        raise r.fail("site.region_code", str(err)) from err
     tier = site.get("tier")
     if tier not in _TIERS:
         raise r.fail("site.tier", f"{tier!r} is not one of {list(_TIERS)}")

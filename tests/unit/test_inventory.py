@@ -55,7 +55,10 @@ SERVER = ["halls", 0, "racks", 0, "servers", 0]
     ("path", "value", "field", "hint"),
     [
         (["site", "region_code"], 3216, "site.region_code", "Kemendagri"),
-        (["site", "region_code"], "32.70", "site.region_code", "Kemendagri"),
+        (["site", "region_code"], "32.70", "site.region_code", "not in the Kemendagri list"),
+        (["site", "region_code"], "32.99", "site.region_code", "32.79 Kota Banjar"),
+        (["site", "region_code"], "32", "site.region_code", "kabupaten/kota code is expected"),
+        (["site", "region_code"], "32.16.", "site.region_code", "dotted digits"),
         (["site", "tier"], "gold", "site.tier", "tier-3"),
         (["site", "code"], "PDN_Local", "site.code", "DNS label"),
         (["site", "name"], "", "site.name", "non-empty"),
@@ -86,13 +89,27 @@ def test_duplicate_server_names_point_at_first_listing() -> None:
         parse_site(doc, "x.yaml")
 
 
-def test_missing_file_and_bad_yaml_name_the_file(tmp_path: Path) -> None:
-    with pytest.raises(InventoryError, match=r"nope\.yaml: cannot read"):
+def test_missing_file_is_one_located_line(tmp_path: Path) -> None:
+    with pytest.raises(InventoryError, match=r"nope\.yaml: cannot read the file: No such file"):
         load_site(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("content", "located"),
+    [
+        # A YAML syntax error: the line and column of the problem, not the parser's context dump.
+        (b"site:\n  name: [unclosed\nhalls: []\n", r"broken\.yaml:3:6: not valid YAML"),
+        (b"site:\n\tcode: x\n", r"broken\.yaml:2:1: not valid YAML: found character '\\t'"),
+        # Latin-1 bytes from a spreadsheet export: where they are, and what to do.
+        (b"site:\n  name: Pusat Data Bekasi \xe9\n", r"broken\.yaml:2:27: byte 0xe9 is not UTF-8"),
+    ],
+)
+def test_broken_file_is_one_located_line(tmp_path: Path, content: bytes, located: str) -> None:
     broken = tmp_path / "broken.yaml"
-    broken.write_text("site: [unclosed\n")
-    with pytest.raises(InventoryError, match=r"broken\.yaml: not valid YAML"):
+    broken.write_bytes(content)
+    with pytest.raises(InventoryError, match=located) as err:
         load_site(broken)
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("path", sorted((LOCAL_SITE.parent).glob("*.yaml")), ids=lambda p: p.name)
