@@ -42,6 +42,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Unit tests need neither Go nor iproute2 (tests/unit/conftest.py runs them on a bare PATH).
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
 

@@ -7,10 +7,20 @@ import pulumi_kubernetes as k8s
 
 from infra.cluster import ClusterBaseline, ClusterBaselineArgs
 from infra.site import Site, SiteArgs
-from pdn.inventory import load_site
+from pdn.inventory import InventoryError, load_site
 
 config = pulumi.Config("pdn")
-site_inventory = load_site(Path(config.require("inventory")))
+try:
+    site_inventory = load_site(Path(config.require("inventory")))
+except InventoryError as err:  # one located line, not a traceback
+    raise pulumi.RunError(str(err)) from err
+# A stack is bound to one site (`pdn up` writes pdn:site): another site's inventory is refused.
+bound_site = config.get("site")
+if bound_site is not None and bound_site != site_inventory.code:
+    raise pulumi.RunError(
+        f"this stack is bound to site {bound_site!r}, but pdn:inventory is site "
+        f"{site_inventory.code!r}: use the stack of that site"
+    )
 # The site's cluster; set by `pdn up` from the local DC, or by the operator for a real site.
 kubeconfig = config.get_secret("kubeconfig")
 
@@ -24,8 +34,6 @@ pulumi.export("region_code", site.region_code)
 pulumi.export("zones", site.zones)
 pulumi.export("server_count", site.server_count)
 pulumi.export("capacity", site.capacity)
-if site.bmc_password is not None:
-    pulumi.export("bmc_password", site.bmc_password)
 
 if kubeconfig is not None:
     cluster = k8s.Provider(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -15,8 +14,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pdn import pulumi_env  # noqa: E402
-from pdn.dc import LocalDC  # noqa: E402
+from pdn import pulumi_env, stacks  # noqa: E402
+from pdn.dc.lifecycle import LocalDC  # noqa: E402
 from pdn.inventory import load_site  # noqa: E402
 from tests.integration.dc_fixtures import isolated_settings  # noqa: E402
 
@@ -42,53 +41,12 @@ def scratch_dc(inventory: Path, slot: int) -> Iterator[tuple[LocalDC, Path]]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-class ScratchStack:
-    """A stack of a Pulumi project through the pinned CLI and pdn's environment."""
-
-    def __init__(self, name: str, project: Path = REPO) -> None:
-        env = pulumi_env.environment()
-        pulumi_env.ensure_kubernetes_plugin(env)
-        self.name, self.project = name, project
-        self.env = env.variables() | {"PULUMI_SKIP_CONFIRMATIONS": "true"}
-        self.pulumi = str(env.pulumi)
-
-    def run(self, *args: str, stdin: str = "") -> str:
-        return subprocess.run(
-            [self.pulumi, *args, "--non-interactive", "--stack", self.name],
-            env=self.env,
-            cwd=self.project,
-            input=stdin,
-            text=True,
-            check=True,
-            capture_output=True,
-        ).stdout
-
-    def create(self, config: dict[str, str], secrets: dict[str, str]) -> None:
-        subprocess.run(
-            [self.pulumi, "stack", "init", self.name, "--non-interactive"],
-            env=self.env,
-            cwd=self.project,
-            check=True,
-            capture_output=True,
-        )
-        for key, value in config.items():
-            self.run("config", "set", key, value)
-        for key, value in secrets.items():  # through stdin, never on a command line
-            self.run("config", "set", "--secret", key, stdin=value)
-
-    def up(self) -> None:
-        self.run("up", "--yes", "--skip-preview")
-
-    def destroy(self) -> None:
-        self.run("destroy", "--yes", "--skip-preview")
-
-    def remove(self) -> None:
-        """Destroy (a no-op when already done), remove the stack and its config file."""
-        try:
-            self.destroy()
-            self.run("stack", "rm", "--yes")
-        finally:
-            (self.project / f"Pulumi.{self.name}.yaml").unlink(missing_ok=True)
+def scratch_stack(name: str, project: Path = REPO) -> stacks.Stack:
+    """A new stack of project in the scratch state, through pdn.stacks (as `pdn up` runs it)."""
+    env = pulumi_env.environment()
+    stack = stacks.Stack(env, name, project)
+    stack.ensure()
+    return stack
 
 
 def write_readme_section(marker: str, table: str) -> None:

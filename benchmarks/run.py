@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import REPO, ScratchStack, quiet, scratch_dc, write_readme_section
+from common import REPO, quiet, scratch_dc, scratch_stack, write_readme_section
 
-from pdn.dc import LocalDC
+from pdn.dc.lifecycle import LocalDC
 from pdn.inventory import LOCAL_SITE
 
 
@@ -84,10 +84,9 @@ def bench_pulumi(dc: LocalDC, scratch: Path, repeat: int) -> Row:
     empty.mkdir()
     (empty / "Pulumi.yaml").write_text("name: empty\nruntime: python\n")
     (empty / "__main__.py").write_text("")
-    platform_stack = ScratchStack("bench")
-    empty_stack = ScratchStack("bench", project=empty)
-    platform_stack.create({}, {"pdn:kubeconfig": dc.kubeconfig.read_text()})
-    empty_stack.create({}, {})
+    platform_stack = scratch_stack("bench")
+    empty_stack = scratch_stack("bench-empty", project=empty)
+    platform_stack.set_config("pdn:kubeconfig", dc.kubeconfig.read_text(), secret=True)
     try:
         platform_stack.up()
         empty_stack.up()
@@ -95,6 +94,7 @@ def bench_pulumi(dc: LocalDC, scratch: Path, repeat: int) -> Row:
         empty_up = median_seconds(empty_stack.up, repeat)
     finally:
         platform_stack.remove()
+        empty_stack.remove()
     return (
         "`pulumi up --stack local`, no changes (61 resources)",
         noop,

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import REPO, ScratchStack, quiet, scratch_dc, write_readme_section
+from common import REPO, quiet, scratch_dc, scratch_stack, write_readme_section
 
 from pdn.inventory import LOCAL_SITE
 
@@ -34,12 +34,13 @@ def measure(inventory: Path, slot: int) -> tuple[int, int, dict[str, float]]:
     """(servers, resources, seconds per phase) for one site on its own scratch DC."""
     with scratch_dc(inventory, slot) as (dc, _):
         times = {"dc up": seconds(lambda: dc.up(progress=quiet))}
-        stack = ScratchStack(f"scale-{dc.site.code}")
-        stack.create({"inventory": str(inventory)}, {"pdn:kubeconfig": dc.kubeconfig.read_text()})
+        stack = scratch_stack(f"scale-{dc.site.code}")
+        stack.set_config("pdn:inventory", str(inventory))
+        stack.set_config("pdn:kubeconfig", dc.kubeconfig.read_text(), secret=True)
         try:
             times["first up"] = seconds(stack.up)
             times["no-op up"] = seconds(stack.up)
-            resources = stack.run("stack", "export").count('"urn":')
+            resources = len(stack.export()["deployment"]["resources"])
             times["destroy"] = seconds(stack.destroy)
         finally:
             stack.remove()

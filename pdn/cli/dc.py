@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pdn.cli.output import progress
-from pdn.dc import DCStatus, LocalDC
-from pdn.inventory import LOCAL_SITE, load_site
+from pdn.cli.output import progress, table
+from pdn.inventory import LOCAL_SITE
+
+if TYPE_CHECKING:
+    from pdn.dc.lifecycle import DCStatus, LocalDC
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +23,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="site hardware inventory (default: %(default)s)",
     )
     actions = parser.add_subparsers(dest="action", required=True)
-    up = actions.add_parser("up", parents=[site], help="start (idempotent), wait until healthy")
+    up = actions.add_parser(
+        "up", parents=[site], help="start what is down, heal what is stopping or unhealthy"
+    )
     up.set_defaults(handler=_up)
     status = actions.add_parser(
         "status", parents=[site], help="per component: process, port, health; nodes Ready"
@@ -34,6 +39,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _dc(args: argparse.Namespace) -> LocalDC:
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415 (the Kubernetes client is slow to import)
+    from pdn.inventory import load_site  # noqa: PLC0415
+
     return LocalDC(load_site(args.inventory))
 
 
@@ -45,30 +53,30 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    dc = _dc(args)
-    status = dc.status()
-    print(render(status))
+    status = _dc(args).status()
+    show(status)
     return 0 if status.healthy else 1
 
 
-def render(status: DCStatus) -> str:
-    lines = []
+def show(status: DCStatus) -> None:
+    rows = []
     for c in status.components:
         state = "healthy" if c.healthy else f"UNHEALTHY: {c.problem or 'port closed'}"
-        pid = str(c.pid) if c.pid else "-"
-        lines.append(
-            f"{c.name:<24} pid {pid:<8} port {'open' if c.port_open else 'closed':<7} {state}"
-        )
+        rows.append([c.name, str(c.pid or "-"), "open" if c.port_open else "closed", state])
     ready = status.nodes_total - len(status.nodes_not_ready)
-    lines.append(
-        f"{'nodes':<24} {ready}/{status.nodes_total} Ready"
-        + (f" (not Ready: {', '.join(status.nodes_not_ready)})" if status.nodes_not_ready else "")
+    not_ready = (
+        f" (not Ready: {', '.join(status.nodes_not_ready)})" if status.nodes_not_ready else ""
     )
-    lines.append(
-        f"{'advertise address':<24} "
-        + ("present" if status.advertise_address_present else "absent")
+    rows.append(["nodes", "", "", f"{ready}/{status.nodes_total} Ready{not_ready}"])
+    rows.append(
+        [
+            "advertise address",
+            "",
+            "",
+            "present" if status.advertise_address_present else "absent",
+        ]
     )
-    return "\n".join(lines)
+    table("local DC", ["component", "pid", "port", "state"], rows)
 
 
 def _down(args: argparse.Namespace) -> int:

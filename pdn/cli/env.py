@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from pdn import pulumi_env
 from pdn.dc import DCSettings
 from pdn.inventory import LOCAL_SITE, load_site
+from pdn.pulumi_env import PASSPHRASE_VARS
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,7 +20,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _env(args: argparse.Namespace) -> int:
-    sys.stdout.write(pulumi_env.environment().exports())
+    env = pulumi_env.environment(create=False)  # reads only: no passphrase made here
+    sys.stdout.write(env.exports())
+    if env.passphrase_file is None and not any(os.environ.get(v) for v in PASSPHRASE_VARS):
+        print(
+            "pdn env: no stack passphrase yet (`pdn up` makes one); set "
+            "PULUMI_CONFIG_PASSPHRASE_FILE to use your own",
+            file=sys.stderr,
+        )
     kubeconfig = DCSettings(site_code=load_site(LOCAL_SITE).code).admin_kubeconfig
     if kubeconfig.is_file():  # kubectl then talks to the local DC
         sys.stdout.write(f"export KUBECONFIG='{kubeconfig}'\n")

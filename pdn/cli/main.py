@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from pdn.cli import dc, env, stack, toolchain
-from pdn.dc import DCError
+from pdn.dc.errors import DCError
 from pdn.inventory import InventoryError
 from pdn.pulumi_env import PulumiEnvError
-from pdn.toolchain import ToolchainError
+from pdn.toolchain.errors import ToolchainError
 
 # Domain errors carry a message that tells the user what to fix: print it, no traceback.
 USER_ERRORS = (ToolchainError, PulumiEnvError, InventoryError, DCError)
@@ -32,6 +33,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # a bug, not a user error: one line, the traceback on request
+        if os.environ.get("PDN_DEBUG") == "1":
+            raise
+        print(
+            f"pdn: internal error ({err.__class__.__name__}: {err}); "
+            "run again with PDN_DEBUG=1 for the traceback, and report it",
+            file=sys.stderr,
+        )
+        return 70  # EX_SOFTWARE
     return code
 
 

@@ -1,41 +1,74 @@
-"""`pdn up` and `pdn down`: the main job on the local national DC (or another stack)."""
+"""`pdn up` and `pdn down`: the main job on the local national DC."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from pdn import pulumi_env, stacks, toolchain
-from pdn.cli.output import progress
-from pdn.dc import LocalDC
-from pdn.inventory import LOCAL_SITE, load_site
+from pdn.cli.output import BuildProgress, progress
+from pdn.inventory import LOCAL_SITE
+
+LOCAL_STACK = "local"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = commands.add_parser(
         "up", help="toolchain, local DC, then `pulumi up` of the platform (idempotent)"
     )
-    up.add_argument("--stack", default=stacks.LOCAL_STACK)
-    up.add_argument("--inventory", type=Path, default=LOCAL_SITE)
-    up.set_defaults(handler=_up)
     down = commands.add_parser("down", help="`pulumi destroy` the platform, then stop the local DC")
-    down.add_argument("--stack", default=stacks.LOCAL_STACK)
-    down.add_argument("--inventory", type=Path, default=LOCAL_SITE)
+    for parser in (up, down):
+        parser.add_argument(
+            "--stack",
+            default=LOCAL_STACK,
+            help="a stack bound to this site's local DC (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--inventory",
+            type=Path,
+            default=LOCAL_SITE,
+            help="the site's hardware inventory (default: %(default)s)",
+        )
+    up.set_defaults(handler=_up)
     down.set_defaults(handler=_down)
 
 
 def _up(args: argparse.Namespace) -> int:
-    toolchain.build(progress=progress)
-    dc = LocalDC(load_site(args.inventory))
+    # Imported when the command runs: `pdn --help` stays fast.
+    from pdn import pulumi_env, stacks, toolchain  # noqa: PLC0415
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
+    from pdn.inventory import load_site  # noqa: PLC0415
+
+    site = load_site(args.inventory)
+    with BuildProgress() as reporter:
+        toolchain.build(reporter=reporter)
+    env = pulumi_env.environment()
+    stack = stacks.Stack(env, args.stack)
+    if stack.exists():  # refuse a stack of another site before touching any DC
+        stacks.bind_to_local_dc(stack, site, args.inventory)
+    dc = LocalDC(site)
     dc.up(progress=progress)
-    stacks.up(pulumi_env.environment(), args.stack, kubeconfig=dc.kubeconfig)
+    changes = stacks.up_on_local_dc(env, args.stack, site, args.inventory, dc.kubeconfig, show=True)
+    print(f"stack {args.stack} on {site.code}: {_summary(changes)}")
     return 0
 
 
 def _down(args: argparse.Namespace) -> int:
-    dc = LocalDC(load_site(args.inventory))
-    # The cluster must answer for its objects to be deleted: (re)start it if it is stopped.
-    dc.up(progress=progress)
-    stacks.destroy(pulumi_env.environment(), args.stack)
+    from pdn import pulumi_env, stacks  # noqa: PLC0415
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
+    from pdn.inventory import load_site  # noqa: PLC0415
+
+    site = load_site(args.inventory)
+    env = pulumi_env.environment()
+    stack = stacks.Stack(env, args.stack)
+    dc = LocalDC(site)
+    if stack.exists():
+        stacks.bind_to_local_dc(stack, site, args.inventory)
+        # The cluster must answer for its objects to be deleted: (re)start it if it is stopped.
+        dc.up(progress=progress)
+        stacks.destroy_on_local_dc(env, args.stack, site, args.inventory, show=True)
     dc.down(progress=progress)
     return 0
+
+
+def _summary(changes: dict[str, int]) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(changes.items())) or "no changes"

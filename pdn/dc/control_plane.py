@@ -7,7 +7,6 @@ at rest; audit log; anonymous auth off) -> kube-controller-manager, kube-schedul
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pdn.dc import kubeconfig, pki
 from pdn.dc.probes import expect_ok
 from pdn.dc.processes import ProcessSpec
 from pdn.dc.settings import DCSettings
+from pdn.files import tighten, write_private
 from pdn.toolchain import installed_file
 from pdn.toolchain.components import KWOK_STAGES_DIR
 
@@ -37,6 +37,11 @@ ADMISSION_PLUGINS = (
     "ValidatingAdmissionPolicy",
 )
 KWOK_USER = "pdn:kwok"
+# The platform's admin identity is bound by RBAC (revocable), as kubeadm's admin.conf is; the
+# system:masters certificate, which no RBAC can revoke, is kept apart for break-glass only.
+PLATFORM_ADMINS_GROUP = "pdn:platform-admins"
+PLATFORM_ADMIN_USER = "pdn-platform-admin"
+BREAK_GLASS_USER = "pdn-break-glass"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
@@ -69,6 +74,7 @@ class Credentials:
     controller_manager_serving: pki.KeyPair
     scheduler_serving: pki.KeyPair
     admin: pki.KeyPair
+    super_admin: pki.KeyPair
     front_proxy_ca: pki.KeyPair
     front_proxy_client: pki.KeyPair
     service_account: pki.KeyPair
@@ -92,6 +98,7 @@ def credential_paths(settings: DCSettings) -> Credentials:
         controller_manager_serving=pair("kube-controller-manager-serving"),
         scheduler_serving=pair("kube-scheduler-serving"),
         admin=pair("admin"),
+        super_admin=pair("super-admin"),
         front_proxy_ca=pair("front-proxy-ca"),
         front_proxy_client=pair("front-proxy-client"),
         service_account=pki.KeyPair(d / "service-account.pub", d / "service-account.key"),
@@ -145,7 +152,16 @@ def ensure_credentials(settings: DCSettings) -> Credentials:
         admin=pki.ensure_cert(
             d,
             ca,
-            pki.CertSpec("admin", "pdn-admin", organizations=("system:masters",), client=True),
+            pki.CertSpec(
+                "admin", PLATFORM_ADMIN_USER, organizations=(PLATFORM_ADMINS_GROUP,), client=True
+            ),
+        ),
+        super_admin=pki.ensure_cert(
+            d,
+            ca,
+            pki.CertSpec(
+                "super-admin", BREAK_GLASS_USER, organizations=("system:masters",), client=True
+            ),
         ),
         front_proxy_ca=front_proxy_ca,
         front_proxy_client=pki.ensure_cert(
@@ -155,7 +171,7 @@ def ensure_credentials(settings: DCSettings) -> Credentials:
         encryption_config=_ensure_encryption_config(d),
         audit_policy=d / "audit-policy.yaml",
     )
-    credentials.audit_policy.write_text(yaml.safe_dump(_AUDIT_POLICY, sort_keys=False))
+    write_private(credentials.audit_policy, yaml.safe_dump(_AUDIT_POLICY, sort_keys=False))
     clients = {
         "kube-controller-manager": pki.CertSpec(
             "kube-controller-manager-client", "system:kube-controller-manager", client=True
@@ -167,7 +183,8 @@ def ensure_credentials(settings: DCSettings) -> Credentials:
     }
     for name, spec in clients.items():
         _write_kubeconfig(settings, ca, pki.ensure_cert(d, ca, spec), name, spec.common_name)
-    _write_kubeconfig(settings, ca, credentials.admin, "admin", "pdn-admin")
+    _write_kubeconfig(settings, ca, credentials.admin, "admin", PLATFORM_ADMIN_USER)
+    _write_kubeconfig(settings, ca, credentials.super_admin, "super-admin", BREAK_GLASS_USER)
     return credentials
 
 
@@ -196,6 +213,7 @@ def _ensure_encryption_config(directory: Path) -> Path:
     """Secrets and config maps encrypted at rest in etcd (secretbox, a key made here once)."""
     path = directory / "encryption-config.yaml"
     if path.is_file():
+        tighten(path)
         return path
     key = secrets.token_bytes(32)
     document = {
@@ -215,9 +233,7 @@ def _ensure_encryption_config(directory: Path) -> Path:
             }
         ],
     }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        yaml.safe_dump(document, handle, sort_keys=False)
+    write_private(path, yaml.safe_dump(document, sort_keys=False))
     return path
 
 

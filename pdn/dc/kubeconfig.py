@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 import yaml
 
 from pdn.dc.pki import KeyPair
+from pdn.files import tighten, write_private
 
 
 def _b64(path: Path) -> str:
@@ -41,7 +41,8 @@ def render(server: str, ca_cert: Path, client: KeyPair, user: str, cluster: str)
 
 
 def write(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(content)
+    """Written only when it changes (clients watching it see no churn), always owner-only."""
+    if path.is_file() and path.read_text() == content:
+        tighten(path)
+        return
+    write_private(path, content)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,13 +14,37 @@ from urllib3.exceptions import HTTPError
 
 from pdn.dc import control_plane, network, nodes
 from pdn.dc.errors import DCError
-from pdn.dc.processes import Supervisor, port_in_use
+from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
 from pdn.dc.settings import DCSettings
 from pdn.inventory import Site
-from pdn.toolchain import ToolchainError, bin_dir
+from pdn.toolchain import bin_dir
 
 Progress = Callable[[str], None]
 NODES_READY_TIMEOUT = 120.0
+START_TIMEOUT = 60.0  # from start to the first passing health check
+UNHEALTHY_CONFIRM = 3.0  # a once-healthy process failing its check this long is restarted
+RESTART_GRACE = 10.0  # SIGTERM to SIGKILL for a process being replaced
+HEAL_ROUNDS = 3
+
+
+class _PhaseReporter:
+    """Named phases, as kubeadm reports its own: `[phase] what happened`."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def __call__(self, phase: str, message: str) -> None:
+        self._progress(f"[{phase}] {message}")
+
+
+def _secs(since: float) -> str:
+    return f"{time.monotonic() - since:.1f}s"
+
+
+def _api_reason(err: Exception) -> str:
+    if isinstance(err, k8s.ApiException):
+        return f"HTTP {err.status} {err.reason}"
+    return f"{err.__class__.__name__}: {str(err)[:200]}"
 
 
 @dataclass(frozen=True)
@@ -66,55 +90,157 @@ class LocalDC:
         return self.settings.admin_kubeconfig
 
     def _toolchain(self) -> Path:
-        try:
-            toolchain = bin_dir()
-        except ToolchainError as err:
-            raise DCError(str(err)) from err
+        toolchain = bin_dir()
         missing = [name for name in control_plane.ORDER if not (toolchain / name).is_file()]
         if missing:
             raise DCError(
-                f"missing binaries {', '.join(missing)} in {toolchain}: run `pdn toolchain build`"
+                f"missing binaries {', '.join(missing)} in {toolchain}: run `pdn toolchain build` "
+                "(needs Go) or `pdn toolchain import FILE`"
             )
         return toolchain
 
-    def api_client(self) -> k8s.ApiClient:
-        return k8s_config.new_client_from_config(config_file=str(self.kubeconfig))
+    def api_client(self, *, break_glass: bool = False) -> k8s.ApiClient:
+        """A client as the platform admin (RBAC-bound), or as break-glass (system:masters)."""
+        path = self.settings.super_admin_kubeconfig if break_glass else self.kubeconfig
+        return k8s_config.new_client_from_config(config_file=str(path))
 
     def up(self, progress: Progress = print) -> DCStatus:
-        """Start what is not running, register the servers as Nodes, wait until all is healthy."""
+        """Bring the DC to healthy in one call: start what is dead, restart what is stopping or
+        unhealthy, leave what is healthy alone; then register the servers as Nodes.
+
+        Phases, in order: network, certificates, etcd, apiserver, cluster bootstrap,
+        controllers, nodes. Every port is checked before anything starts; if a component still
+        fails, the error says what was left running and how to stop it."""
         toolchain = self._toolchain()
+        report = _PhaseReporter(progress)
+        report("network", f"address {self.settings.advertise_address} on {self.settings.interface}")
         network.ensure_advertise_address(self.settings)
+        report("certificates", f"PKI in {self.settings.pki_dir}")
         creds = control_plane.ensure_credentials(self.settings)
-        specs = control_plane.process_specs(self.settings, creds, toolchain)
-        for spec in specs:
-            started = time.monotonic()
-            already = self.supervisor.pid(spec.name) is not None
-            if spec.name == "kwok" and not already:
-                with self.api_client() as api:
+        specs = {s.name: s for s in control_plane.process_specs(self.settings, creds, toolchain)}
+        self._check_ports_free(specs.values())
+        try:
+            for attempt in range(1, HEAL_ROUNDS + 1):
+                self._run_phases(specs, report)
+                # A dependent can exit after its check when a dependency was restarted (the
+                # controller-manager does when the apiserver goes): one more round heals it.
+                broken = [s.name for s in specs.values() if not self._healthy_now(s)]
+                if not broken:
+                    break
+                if attempt == HEAL_ROUNDS:
+                    raise DCError(
+                        f"{', '.join(broken)} stopped again after {HEAL_ROUNDS} rounds of "
+                        f"healing; see their logs in {self.settings.log_dir}"
+                    )
+                report("heal", f"{', '.join(broken)} went down meanwhile: another round")
+        except DCError as err:
+            raise DCError(f"{err}. {self._left_running()}") from err
+        return self.status()
+
+    def _run_phases(self, specs: dict[str, ProcessSpec], report: _PhaseReporter) -> None:
+        self._ensure(specs["etcd"], "etcd", report)
+        self._ensure(specs["kube-apiserver"], "apiserver", report)
+        report("cluster bootstrap", "platform admins' and kwok's RBAC, one Node per server")
+        try:
+            with self.api_client(break_glass=True) as break_glass:
+                nodes.grant_platform_admins(break_glass)
+        except (k8s.ApiException, HTTPError, OSError) as err:
+            reason = _api_reason(err)
+            raise DCError(f"cannot bind the platform admins with break-glass: {reason}") from err
+        with self.api_client() as api:
+            try:
+                nodes.grant_kwok(api)
+                nodes.register(api, self.site)
+            except (k8s.ApiException, HTTPError, OSError) as err:
+                reason = _api_reason(err)
+                raise DCError(f"the apiserver refused the cluster bootstrap: {reason}") from err
+        for name in ("kube-controller-manager", "kube-scheduler"):
+            self._ensure(specs[name], "controllers", report)
+        kwok = specs["kwok"]
+        if self.supervisor.pid(kwok.name) is None:
+            with self.api_client() as api:
+                try:
                     nodes.release_leases(api, self.site)
-            pid = self.supervisor.start(spec)
-            self.supervisor.wait_healthy(spec)
-            state = "already running" if already else "started"
-            progress(
-                f"{spec.name}: {state} (pid {pid}), healthy in {time.monotonic() - started:.1f}s"
+                except (k8s.ApiException, HTTPError, OSError) as err:
+                    raise DCError(f"cannot release kwok's node leases: {_api_reason(err)}") from err
+        self._ensure(kwok, "nodes", report)
+        self._wait_nodes_ready(report)
+
+    def _ensure(self, spec: ProcessSpec, phase: str, report: _PhaseReporter) -> None:
+        """Healthy: untouched. Starting: waited for. Stopping, hung or failing: restarted."""
+        started = time.monotonic()
+        pid = self.supervisor.pid(spec.name)
+        if pid is not None:
+            problem = self._confirmed_problem(spec, pid)
+            if problem is None:
+                report(phase, f"{spec.name}: healthy (pid {pid})")
+                return
+            report(phase, f"{spec.name}: unhealthy ({problem}); restarting pid {pid}")
+            self.supervisor.stop(spec.name, timeout=RESTART_GRACE)
+        pid = self.supervisor.start(spec)
+        self.supervisor.wait_healthy(spec, timeout=START_TIMEOUT)
+        report(phase, f"{spec.name}: started (pid {pid}), healthy in {_secs(started)}")
+
+    def _confirmed_problem(self, spec: ProcessSpec, pid: int) -> str | None:
+        """None if the running process is healthy (or becomes so while it is still starting);
+        else why not. One failed probe is not enough: it must fail for UNHEALTHY_CONFIRM."""
+        starting = not self.supervisor.was_healthy(spec.name, pid)
+        deadline = time.monotonic() + (START_TIMEOUT if starting else UNHEALTHY_CONFIRM)
+        while True:
+            problem = spec.probe()
+            if problem is None:
+                if starting:
+                    self.supervisor.healthy_file(spec.name).write_text(f"{pid}\n")
+                return None
+            if time.monotonic() >= deadline or self.supervisor.pid(spec.name) != pid:
+                return problem
+            time.sleep(0.25)
+
+    def _healthy_now(self, spec: ProcessSpec) -> bool:
+        return self.supervisor.pid(spec.name) is not None and spec.probe() is None
+
+    def _check_ports_free(self, specs: Iterable[ProcessSpec]) -> None:
+        """Every port a component to be started needs must be free, before anything starts."""
+        taken = [
+            f"{self.settings.listen_host}:{port} ({spec.name})"
+            for spec in specs
+            if self.supervisor.pid(spec.name) is None
+            for port in spec.ports
+            if port_in_use(self.settings.listen_host, port)
+        ]
+        if taken:
+            first = taken[0].split(":")[1].split()[0]
+            raise DCError(
+                f"port{'s' if len(taken) > 1 else ''} {', '.join(taken)} "
+                f"{'are' if len(taken) > 1 else 'is'} in use by another program; nothing was "
+                f"started: stop it (see `ss -ltnp 'sport = :{first}'`) and run `pdn dc up` again"
             )
-            if spec.name == "kube-apiserver":
-                with self.api_client() as api:
-                    nodes.grant_kwok(api)
-                    nodes.register(api, self.site)
+
+    def _left_running(self) -> str:
+        running = [
+            f"{name} (pid {pid})"
+            for name in control_plane.ORDER
+            if (pid := self.supervisor.pid(name)) is not None
+        ]
+        if not running:
+            return "Nothing of the DC is left running"
+        return f"Left running: {', '.join(running)}; `pdn dc down` stops them"
+
+    def _wait_nodes_ready(self, report: _PhaseReporter) -> None:
         started = time.monotonic()
         with self.api_client() as api:
-            while waiting := nodes.not_ready(api, self.site):
-                if time.monotonic() - started > NODES_READY_TIMEOUT:
-                    raise DCError(
-                        f"nodes not Ready after {NODES_READY_TIMEOUT:.0f}s: {', '.join(waiting)}; "
-                        f"see {self.supervisor.log_file('kwok')}"
-                    )
-                time.sleep(0.5)
-        progress(
-            f"nodes: {len(list(self.site.servers()))} Ready ({time.monotonic() - started:.1f}s)"
-        )
-        return self.status()
+            try:
+                while waiting := nodes.not_ready(api, self.site):
+                    if time.monotonic() - started > NODES_READY_TIMEOUT:
+                        raise DCError(
+                            f"nodes not Ready after {NODES_READY_TIMEOUT:.0f}s: "
+                            f"{', '.join(waiting)}; see {self.supervisor.log_file('kwok')}"
+                        )
+                    time.sleep(0.5)
+            except (k8s.ApiException, HTTPError, OSError) as err:
+                raise DCError(f"cannot list the nodes: {_api_reason(err)}") from err
+        total = len(list(self.site.servers()))
+        report("nodes", f"{total}/{total} Ready in {_secs(started)}")
 
     def status(self) -> DCStatus:
         creds_ready = self.settings.pki_dir.joinpath("ca.crt").is_file()

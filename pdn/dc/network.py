@@ -6,6 +6,7 @@ import ipaddress
 import json
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from pdn.dc.errors import DCError
 from pdn.dc.settings import DC_RANGE, DCSettings
@@ -19,17 +20,16 @@ class Route:
 
 def routes() -> list[Route]:
     """This machine's IPv4 routes, all tables (default routes left out: they overlap anything)."""
-    proc = subprocess.run(
-        ["ip", "-4", "-json", "route", "show", "table", "all"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
+    proc = _ip("-4", "-json", "route", "show", "table", "all")
     if proc.returncode != 0:
         raise DCError(f"cannot read the routing table (`ip -4 route`): {proc.stderr.strip()}")
+    return parse_routes(proc.stdout)
+
+
+def parse_routes(ip_json: str) -> list[Route]:
+    """Routes from `ip -4 -json route show table all`."""
     found = []
-    for entry in json.loads(proc.stdout or "[]"):
+    for entry in json.loads(ip_json or "[]"):
         dst = entry.get("dst", "")
         if dst in ("default", "") or entry.get("type") in ("broadcast", "local"):
             continue
@@ -59,11 +59,26 @@ def check_addresses(settings: DCSettings, existing: list[Route]) -> None:
 
 
 def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, check=False, timeout=30)
+    try:
+        return subprocess.run(
+            ["ip", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError as err:
+        raise DCError(
+            "the `ip` command is missing: install iproute2 (Debian: `apt-get install iproute2`); "
+            "the local DC puts its address on an interface with it"
+        ) from err
+    except subprocess.TimeoutExpired as err:
+        raise DCError(f"`ip {' '.join(args)}` did not answer within 30s") from err
 
 
 def interface_exists(name: str) -> bool:
-    return _ip("link", "show", "dev", name).returncode == 0
+    return Path("/sys/class/net", name).exists()
 
 
 def ensure_advertise_address(settings: DCSettings) -> None:

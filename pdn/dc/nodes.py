@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
-from pdn.dc.control_plane import KWOK_NODE_ANNOTATION, KWOK_USER
+from pdn.dc.control_plane import KWOK_NODE_ANNOTATION, KWOK_USER, PLATFORM_ADMINS_GROUP
 from pdn.inventory import Rack, Server, Site
 
 LABEL_PREFIX = "pdn.go.id"
@@ -136,6 +136,31 @@ KWOK_CLUSTER_ROLE: dict[str, Any] = {
         },
     ],
 }
+
+
+PLATFORM_ADMINS_BINDING: dict[str, Any] = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "ClusterRoleBinding",
+    "metadata": {"name": PLATFORM_ADMINS_GROUP, "labels": {"pdn.go.id/managed-by": "pdn-dc"}},
+    "roleRef": {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": "cluster-admin",
+    },
+    "subjects": [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": PLATFORM_ADMINS_GROUP}
+    ],
+}
+
+
+def grant_platform_admins(break_glass: k8s.ApiClient) -> None:
+    """Bind the platform admins' group to cluster-admin (as kubeadm binds kubeadm:cluster-admins
+    with super-admin.conf); revoking this binding revokes the platform's admin identity."""
+    rbac = k8s.RbacAuthorizationV1Api(break_glass)
+    _apply(
+        lambda: rbac.create_cluster_role_binding(PLATFORM_ADMINS_BINDING),
+        lambda: rbac.replace_cluster_role_binding(PLATFORM_ADMINS_GROUP, PLATFORM_ADMINS_BINDING),
+    )
 
 
 def grant_kwok(api: k8s.ApiClient) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pdn.files import tighten, write_private
 
 CA_DAYS = 3650
 LEAF_DAYS = 365
@@ -48,9 +50,7 @@ def _write_key(path: Path, key: PrivateKey) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+    write_private(path, data)
 
 
 def _load_key(path: Path) -> PrivateKey:
@@ -84,8 +84,8 @@ def _key_usage(ca: bool) -> x509.KeyUsage:
 def ensure_ca(directory: Path, name: str, common_name: str) -> KeyPair:
     pair = KeyPair(directory / f"{name}.crt", directory / f"{name}.key")
     if pair.cert.is_file() and pair.key.is_file():
+        tighten(pair.key)
         return pair
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     subject = _name(common_name, ("Pusat Data Nasional",))
@@ -103,16 +103,18 @@ def ensure_ca(directory: Path, name: str, common_name: str) -> KeyPair:
         .sign(key, hashes.SHA256())
     )
     _write_key(pair.key, key)
-    pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(pair.cert, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return pair
 
 
 def ensure_cert(directory: Path, ca: KeyPair, spec: CertSpec) -> KeyPair:
-    """Issue spec from ca unless a certificate with the same names is already there."""
+    """Issue spec from ca unless a certificate with the same names and usages, issued by this
+    CA and not about to expire, is already there."""
     pair = KeyPair(directory / f"{spec.file}.crt", directory / f"{spec.file}.key")
-    if pair.cert.is_file() and pair.key.is_file() and _matches(pair.cert, spec):
-        return pair
     ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
+    if pair.cert.is_file() and pair.key.is_file() and _matches(pair.cert, spec, ca_cert):
+        tighten(pair.key)
+        return pair
     ca_key = _load_key(ca.key)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
@@ -143,13 +145,19 @@ def ensure_cert(directory: Path, ca: KeyPair, spec: CertSpec) -> KeyPair:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     cert = builder.sign(ca_key, hashes.SHA256())
     _write_key(pair.key, key)
-    pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(pair.cert, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return pair
 
 
-def _matches(cert_path: Path, spec: CertSpec) -> bool:
+def _matches(cert_path: Path, spec: CertSpec, ca_cert: x509.Certificate) -> bool:
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     if cert.subject != _name(spec.common_name, spec.organizations):
+        return False
+    try:  # a regenerated CA: every leaf it did not sign is reissued
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    if _usages(cert) != _usages_of(spec):
         return False
     remaining = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
     if remaining < datetime.timedelta(days=30):
@@ -164,17 +172,37 @@ def _matches(cert_path: Path, spec: CertSpec) -> bool:
     )
 
 
+def _usages_of(spec: CertSpec) -> set[x509.ObjectIdentifier]:
+    return {
+        oid
+        for oid, wanted in (
+            (ExtendedKeyUsageOID.SERVER_AUTH, spec.server),
+            (ExtendedKeyUsageOID.CLIENT_AUTH, spec.client),
+        )
+        if wanted
+    }
+
+
+def _usages(cert: x509.Certificate) -> set[x509.ObjectIdentifier]:
+    try:
+        return set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return set()
+
+
 def ensure_signing_key(directory: Path, name: str) -> KeyPair:
     """An RSA key pair for signing service-account tokens (.key private, .pub public)."""
     pair = KeyPair(directory / f"{name}.pub", directory / f"{name}.key")
     if pair.cert.is_file() and pair.key.is_file():
+        tighten(pair.key)
         return pair
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(pair.key, key)
-    pair.cert.write_bytes(
+    write_private(
+        pair.cert,
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        ),
+        mode=0o644,
     )
     return pair

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdn.dc.errors import DCError
+from pdn.files import open_private_log, private_dir, write_private
 
 HealthProbe = Callable[[], str | None]  # None when healthy, else what is wrong
+KILL_DEADLINE = 10.0  # after SIGKILL; longer means the process is stuck in the kernel
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,17 @@ class Supervisor:
 
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
+
+    def healthy_file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.healthy"
+
+    def was_healthy(self, name: str, pid: int) -> bool:
+        """Whether this process (this PID) has passed its health check before: then failing it
+        now means it is stopping or broken, not still starting."""
+        try:
+            return int(self.healthy_file(name).read_text().strip()) == pid
+        except (OSError, ValueError):
+            return False
 
     def pid(self, name: str) -> int | None:
         """The PID of a running process of ours, or None (a stale PID file is not trusted)."""
@@ -73,9 +86,9 @@ class Supervisor:
                     f"port {self.host}:{port} for {spec.name} is already in use by another "
                     f"program: stop it (see `ss -ltnp 'sport = :{port}'`) and run again"
                 )
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_file(spec.name).open("ab") as log:
+        private_dir(self.run_dir)
+        log = open_private_log(self.log_file(spec.name))  # logs name users, hosts, paths
+        try:
             proc = subprocess.Popen(
                 spec.argv,
                 stdin=subprocess.DEVNULL,
@@ -84,7 +97,9 @@ class Supervisor:
                 start_new_session=True,
                 close_fds=True,
             )
-        self.pid_file(spec.name).write_text(f"{proc.pid} {binary}\n")
+        finally:
+            os.close(log)
+        write_private(self.pid_file(spec.name), f"{proc.pid} {binary}\n", mode=0o644)
         return proc.pid
 
     def wait_healthy(self, spec: ProcessSpec, timeout: float = 60.0) -> None:
@@ -92,12 +107,15 @@ class Supervisor:
         problem: str | None = "not probed yet"
         while time.monotonic() < deadline:
             if not self._recorded_alive(spec.name):
+                last = tail(self.log_file(spec.name), 1)[-300:]
                 raise DCError(
-                    f"{spec.name} exited while starting; last lines of "
-                    f"{self.log_file(spec.name)}:\n{tail(self.log_file(spec.name))}"
+                    f"{spec.name} exited while starting (its log ends: {last!r}); "
+                    f"the whole log: {self.log_file(spec.name)}"
                 )
             problem = spec.probe()
             if problem is None:
+                pid = self.pid_file(spec.name).read_text().split()[0]
+                self.healthy_file(spec.name).write_text(f"{pid}\n")
                 return
             time.sleep(0.25)
         raise DCError(
@@ -106,19 +124,23 @@ class Supervisor:
         )
 
     def stop(self, name: str, timeout: float = 20.0) -> bool:
-        """Stop the process (and its process group) by PID; True if one was running."""
+        """Stop the process (and its process group) by PID: SIGTERM, SIGKILL after `timeout`.
+        True if one was running; DCError if it outlives SIGKILL by KILL_DEADLINE."""
         pid = self.pid(name)
-        self.pid_file(name).unlink(missing_ok=True)
         if pid is None:
+            self.pid_file(name).unlink(missing_ok=True)
+            self.healthy_file(name).unlink(missing_ok=True)
             return False
         _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.1)
-        if _alive(pid):
+        if not _wait_gone(pid, timeout):
             _signal_group(pid, signal.SIGKILL)
-            while _alive(pid):
-                time.sleep(0.05)
+            if not _wait_gone(pid, KILL_DEADLINE):
+                raise DCError(
+                    f"{name} (pid {pid}) is still there {KILL_DEADLINE:.0f}s after SIGKILL, "
+                    f"stuck in the kernel (see `cat /proc/{pid}/stack`); its PID file is kept"
+                )
+        self.pid_file(name).unlink(missing_ok=True)
+        self.healthy_file(name).unlink(missing_ok=True)
         return True
 
 
@@ -127,16 +149,31 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
     if stat.rsplit(")", 1)[1].split()[0] == "Z":
-        # Our own child: reap it. Blocking, because a zombie leader whose threads are still
-        # exiting cannot be reaped yet; that takes moments. Not ours: init reaps it.
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+        # Our own child: reap it. A zombie leader whose threads are still exiting cannot be
+        # reaped yet (that takes moments), so wait, but not forever. Not ours: init reaps it.
+        deadline = time.monotonic() + KILL_DEADLINE
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    break
+            except ChildProcessError:
+                break
+            time.sleep(0.01)
         return False
     return True
 
@@ -149,6 +186,7 @@ def port_in_use(host: str, port: int) -> bool:
 
 def tail(path: Path, lines: int = 15) -> str:
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        kept = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+        return "\n".join(kept[-lines:])
     except OSError:
         return "(no log)"

@@ -60,7 +60,13 @@ class DCSettings:
 
     @property
     def admin_kubeconfig(self) -> Path:
+        """The platform's admin: RBAC-bound (group pdn:platform-admins), revocable."""
         return self.root / "kubeconfigs" / "admin.kubeconfig"
+
+    @property
+    def super_admin_kubeconfig(self) -> Path:
+        """Break-glass (system:masters): only to restore the platform admins' binding."""
+        return self.root / "kubeconfigs" / "super-admin.kubeconfig"
 
     def kubeconfig(self, component: str) -> Path:
         return self.root / "kubeconfigs" / f"{component}.kubeconfig"

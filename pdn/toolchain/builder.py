@@ -3,37 +3,40 @@
 Layout under ``<cache>/toolchain``:
   components/<name>-<key>/bin/   one component's binaries; <key> hashes its pins and Go version
   components/<name>-<key>/built.json  written last: its presence means the build is complete
-  <toolchain key>/bin/           hard links to every component's binaries: the one dir on PATH
+  <pins key>/bin/, share/        the installed toolchain: hard links to every component's files,
+                                 the one bin dir on PATH; <pins key> hashes the committed pins only
+  <pins key>/manifest.json       what is installed: each file's sha256, version and origin
   logs/<name>.log                the last build log of each component
+
+Only `build` needs Go. Everything that runs the toolchain finds it through the pins key and the
+manifest, so a host that received it by `pdn toolchain import` (see transfer.py) needs no Go.
 """
 
 from __future__ import annotations
 
+import datetime
+import functools
 import hashlib
 import json
 import os
+import select
 import shutil
+import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
-
-import grpc
-from google.protobuf import empty_pb2
-from pulumi.runtime.proto import provider_pb2_grpc
+from typing import Any, Protocol, TextIO
 
 from pdn import paths
+from pdn.toolchain import buildinfo
 from pdn.toolchain.components import COMPONENTS, Binary, Component, GoBuild, component
+from pdn.toolchain.errors import ToolchainError
 
 ProgressFn = Callable[[str], None]
-HEARTBEAT_SECONDS = 30.0
-
-
-class ToolchainError(Exception):
-    """The toolchain cannot be built or is incomplete; the message says what to do."""
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
 
 
 def toolchain_root() -> Path:
@@ -44,15 +47,33 @@ def modules_root() -> Path:
     return paths.REPO_ROOT / "toolchain"
 
 
+GO_TIMEOUT = 60.0  # for `go env` and `go mod download`; builds report their own progress
+BUILD_TIMEOUT = 3600.0  # one `go build` or generator run; a cold pulumi build takes ~6 min
+
+
 def go_version() -> str:
+    """The Go that builds the toolchain (only `pdn toolchain build` needs one)."""
     go = shutil.which("go")
     if go is None:
         raise ToolchainError(
-            "the Go toolchain is not on PATH: install Go 1.26 (it builds every binary)"
+            "Go is not on PATH: install Go 1.26 to build the toolchain, or bring one built "
+            "elsewhere with `pdn toolchain import FILE`"
         )
-    return subprocess.run(
-        [go, "env", "GOVERSION"], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    try:
+        proc = subprocess.run(
+            [go, "env", "GOVERSION"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=GO_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as err:
+        raise ToolchainError(f"`{go} env GOVERSION` did not answer in {GO_TIMEOUT:.0f}s") from err
+    if proc.returncode != 0 or not proc.stdout.strip():
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ToolchainError(f"`{go} env GOVERSION` failed (exit {proc.returncode}): {detail}")
+    return proc.stdout.strip()
 
 
 def component_key(comp: Component, go: str) -> str:
@@ -70,14 +91,50 @@ def component_dir(comp: Component, go: str) -> Path:
     return toolchain_root() / "components" / f"{comp.name}-{component_key(comp, go)}"
 
 
-def toolchain_key(go: str) -> str:
-    digest = hashlib.sha256("".join(component_key(c, go) for c in COMPONENTS).encode())
+def pins_key() -> str:
+    """A digest of the committed pins of every component (go.mod, go.sum, build definitions),
+    without Go: the toolchain a checkout needs, whoever built it and wherever."""
+    files = [
+        modules_root() / build.module_dir / name
+        for comp in COMPONENTS
+        for build in comp.builds
+        for name in ("go.mod", "go.sum")
+    ]
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    return _pins_key(stamp)
+
+
+@functools.cache
+def _pins_key(stamp: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256(
+        repr([(c.builds, c.module_files, c.binaries) for c in COMPONENTS]).encode()
+    )
+    for path, _, _ in stamp:
+        digest.update(Path(path).read_bytes())
     return digest.hexdigest()[:12]
 
 
-def bin_dir(go: str | None = None) -> Path:
+def install_dir() -> Path:
+    """The installed toolchain of this checkout: bin/, share/ and manifest.json."""
+    return toolchain_root() / pins_key()
+
+
+def bin_dir() -> Path:
     """The directory holding every binary of the pinned toolchain (put it first on PATH)."""
-    return toolchain_root() / toolchain_key(go or go_version()) / "bin"
+    return install_dir() / "bin"
+
+
+def manifest_path() -> Path:
+    return install_dir() / MANIFEST
+
+
+def load_manifest() -> dict[str, Any] | None:
+    """The manifest of the installed toolchain, or None when nothing is installed."""
+    try:
+        loaded: dict[str, Any] = json.loads(manifest_path().read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded
 
 
 def is_built(comp: Component, go: str) -> bool:
@@ -91,31 +148,73 @@ class BuildResult:
     skipped: bool
 
 
+class BuildReporter(Protocol):
+    """Where build progress goes (the CLI shows a bar with an estimate, or plain lines)."""
+
+    def line(self, message: str) -> None: ...
+    def start(self, label: str, estimate: float | None) -> None: ...
+    def finish(self, message: str) -> None: ...
+
+
+class LineReporter:
+    """A reporter that hands every message to a line sink (tests, libraries)."""
+
+    def __init__(self, progress: ProgressFn) -> None:
+        self._progress = progress
+
+    def line(self, message: str) -> None:
+        self._progress(message)
+
+    def start(self, label: str, estimate: float | None) -> None:
+        pass
+
+    def finish(self, message: str) -> None:
+        self._progress(message)
+
+
 def build(
-    names: list[str] | None = None, progress: ProgressFn = print, force: bool = False
+    names: list[str] | None = None,
+    progress: ProgressFn = print,
+    force: bool = False,
+    reporter: BuildReporter | None = None,
 ) -> list[BuildResult]:
-    """Build missing components (all, or those named) and link them into the toolchain bin dir."""
-    go = go_version()
+    """Build missing components (all, or those named) and install them with their manifest."""
+    report = reporter or LineReporter(progress)
     selected = [c for c in COMPONENTS if names is None or c.name in names]
     if names is not None and len(selected) != len(set(names)):
+        unknown = sorted(set(names) - {c.name for c in COMPONENTS})
         known = ", ".join(c.name for c in COMPONENTS)
-        raise ToolchainError(f"unknown component in {names}; known components: {known}")
+        raise ToolchainError(f"unknown component {', '.join(unknown)}; known components: {known}")
+    go = go_version()
     results: list[BuildResult] = []
     for index, comp in enumerate(selected, start=1):
         label = f"[{index}/{len(selected)}] {comp.name}"
         if is_built(comp, go) and not force:
-            progress(f"{label}: already built ({component_dir(comp, go)})")
+            report.line(f"{label}: already built ({component_dir(comp, go)})")
             results.append(BuildResult(comp.name, 0.0, skipped=True))
             continue
         started = time.monotonic()
-        progress(f"{label}: building {comp.origin}; log: {log_path(comp)}")
-        with _Heartbeat(label, started, progress):
-            _build_component(comp, go)
+        report.line(f"{label}: building {comp.origin}; log: {log_path(comp)}")
+        report.start(label, last_build_seconds(comp))
+        _build_component(comp, go)
         elapsed = time.monotonic() - started
-        progress(f"{label}: built and verified in {_fmt(elapsed)}")
+        _record_build_seconds(comp, elapsed)
+        report.finish(f"{label}: built and verified in {_fmt(elapsed)}")
         results.append(BuildResult(comp.name, elapsed, skipped=False))
-    _link_view(go)
+    _install(go)
     return results
+
+
+def last_build_seconds(comp: Component) -> float | None:
+    """How long the component's last build here took (the estimate for the next one)."""
+    try:
+        return float(log_path(comp).with_suffix(".seconds").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _record_build_seconds(comp: Component, seconds: float) -> None:
+    log_path(comp).with_suffix(".seconds").write_text(f"{seconds:.1f}\n")
 
 
 def log_path(comp: Component) -> Path:
@@ -173,15 +272,24 @@ def _go_env() -> dict[str, str]:
 def _run(cmd: list[str], cwd: Path, log_file: TextIO, env: dict[str, str] | None = None) -> None:
     log_file.write(f"$ {' '.join(cmd)}  (in {cwd})\n")
     log_file.flush()
-    proc = subprocess.run(
-        cmd,
-        cwd=cwd,
-        env=env or _go_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        check=False,
-    )
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env or _go_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            check=False,
+            timeout=BUILD_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as err:
+        raise ToolchainError(
+            f"`{' '.join(cmd[:3])} …` did not finish in {BUILD_TIMEOUT / 60:.0f} min in {cwd}; "
+            f"see the log {log_file.name}"
+        ) from err
+    except OSError as err:
+        raise ToolchainError(f"cannot run `{cmd[0]}`: {err.strerror}; is Go on PATH?") from err
     if proc.returncode != 0:
         raise ToolchainError(
             f"`{' '.join(cmd[:3])} …` failed (exit {proc.returncode}) in {cwd}; "
@@ -191,18 +299,26 @@ def _run(cmd: list[str], cwd: Path, log_file: TextIO, env: dict[str, str] | None
 
 def _module_source_dir(module_dir: Path, module: str, log_file: TextIO) -> Path:
     """Download (from the proxy, checksum-verified) the module pinned by module_dir's go.mod."""
-    out = subprocess.run(
-        ["go", "mod", "download", "-json", module],
-        cwd=module_dir,
-        env=_go_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    if out.returncode != 0:
+    try:
+        out = subprocess.run(
+            ["go", "mod", "download", "-json", module],
+            cwd=module_dir,
+            env=_go_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=BUILD_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired as err:
         raise ToolchainError(
-            f"cannot download {module} pinned in {module_dir}/go.mod: {out.stderr}"
+            f"downloading {module} did not finish; is the module proxy up?"
+        ) from err
+    if out.returncode != 0:
+        detail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ToolchainError(
+            f"cannot download {module} pinned in {module_dir}/go.mod: {detail} "
+            f"(GOPROXY={_go_env()['GOPROXY']})"
         )
     info = json.loads(out.stdout)
     log_file.write(f"# {module}@{info['Version']} from {info['Dir']}\n")
@@ -260,20 +376,27 @@ def verify_binary(path: Path, binary: Binary) -> str:
                 f"{path} serves plugin version {version!r}, expected {binary.expected_version}"
             )
         return f"plugin {version}"
-    command = (
-        [str(path), *binary.version_args]
-        if binary.version_args
-        else ["go", "version", "-m", str(path)]
-    )
-    proc = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    output = (proc.stdout + proc.stderr).strip()
+    if binary.version_args:
+        try:
+            proc = subprocess.run(
+                [str(path), *binary.version_args],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as err:
+            raise ToolchainError(f"{path} did not print its version within 60s") from err
+        except OSError as err:
+            raise ToolchainError(f"{path} cannot run: {err.strerror}") from err
+        output = (proc.stdout + proc.stderr).strip()
+    else:
+        # What `go version -m` prints, read without Go (an operator host has none).
+        try:
+            output = buildinfo.describe(path)
+        except (buildinfo.BuildInfoError, OSError) as err:
+            raise ToolchainError(f"{path}: cannot read its Go build information: {err}") from err
     lines = [line.strip() for line in output.splitlines() if binary.expected_version in line]
     if not lines:
         raise ToolchainError(
@@ -290,6 +413,10 @@ def verify_binary(path: Path, binary: Binary) -> str:
 
 def plugin_version(path: Path) -> str:
     """Start a Pulumi resource plugin and ask its version over gRPC, as the engine does."""
+    import grpc  # noqa: PLC0415 (heavy; only verification needs it)
+    from google.protobuf import empty_pb2  # noqa: PLC0415
+    from pulumi.runtime.proto import provider_pb2_grpc  # noqa: PLC0415
+
     # The engine address is only dialled for logging; nothing listens there and that is fine.
     proc = subprocess.Popen(
         [str(path), "127.0.0.1:1"],
@@ -299,7 +426,7 @@ def plugin_version(path: Path) -> str:
         text=True,
     )
     try:
-        port = proc.stdout.readline().strip() if proc.stdout else ""
+        port = _first_line(proc, PLUGIN_ANNOUNCE_TIMEOUT)
         if not port.isdigit():
             raise ToolchainError(f"{path} did not announce a port (printed {port!r})")
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -313,23 +440,82 @@ def plugin_version(path: Path) -> str:
         proc.wait(timeout=10)
 
 
-def _link_view(go: str) -> None:
-    """Hard-link every built binary into one bin dir, so a pulumi there finds its plugins."""
-    view = bin_dir(go)
-    view.mkdir(parents=True, exist_ok=True)
+PLUGIN_ANNOUNCE_TIMEOUT = 30.0
+
+
+def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
+    """The first line the process prints, or '' if it prints none within timeout."""
+    if proc.stdout is None:
+        return ""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    return proc.stdout.readline().strip() if ready else ""
+
+
+def _install(go: str) -> None:
+    """Hard-link every built file into the install dir (so a pulumi there finds its plugins) and
+    write the manifest: each file's sha256, version and origin."""
+    root = install_dir()
+    previous = load_manifest() or {}
+    files: dict[str, dict[str, str]] = {}
+    components: dict[str, dict[str, str]] = {}
     for comp in COMPONENTS:
         if not is_built(comp, go):
             continue
-        for binary in comp.binaries:
-            source = component_dir(comp, go) / "bin" / binary.name
-            dest = view / binary.name
-            if dest.exists() and os.path.samefile(source, dest):
-                continue
-            dest.unlink(missing_ok=True)
-            try:
-                os.link(source, dest)
-            except OSError:
-                shutil.copy2(source, dest)
+        built_dir = component_dir(comp, go)
+        built = json.loads((built_dir / "built.json").read_text())
+        checksums: dict[str, str] = built.setdefault("sha256", {})
+        installed = [f"bin/{b.name}" for b in comp.binaries] + [m[3] for m in comp.module_files]
+        for relative in installed:
+            source, dest = built_dir / relative, root / relative
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if not (dest.exists() and os.path.samefile(source, dest)):
+                dest.unlink(missing_ok=True)
+                try:
+                    os.link(source, dest)
+                except OSError:
+                    shutil.copy2(source, dest)
+            if relative not in checksums:
+                checksums[relative] = sha256_file(source)
+            files[relative] = {
+                "component": comp.name,
+                "sha256": checksums[relative],
+                "version": built.get("versions", {}).get(relative.removeprefix("bin/"), ""),
+            }
+        (built_dir / "built.json").write_text(json.dumps(built))
+        components[comp.name] = {"origin": comp.origin, "key": built_dir.name}
+    if not files:
+        return
+    same = previous.get("files") == files and previous.get("origin") == "built here"
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "pins": pins_key(),
+        "go": go,
+        "origin": "built here",
+        "built_on": previous.get("built_on") if same else socket.gethostname(),
+        "built_at": previous.get("built_at") if same else _now(),
+        "components": components,
+        "files": files,
+    }
+    if manifest != previous:
+        write_json_atomic(root / MANIFEST, manifest)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    temporary.replace(path)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def _fmt(seconds: float) -> str:
@@ -337,32 +523,12 @@ def _fmt(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-class _Heartbeat:
-    """Print 'still building' every HEARTBEAT_SECONDS so a long build is visibly alive."""
-
-    def __init__(self, label: str, started: float, progress: ProgressFn) -> None:
-        self._label, self._started, self._progress = label, started, progress
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            elapsed = time.monotonic() - self._started
-            self._progress(f"{self._label}: still building ({_fmt(elapsed)} elapsed)")
-
-    def __enter__(self) -> None:
-        self._thread.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def installed_file(component_name: str, relative: str) -> Path:
-    """A non-binary file a built component installed (e.g. kwok's stage definitions)."""
-    comp = component(component_name)
-    go = go_version()
-    path = component_dir(comp, go) / relative
+    """A non-binary file a component installed (e.g. kwok's stage definitions)."""
+    path = install_dir() / relative
     if not path.is_file():
-        raise ToolchainError(f"{path} is missing: run `pdn toolchain build {component_name}`")
+        raise ToolchainError(
+            f"{path} is missing: run `pdn toolchain build {component(component_name).name}` "
+            "or `pdn toolchain import FILE`"
+        )
     return path

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pdn.toolchain.errors import ToolchainError
+
 PULUMI_VERSION = "v3.274.1"
 LANGUAGE_HOST_SDK_VERSION = "v3.68.0"
 PULUMI_KUBERNETES_VERSION = "4.25.0"
@@ -190,4 +192,4 @@ def component(name: str) -> Component:
         if candidate.name == name:
             return candidate
     known = ", ".join(c.name for c in COMPONENTS)
-    raise KeyError(f"no toolchain component {name!r}; known: {known}")
+    raise ToolchainError(f"unknown component {name!r}; known components: {known}")

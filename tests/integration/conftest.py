@@ -1,4 +1,5 @@
-"""Fixtures that drive the real pulumi engine with the built toolchain, isolated per test run."""
+"""Fixtures that drive the real pulumi engine with the built toolchain, isolated per test run,
+through pdn.stacks (the way `pdn up` drives it)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pulumi import automation as auto
 
-from pdn import paths, pulumi_env
-from pdn.dc import LocalDC
+from pdn import paths, pulumi_env, stacks
+from pdn.dc.lifecycle import LocalDC
 from tests.integration.dc_fixtures import running_dc
 
 
@@ -32,24 +32,17 @@ def engine(isolated_state: Path) -> pulumi_env.PulumiEnvironment:
 
 
 @pytest.fixture
-def stack(engine: pulumi_env.PulumiEnvironment) -> Iterator[auto.Stack]:
-    """A fresh stack of the repo's own program; removed (with its config file) afterwards."""
-    name = f"it-{uuid.uuid4().hex[:8]}"
-    workspace = auto.LocalWorkspace(
-        work_dir=str(paths.REPO_ROOT),
-        env_vars=engine.variables(),
-        pulumi_command=auto.PulumiCommand(root=str(engine.toolchain_bin.parent)),
-        secrets_provider="passphrase",
-    )
-    created = auto.Stack.create(name, workspace)
+def stack(engine: pulumi_env.PulumiEnvironment) -> Iterator[stacks.Stack]:
+    """A fresh stack of the repo's own program, its config in the isolated state; destroyed and
+    removed afterwards. The working tree is checked to stay clean."""
+    before = set(paths.REPO_ROOT.glob("Pulumi.*.yaml"))
+    created = stacks.Stack(engine, f"it-{uuid.uuid4().hex[:8]}")
+    created.ensure()
     try:
         yield created
     finally:
-        try:
-            created.destroy()
-            workspace.remove_stack(name)
-        finally:
-            (paths.REPO_ROOT / f"Pulumi.{name}.yaml").unlink(missing_ok=True)
+        created.remove()
+        assert set(paths.REPO_ROOT.glob("Pulumi.*.yaml")) == before
 
 
 @pytest.fixture(scope="session")

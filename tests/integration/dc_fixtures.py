@@ -7,7 +7,8 @@ import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
-from pdn.dc import DCSettings, LocalDC
+from pdn.dc import DCSettings
+from pdn.dc.lifecycle import LocalDC
 from pdn.dc.settings import Ports
 from pdn.inventory import LOCAL_SITE, Site, load_site
 

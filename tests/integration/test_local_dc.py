@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from pdn.dc import DCError, LocalDC
+from pdn.dc import DCError, control_plane
+from pdn.dc.lifecycle import LocalDC
 from pdn.dc.probes import https_get
 from pdn.inventory import LOCAL_SITE, load_site
 from tests.integration.dc_fixtures import isolated_settings
@@ -110,20 +111,87 @@ def test_a_dead_component_is_reported_then_restarted(local_dc: LocalDC) -> None:
     assert not holders & old_holders
 
 
-def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+def _pids(dc: LocalDC) -> dict[str, int | None]:
+    return {c.name: c.pid for c in dc.status().components}
+
+
+def test_a_stopping_apiserver_is_replaced_in_one_call(local_dc: LocalDC) -> None:
+    """SIGTERM by PID: the apiserver drains for about a minute while still alive. One `up`
+    replaces it, brings back whatever went down with it, and leaves etcd alone."""
+    before = _pids(local_dc)
+    apiserver = before["kube-apiserver"]
+    assert apiserver is not None
+    os.kill(apiserver, signal.SIGTERM)
+    lines: list[str] = []
+    status = local_dc.up(progress=lines.append)
+    assert status.healthy, status
+    after = _pids(local_dc)
+    assert after["kube-apiserver"] not in (None, apiserver)
+    assert after["etcd"] == before["etcd"]
+    assert not Path(f"/proc/{apiserver}").exists()
+    assert any(line.startswith("[apiserver] kube-apiserver: unhealthy") for line in lines), lines
+    # Nothing stays broken behind the call: the DC is still healthy a moment later.
+    time.sleep(3)
+    assert local_dc.status().healthy
+
+
+def test_a_hung_component_is_restarted_and_the_rest_untouched(local_dc: LocalDC) -> None:
+    """SIGSTOP by PID: the scheduler still exists but answers nothing."""
+    before = _pids(local_dc)
+    scheduler = before["kube-scheduler"]
+    assert scheduler is not None
+    os.kill(scheduler, signal.SIGSTOP)
+    try:
+        status = local_dc.up(progress=lambda _: None)
+    finally:
+        if Path(f"/proc/{scheduler}").exists():
+            os.kill(scheduler, signal.SIGKILL)
+    assert status.healthy, status
+    after = _pids(local_dc)
+    assert after["kube-scheduler"] not in (None, scheduler)
+    assert {k: v for k, v in after.items() if k != "kube-scheduler"} == {
+        k: v for k, v in before.items() if k != "kube-scheduler"
+    }
+
+
+def test_a_port_in_use_starts_nothing(tmp_path: Path) -> None:
+    """The apiserver's port taken: refused before etcd (or anything) is started."""
     site = load_site(LOCAL_SITE)
     dc = LocalDC(site, isolated_settings(site, tmp_path, slot=1))
+    port = dc.settings.ports.apiserver
     with socket.socket() as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        holder.bind(("127.0.0.1", dc.settings.ports.etcd_client))
+        holder.bind(("127.0.0.1", port))
         holder.listen()
         try:
-            with pytest.raises(
-                DCError, match=r"port 127\.0\.0\.1:22479 for etcd is already in use"
-            ):
+            with pytest.raises(DCError) as err:
                 dc.up(progress=lambda _: None)
+            running = {c.name: c.pid for c in dc.status().components}
         finally:
             dc.down(purge=True, progress=lambda _: None)
+    message = str(err.value)
+    assert f"port 127.0.0.1:{port} (kube-apiserver) is in use by another program" in message
+    assert "nothing was started" in message
+    assert "\n" not in message
+    assert set(running.values()) == {None}
+
+
+def test_a_component_failing_at_start_says_what_is_left_running(tmp_path: Path) -> None:
+    """etcd starts, the apiserver dies at once (its encryption key is garbage): the error names
+    the apiserver's last log line and the etcd left running, with how to stop it."""
+    site = load_site(LOCAL_SITE)
+    dc = LocalDC(site, isolated_settings(site, tmp_path, slot=3))
+    try:
+        control_plane.ensure_credentials(dc.settings)
+        dc.settings.pki_dir.joinpath("encryption-config.yaml").write_text("kind: Nonsense\n")
+        with pytest.raises(DCError) as err:
+            dc.up(progress=lambda _: None)
+        etcd = dc.supervisor.pid("etcd")
+        message = str(err.value)
+        assert "kube-apiserver exited while starting (its log ends:" in message
+        assert f"Left running: etcd (pid {etcd}); `pdn dc down` stops them" in message
+    finally:
+        dc.down(purge=True, progress=lambda _: None)
     assert dc.supervisor.pid("etcd") is None
 
 
@@ -135,3 +203,21 @@ def test_missing_binaries_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         DCError, match=r"missing binaries etcd, kube-apiserver.*pdn toolchain build"
     ):
         dc.up(progress=lambda _: None)
+
+
+def test_the_platform_admin_is_revocable_and_dc_up_restores_it(local_dc: LocalDC) -> None:
+    with local_dc.api_client() as api:
+        review = k8s.AuthenticationV1Api(api).create_self_subject_review({})
+        assert review.status.user_info.username == "pdn-platform-admin"
+        assert "system:masters" not in review.status.user_info.groups
+        assert "pdn:platform-admins" in review.status.user_info.groups
+    with local_dc.api_client(break_glass=True) as break_glass:
+        k8s.RbacAuthorizationV1Api(break_glass).delete_cluster_role_binding("pdn:platform-admins")
+    try:
+        with local_dc.api_client() as api, pytest.raises(k8s.ApiException) as refused:
+            k8s.CoreV1Api(api).list_namespace()
+        assert refused.value.status == 403  # revoked: RBAC can, for this identity
+    finally:
+        local_dc.up(progress=lambda _: None)
+    with local_dc.api_client() as api:
+        assert k8s.CoreV1Api(api).list_namespace().items

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
-from pulumi import automation as auto
 
-from pdn.dc import LocalDC
+from pdn import stacks
+from pdn.dc.lifecycle import LocalDC
 
 pytestmark = pytest.mark.integration
 
@@ -68,24 +68,19 @@ def _deployment(name: str) -> dict[str, Any]:
     }
 
 
-def test_baseline_up_verify_no_changes_destroy(stack: auto.Stack, local_dc: LocalDC) -> None:
-    stack.set_config(
-        "pdn:kubeconfig", auto.ConfigValue(value=local_dc.kubeconfig.read_text(), secret=True)
-    )
-    first = stack.up()
-    assert set(first.outputs["namespaces"].value) == PLATFORM_NAMESPACES
-    assert set(first.summary.resource_changes or {}) == {"create"}
+def test_baseline_up_verify_no_changes_destroy(stack: stacks.Stack, local_dc: LocalDC) -> None:
+    stack.set_config("pdn:kubeconfig", local_dc.kubeconfig.read_text(), secret=True)
+    assert set(stack.up()) == {"create"}
+    assert set(stack.outputs()["namespaces"]) == PLATFORM_NAMESPACES
 
     with local_dc.api_client() as api:
         _assert_baseline_exists(api, local_dc)
         _assert_conforming_workload_runs(api, local_dc)
         _assert_nonconforming_pods_refused(api)
 
-    second = stack.up()
-    assert set(second.summary.resource_changes or {}) == {"same"}
+    assert set(stack.up()) == {"same"}
 
-    destroyed = stack.destroy()
-    assert set(destroyed.summary.resource_changes or {}) == {"delete"}
+    assert set(stack.destroy()) == {"delete"}
     with local_dc.api_client() as api:
         _assert_baseline_gone(api)
 

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pytest
+
+# Unit tests run on a PATH with only these: no Go, no iproute2, no toolchain binary. A test
+# that needs one of them is an integration test.
+UNIT_TEST_COMMANDS = ("sh", "sleep", "cat")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def bare_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    bare = tmp_path_factory.mktemp("bare-path")
+    for command in UNIT_TEST_COMMANDS:
+        found = shutil.which(command)
+        assert found, f"{command} is needed by the unit tests"
+        (bare / command).symlink_to(found)
+    saved = os.environ["PATH"]
+    os.environ["PATH"] = str(bare)
+    yield str(bare)
+    os.environ["PATH"] = saved
+
+
+def restricted_path() -> str:
+    """The PATH unit tests run with."""
+    return os.environ["PATH"]
 
 
 @dataclass

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from pdn.cli.main import main
+from pdn.toolchain import bin_dir, builder
+from tests.unit.conftest import restricted_path
 
 
 @pytest.fixture(autouse=True)
@@ -42,4 +46,112 @@ def test_env_without_a_toolchain_says_how_to_build_it(capsys: pytest.CaptureFixt
 
 def test_unknown_component_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["toolchain", "build", "terraform"]) == 1
-    assert "known components: pulumi, pulumi-kubernetes" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown component terraform; known components: pulumi, pulumi-kubernetes" in err
+
+
+def _fake_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    (bin_dir / "go").write_text(f"#!/bin/sh\n{script}\n")
+    (bin_dir / "go").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{restricted_path()}")
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_a_failing_go_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_go(tmp_path, monkeypatch, "echo 'go: cannot find GOROOT directory' >&2; exit 2")
+    assert main(["toolchain", "build", "etcd"]) == 1
+    err = _one_line_error(capsys)
+    assert "go env GOVERSION` failed (exit 2): go: cannot find GOROOT directory" in err
+
+
+def test_a_hanging_go_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_go(tmp_path, monkeypatch, "exec sleep 30")
+    monkeypatch.setattr(builder, "GO_TIMEOUT", 1.0)
+    assert main(["toolchain", "build", "etcd"]) == 1
+    assert "env GOVERSION` did not answer in 1s" in _one_line_error(capsys)
+
+
+def test_a_failing_go_build_points_at_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_go(
+        tmp_path,
+        monkeypatch,
+        'case "$1" in env) echo go1.26.8;; *) echo "no space left on device" >&2; exit 1;; esac',
+    )
+    assert main(["toolchain", "build", "etcd"]) == 1
+    err = _one_line_error(capsys)
+    assert "`go build -trimpath …` failed (exit 1)" in err
+    assert "logs/etcd.log" in err
+
+
+def test_no_go_says_how_to_get_a_toolchain(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["toolchain", "build"]) == 1
+    assert "Go is not on PATH" in _one_line_error(capsys)
+
+
+def test_a_missing_ip_command_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binaries = bin_dir()
+    binaries.mkdir(parents=True)
+    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
+        (binaries / name).write_text("#!/bin/sh\n")
+    assert main(["dc", "up"]) == 1
+    assert "the `ip` command is missing: install iproute2" in _one_line_error(capsys)
+
+
+def test_an_unexpected_failure_is_one_line_with_how_to_see_more(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("pdn.toolchain.status", broken)
+    monkeypatch.delenv("PDN_DEBUG", raising=False)
+    assert main(["toolchain", "status"]) == 70
+    err = _one_line_error(capsys)
+    assert "internal error (RuntimeError: boom)" in err
+    assert "PDN_DEBUG=1" in err
+
+
+def test_env_prints_exports_without_making_a_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    bin_dir().mkdir(parents=True)
+    (bin_dir() / "pulumi").write_text("#!/bin/sh\n")
+    assert main(["env"]) == 0
+    captured = capsys.readouterr()
+    assert "export PULUMI_BACKEND_URL=" in captured.out
+    assert "PULUMI_CONFIG_PASSPHRASE_FILE" not in captured.out
+    assert "no stack passphrase yet" in captured.err
+    assert not (tmp_path / "state").exists()  # nothing made as a side effect
+
+
+def test_the_cli_imports_only_what_a_command_uses() -> None:
+    # `pdn --help` must stay fast: no heavy library is imported before a command runs.
+    code = (
+        "import sys, pdn.cli.main; "
+        "print(','.join(sorted(m for m in ('kubernetes', 'pulumi', 'grpc', 'rich', 'lokal', "
+        "'cryptography', 'boto3', 'ansible_runner') if m in sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""

@@ -80,6 +80,60 @@ def test_existing_material_is_reused_and_changed_names_reissued(tmp_path: Path) 
     assert _cert(pki.ensure_cert(tmp_path, ca, moved).cert).serial_number != first
 
 
+def test_a_regenerated_ca_reissues_every_leaf(tmp_path: Path) -> None:
+    ca = pki.ensure_ca(tmp_path, "ca", "CA")
+    old = _cert(pki.ensure_cert(tmp_path, ca, SERVER).cert)
+    ca.cert.unlink()  # an operator rotates the CA by deleting it
+    ca = pki.ensure_ca(tmp_path, "ca", "CA")
+    new = _cert(pki.ensure_cert(tmp_path, ca, SERVER).cert)
+    assert new.serial_number != old.serial_number
+    new.verify_directly_issued_by(_cert(ca.cert))
+
+
+def test_a_changed_usage_is_reissued(tmp_path: Path) -> None:
+    ca = pki.ensure_ca(tmp_path, "ca", "CA")
+    first = _cert(pki.ensure_cert(tmp_path, ca, SERVER).cert).serial_number
+    peer = pki.CertSpec(
+        SERVER.file,
+        SERVER.common_name,
+        dns_names=SERVER.dns_names,
+        ip_addresses=SERVER.ip_addresses,
+        server=True,
+        client=True,
+    )
+    reissued = _cert(pki.ensure_cert(tmp_path, ca, peer).cert)
+    assert reissued.serial_number != first
+    usages = reissued.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert set(usages) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+
+
+def test_private_material_written_loosely_before_is_tightened(tmp_path: Path) -> None:
+    settings = DCSettings(site_code="pdn-local", state_root=tmp_path)
+    creds = ensure_credentials(settings)
+    creds.admin.key.chmod(0o644)
+    settings.pki_dir.chmod(0o755)
+    creds.encryption_config.chmod(0o644)
+    ensure_credentials(settings)
+    assert stat.S_IMODE(creds.admin.key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(settings.pki_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(creds.encryption_config.stat().st_mode) == 0o600
+    for kubeconfig in settings.admin_kubeconfig.parent.iterdir():
+        assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600, kubeconfig
+
+
+def test_the_platform_admin_is_rbac_bound_and_break_glass_apart(tmp_path: Path) -> None:
+    creds = ensure_credentials(DCSettings(site_code="pdn-local", state_root=tmp_path))
+
+    def groups(pair: pki.KeyPair) -> list[object]:
+        return [
+            a.value
+            for a in _cert(pair.cert).subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        ]
+
+    assert groups(creds.admin) == ["pdn:platform-admins"]
+    assert groups(creds.super_admin) == ["system:masters"]
+
+
 def test_keys_are_modern(tmp_path: Path) -> None:
     ca = pki.ensure_ca(tmp_path, "ca", "CA")
     key = _cert(ca.cert).public_key()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,3 +78,27 @@ def test_a_missing_binary_says_how_to_get_it(supervisor: Supervisor, tmp_path: P
     spec = ProcessSpec("etcd", (str(tmp_path / "bin" / "etcd"),), (), lambda: None)
     with pytest.raises(DCError, match="run `pdn toolchain build`"):
         supervisor.start(spec)
+
+
+def test_a_process_ignoring_sigterm_is_killed(supervisor: Supervisor) -> None:
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+    spec = ProcessSpec("stubborn", (sys.executable, "-c", code), (), lambda: None)
+    pid = supervisor.start(spec)
+    supervisor.wait_healthy(spec, timeout=20)
+    time.sleep(0.5)  # let it install its handler
+    started = time.monotonic()
+    assert supervisor.stop("stubborn", timeout=1) is True
+    assert time.monotonic() - started < 5
+    assert not Path(f"/proc/{pid}").exists()
+    assert not supervisor.pid_file("stubborn").exists()
+
+
+def test_health_is_remembered_per_pid(supervisor: Supervisor) -> None:
+    spec = _server(_free_port())
+    pid = supervisor.start(spec)
+    assert not supervisor.was_healthy("web", pid)
+    supervisor.wait_healthy(spec, timeout=20)
+    assert supervisor.was_healthy("web", pid)
+    assert not supervisor.was_healthy("web", pid + 1)
+    supervisor.stop("web")
+    assert not supervisor.healthy_file("web").exists()

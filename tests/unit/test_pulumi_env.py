@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -74,8 +76,22 @@ def test_operator_passphrase_wins(dirs: Path, monkeypatch: pytest.MonkeyPatch) -
     assert not (dirs / "state" / "secrets").exists()
 
 
-def test_exports_are_shell_safe(dirs: Path) -> None:
+def test_exports_are_shell_safe(
+    dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A state dir with a space, a quote and a `$(…)`: the shell must read them back verbatim.
+    hostile = tmp_path / "it's $(touch pwned) `x` dir"
+    monkeypatch.setenv("PDN_STATE_DIR", str(hostile))
+    monkeypatch.chdir(tmp_path)
     _fake_pulumi()
     exports = pulumi_env.environment().exports()
-    assert "export PULUMI_BACKEND_URL='file://" in exports
-    assert "export PULUMI_HOME=" in exports
+    for line in exports.splitlines():
+        assert shlex.split(line)[0] == "export", line
+    script = 'eval "$1"; printf "%s\\n" "$PULUMI_BACKEND_URL" "$PULUMI_CONFIG_PASSPHRASE_FILE"'
+    shown = subprocess.run(
+        ["/bin/sh", "-c", script, "sh", exports], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    parsed = dict(zip(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE"], shown, strict=True))
+    assert parsed["PULUMI_BACKEND_URL"] == (hostile / "pulumi-state").as_uri()
+    assert parsed["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(hostile / "secrets" / "pulumi-passphrase")
+    assert not (tmp_path / "pwned").exists()

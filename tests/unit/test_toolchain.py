@@ -24,6 +24,7 @@ from pdn.toolchain.components import (
     Binary,
     component,
 )
+from tests.unit.conftest import restricted_path
 
 MODULES = paths.REPO_ROOT / "toolchain"
 
@@ -84,9 +85,14 @@ def test_every_binary_the_platform_needs_is_declared() -> None:
     }
 
 
+GO = "go1.26.8"
+
+
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty toolchain cache; `build` sees a fixed Go, so no Go needs to be installed."""
     monkeypatch.setenv("PDN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(build_mod, "go_version", lambda: GO)
     return tmp_path / "cache"
 
 
@@ -110,29 +116,43 @@ def test_key_changes_with_the_pins_and_go_only(modules_copy: Path) -> None:
     assert build_mod.component_key(kwok, "go1.26.8") == kwok_before
 
 
+def test_the_install_dir_follows_the_pins_without_go(
+    modules_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = build_mod.bin_dir()
+    assert build_mod.bin_dir() == before
+    with (modules_copy / "kwok" / "go.sum").open("a") as handle:
+        handle.write("example.com/x v1.0.0 h1:AAAA=\n")
+    assert build_mod.bin_dir() != before
+
+
 def _fake_built(comp_name: str, script: str) -> None:
-    go = build_mod.go_version()
     comp = component(comp_name)
-    target = build_mod.component_dir(comp, go) / "bin"
+    target = build_mod.component_dir(comp, GO) / "bin"
     target.mkdir(parents=True)
     for binary in comp.binaries:
         path = target / binary.name
         path.write_text(f"#!/bin/sh\n{script}\n")
         path.chmod(0o755)
+    for _, _, _, installed in comp.module_files:
+        (target.parent / installed).parent.mkdir(parents=True, exist_ok=True)
+        (target.parent / installed).write_text("kind: Stage\n")
     (target.parent / "built.json").write_text(json.dumps({"component": comp_name}))
 
 
-def test_built_components_are_skipped_and_linked(cache: Path) -> None:
+def test_built_components_are_skipped_installed_and_listed(cache: Path) -> None:
     _fake_built("etcd", f"echo 'etcd Version: {ETCD_VERSION.lstrip('v')}'")
     lines: list[str] = []
     results = build(["etcd"], progress=lines.append)
     assert [(r.component, r.skipped) for r in results] == [("etcd", True)]
     assert "already built" in lines[0]
     linked = build_mod.bin_dir() / "etcd"
-    assert linked.is_file()
-    assert linked.samefile(
-        build_mod.component_dir(component("etcd"), build_mod.go_version()) / "bin" / "etcd"
-    )
+    assert linked.samefile(build_mod.component_dir(component("etcd"), GO) / "bin" / "etcd")
+    manifest = build_mod.load_manifest()
+    assert manifest is not None
+    assert manifest["origin"] == "built here"
+    assert manifest["go"] == GO
+    assert manifest["files"]["bin/etcd"]["sha256"] == build_mod.sha256_file(linked)
 
 
 def test_unknown_component_is_refused(cache: Path) -> None:
@@ -140,19 +160,35 @@ def test_unknown_component_is_refused(cache: Path) -> None:
         build(["terraform"], progress=lambda _: None)
 
 
-def test_status_reports_missing_built_and_broken(
+def test_status_needs_no_go_and_reports_missing_built_and_broken(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PATH", "/usr/bin:/bin:" + str(Path(shutil.which("go") or "go").parent))
     _fake_built("etcd", f"echo 'etcd Version: {ETCD_VERSION.lstrip('v')}'")
     _fake_built("kwok", "echo 'kwok version v0.0.1'")
+    build(["etcd", "kwok"], progress=lambda _: None)
+    monkeypatch.setattr(build_mod, "go_version", _no_go)
     rows = {row.binary: row for row in status()}
-    assert rows["etcd"].origin.startswith("built here from go.etcd.io/etcd/server/v3@v3.6.16")
+    assert rows["etcd"].origin == (f"built here from go.etcd.io/etcd/server/v3@v3.6.16 with {GO}")
     assert rows["etcd"].version == "etcd Version: 3.6.16"
-    assert rows["kwok"].version.startswith("BROKEN")
+    assert rows["kwok"].broken
     assert "expected version v0.8.0" in rows["kwok"].version
     assert rows["pulumi"].path is None
-    assert rows["pulumi"].origin == "missing: run `pdn toolchain build pulumi`"
+    assert rows["pulumi"].origin.startswith("missing: run `pdn toolchain build pulumi`")
+
+
+def test_status_sees_a_binary_changed_after_install(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_built("etcd", f"echo 'etcd Version: {ETCD_VERSION.lstrip('v')}'")
+    build(["etcd"], progress=lambda _: None)
+    with (build_mod.bin_dir() / "etcd").open("a") as handle:
+        handle.write("# tampered\n")
+    rows = {row.binary: row for row in status()}
+    assert rows["etcd"].version.startswith("BROKEN: its sha256 differs from the manifest")
+
+
+def _no_go() -> str:
+    raise AssertionError("Go was asked for")
 
 
 def test_pinned_binary_on_path_is_reported_with_its_origin(
@@ -163,9 +199,7 @@ def test_pinned_binary_on_path_is_reported_with_its_origin(
     fake = elsewhere / "kwok"
     fake.write_text(f"#!/bin/sh\necho 'kwok version {KWOK_VERSION}'\n")
     fake.chmod(0o755)
-    monkeypatch.setenv(
-        "PATH", f"{elsewhere}:/usr/bin:/bin:{Path(shutil.which('go') or 'go').parent}"
-    )
+    monkeypatch.setenv("PATH", f"{elsewhere}:{restricted_path()}")
     rows = {row.binary: row for row in status()}
     assert rows["kwok"].path == fake
     assert rows["kwok"].origin == f"found on PATH at the pinned version ({fake})"
