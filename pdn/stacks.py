@@ -94,7 +94,9 @@ class Stack:
     def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
         """Set config through stdin (never on a command line); unchanged values are kept as
         they are, so an unchanged secret is not re-encrypted."""
-        if self.get_config(key) == value:
+        current = self.get_config(key)
+        # Pulumi drops the trailing newline of a value read from stdin.
+        if current is not None and current.rstrip("\n") == value.rstrip("\n"):
             return
         self._run(["config", "set", key, *(["--secret"] if secret else [])], stdin=value)
 
