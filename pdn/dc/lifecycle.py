@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -43,7 +44,11 @@ def _secs(since: float) -> str:
 
 def _api_reason(err: Exception) -> str:
     if isinstance(err, k8s.ApiException):
-        return f"HTTP {err.status} {err.reason}"
+        try:  # the Status the API server sent says why
+            said = json.loads(err.body or "{}").get("message", "")
+        except ValueError:
+            said = ""
+        return f"HTTP {err.status} {err.reason}" + (f": {said[:300]}" if said else "")
     return f"{err.__class__.__name__}: {str(err)[:200]}"
 
 

@@ -221,3 +221,71 @@ def test_the_platform_admin_is_revocable_and_dc_up_restores_it(local_dc: LocalDC
         local_dc.up(progress=lambda _: None)
     with local_dc.api_client() as api:
         assert k8s.CoreV1Api(api).list_namespace().items
+
+
+FREEZE_POLICY = "pdn-it-no-new-servers"
+
+
+def _freeze_new_nodes(api: k8s.ApiClient) -> None:
+    """An admission policy an operator might add during a change freeze: no new Nodes."""
+    admission = k8s.AdmissionregistrationV1Api(api)
+    admission.create_validating_admission_policy(
+        {
+            "metadata": {"name": FREEZE_POLICY},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": [""],
+                            "apiVersions": ["v1"],
+                            "operations": ["CREATE"],
+                            "resources": ["nodes"],
+                        }
+                    ]
+                },
+                "validations": [
+                    {"expression": "false", "message": "change freeze: no new servers"}
+                ],
+            },
+        }
+    )
+    admission.create_validating_admission_policy_binding(
+        {
+            "metadata": {"name": FREEZE_POLICY},
+            "spec": {"policyName": FREEZE_POLICY, "validationActions": ["Deny"]},
+        }
+    )
+
+
+def test_an_api_error_while_registering_nodes_is_one_line(local_dc: LocalDC) -> None:
+    site = local_dc.site
+    rack = site.racks[0]
+    added = dataclasses.replace(rack.servers[1], name="a01-c8")
+    grown = dataclasses.replace(
+        site, racks=(dataclasses.replace(rack, servers=(*rack.servers, added)), *site.racks[1:])
+    )
+    with local_dc.api_client(break_glass=True) as api:
+        _freeze_new_nodes(api)
+    try:
+        deadline = time.monotonic() + 20  # until the policy is in force
+        message = ""
+        while time.monotonic() < deadline and "change freeze" not in message:
+            try:
+                LocalDC(grown, local_dc.settings).up(progress=lambda _: None)
+                with local_dc.api_client() as api:
+                    k8s.CoreV1Api(api).delete_node("a01-c8")
+            except DCError as err:
+                message = str(err)
+            time.sleep(0.5)
+        assert "the apiserver refused the cluster bootstrap: HTTP" in message
+        assert "change freeze: no new servers" in message
+        assert "Left running: etcd" in message
+        assert "\n" not in message
+    finally:
+        with local_dc.api_client(break_glass=True) as api:
+            admission = k8s.AdmissionregistrationV1Api(api)
+            admission.delete_validating_admission_policy_binding(FREEZE_POLICY)
+            admission.delete_validating_admission_policy(FREEZE_POLICY)
+        local_dc.up(progress=lambda _: None)
+    assert local_dc.status().healthy

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pdn.dc import DCError
+from pdn.dc import DCError, processes
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
 
 
@@ -102,3 +102,22 @@ def test_health_is_remembered_per_pid(supervisor: Supervisor) -> None:
     assert not supervisor.was_healthy("web", pid + 1)
     supervisor.stop("web")
     assert not supervisor.healthy_file("web").exists()
+
+
+def test_the_wait_after_sigkill_has_a_deadline(
+    supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = ProcessSpec(
+        "stuck", (sys.executable, "-c", "import time; time.sleep(600)"), (), lambda: None
+    )
+    pid = supervisor.start(spec)
+    supervisor.wait_healthy(spec, timeout=20)
+    # As a process in uninterruptible sleep looks: signals change nothing.
+    monkeypatch.setattr(processes, "_alive", lambda _pid: True)
+    monkeypatch.setattr(processes, "KILL_DEADLINE", 0.5)
+    with pytest.raises(DCError, match=rf"stuck \(pid {pid}\) is still there 0s after SIGKILL"):
+        supervisor.stop("stuck", timeout=0.2)
+    assert supervisor.pid_file("stuck").exists()  # kept: the process may still be there
+    monkeypatch.undo()
+    assert not processes._alive(pid)  # SIGKILL was sent for real; this reaps it
+    supervisor.stop("stuck")

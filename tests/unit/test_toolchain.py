@@ -230,3 +230,14 @@ def test_verify_refuses_a_wrong_version(tmp_path: Path) -> None:
 )
 def test_modules_come_from_a_registry_never_a_vcs_host(configured: str, used: str) -> None:
     assert build_mod.registry_only_goproxy(configured) == used
+
+
+def test_a_plugin_that_never_announces_its_port_is_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    silent = tmp_path / "pulumi-resource-kubernetes"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    monkeypatch.setattr(build_mod, "PLUGIN_ANNOUNCE_TIMEOUT", 1.0)
+    with pytest.raises(ToolchainError, match="did not announce a port"):
+        build_mod.plugin_version(silent)
