@@ -64,10 +64,10 @@ class PulumiEnvironment:
     def exports(self) -> str:
         """Shell lines for `eval "$(pdn env)"`, so `pulumi …` can be typed directly."""
         env = self.variables(base={"PATH": os.environ.get("PATH", "")})
-        return "".join(f"export {key}={_shell_quote(value)}\n" for key, value in env.items())
+        return "".join(f"export {key}={shell_quote(value)}\n" for key, value in env.items())
 
 
-def _shell_quote(value: str) -> str:
+def shell_quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 

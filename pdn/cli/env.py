@@ -10,6 +10,7 @@ from pdn import pulumi_env
 from pdn.dc import DCSettings
 from pdn.inventory import LOCAL_SITE, load_site
 from pdn.pulumi_env import PASSPHRASE_VARS
+from pdn.stacks import stacks_dir
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +29,9 @@ def _env(args: argparse.Namespace) -> int:
             "PULUMI_CONFIG_PASSPHRASE_FILE to use your own",
             file=sys.stderr,
         )
+    # Stack config lives beside the state: pulumi … --config-file "$PDN_STACKS/Pulumi.<stack>.yaml"
+    sys.stdout.write(f"export PDN_STACKS={pulumi_env.shell_quote(str(stacks_dir()))}\n")
     kubeconfig = DCSettings(site_code=load_site(LOCAL_SITE).code).admin_kubeconfig
     if kubeconfig.is_file():  # kubectl then talks to the local DC
-        sys.stdout.write(f"export KUBECONFIG='{kubeconfig}'\n")
+        sys.stdout.write(f"export KUBECONFIG={pulumi_env.shell_quote(str(kubeconfig))}\n")
     return 0
