@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -56,6 +57,39 @@ def bench_toolchain(repeat: int) -> Row:
     noop = median_seconds(lambda: run([pdn, "toolchain", "build"], env, REPO), repeat)
     start = median_seconds(lambda: run([pdn, "--help"], env, REPO), repeat)
     return ("`pdn toolchain build`, all cached", noop, "`pdn --help`", start)
+
+
+def bench_help(repeat: int) -> Row:
+    """The CLI's start-up against the interpreter's own (what no import can go below)."""
+    pdn = str(Path(sys.executable).parent / "pdn")
+    env = dict(os.environ)
+    start = median_seconds(lambda: run([pdn, "--help"], env, REPO), repeat)
+    bare = median_seconds(lambda: run([sys.executable, "-c", "pass"], env, REPO), repeat)
+    return ("`pdn --help`", start, "`python -c pass`", bare)
+
+
+def bench_heal(dc: LocalDC, repeat: int) -> Row:
+    """One `dc up` healing an apiserver that got SIGTERM (stopping, still alive) against `up`
+    on a healthy DC."""
+    dc.up(progress=quiet)
+    samples = []
+    for _ in range(repeat):
+        pid = dc.supervisor.pid("kube-apiserver")
+        if pid is None:
+            raise RuntimeError("the apiserver is not running")
+        os.kill(pid, signal.SIGTERM)
+        started = time.perf_counter()
+        status = dc.up(progress=quiet)
+        samples.append(time.perf_counter() - started)
+        if not status.healthy:
+            raise RuntimeError(f"dc up did not heal the DC: {status}")
+    healthy = median_seconds(lambda: dc.up(progress=quiet), repeat)
+    return (
+        "`pdn dc up` healing a SIGTERM'd apiserver (and what exits with it)",
+        statistics.median(samples),
+        "`pdn dc up` on a healthy DC",
+        healthy,
+    )
 
 
 def bench_dc(dc: LocalDC, repeat: int) -> Row:
@@ -110,8 +144,10 @@ def main() -> int:
     args = parser.parse_args()
     with scratch_dc(LOCAL_SITE, slot=3) as (dc, scratch):
         rows = [
+            bench_help(args.repeat),
             bench_toolchain(args.repeat),
             bench_dc(dc, args.repeat),
+            bench_heal(dc, args.repeat),
             bench_pulumi(dc, scratch, args.repeat),
         ]
     table = render(rows, args.repeat)

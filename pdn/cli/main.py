@@ -6,20 +6,29 @@ import argparse
 import os
 import sys
 
-from pdn.cli import dc, env, stack, toolchain
+from pdn.cli import dc, env, stack, tenant, toolchain
 from pdn.dc.errors import DCError
 from pdn.inventory import InventoryError
 from pdn.pulumi_env import PulumiEnvError
+from pdn.regions import RegionCodeError
+from pdn.tenants.loader import TenantError
 from pdn.toolchain.errors import ToolchainError
 
 # Domain errors carry a message that tells the user what to fix: print it, no traceback.
-USER_ERRORS = (ToolchainError, PulumiEnvError, InventoryError, DCError)
+USER_ERRORS = (
+    ToolchainError,
+    PulumiEnvError,
+    InventoryError,
+    DCError,
+    TenantError,
+    RegionCodeError,
+)
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdn", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (toolchain, dc, env, stack):
+    for module in (toolchain, dc, env, stack, tenant):
         module.register(commands)
     return root
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,8 +204,10 @@ class LocalDC:
     def _healthy_now(self, spec: ProcessSpec) -> bool:
         return self.supervisor.pid(spec.name) is not None and spec.probe() is None
 
-    def _check_ports_free(self, specs: Iterable[ProcessSpec]) -> None:
+    def _check_ports_free(self, specs: Collection[ProcessSpec]) -> None:
         """Every port a component to be started needs must be free, before anything starts."""
+        for spec in specs:
+            self.supervisor.settle(spec.name)  # a process of ours still exiting holds its ports
         taken = [
             f"{self.settings.listen_host}:{port} ({spec.name})"
             for spec in specs

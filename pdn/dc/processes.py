@@ -73,10 +73,26 @@ class Supervisor:
         except (OSError, ValueError, IndexError):
             return False
 
+    def settle(self, name: str, timeout: float = KILL_DEADLINE) -> None:
+        """Wait for a process of ours that is exiting to be gone. A multi-threaded server's
+        leader turns zombie while its other threads still hold its sockets: its ports are not
+        free yet, and not another program's."""
+        try:
+            pid = int(self.pid_file(name).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if self.pid(name) is not None:
+            return
+        deadline = time.monotonic() + timeout
+        while _exiting(pid) and time.monotonic() < deadline:
+            _alive(pid)  # reaps it when it is our child
+            time.sleep(0.05)
+
     def start(self, spec: ProcessSpec) -> int:
         running = self.pid(spec.name)
         if running is not None:
             return running
+        self.settle(spec.name)
         binary = spec.argv[0]
         if not os.access(binary, os.X_OK):
             raise DCError(f"{binary} is missing: run `pdn toolchain build`")
@@ -156,6 +172,16 @@ def _wait_gone(pid: int, timeout: float) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def _exiting(pid: int) -> bool:
+    """True while any thread of pid still runs (its files, sockets included, are still open)."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z" or len(threads) > 1
 
 
 def _alive(pid: int) -> bool:

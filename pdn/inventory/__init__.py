@@ -4,16 +4,27 @@ from pdn import paths
 from pdn.inventory.loader import InventoryError, load_site, parse_site
 from pdn.inventory.model import Rack, Server, ServerRole, Site
 
+INVENTORY_DIR = paths.REPO_ROOT / "infra" / "inventory"
 # The site the local national DC runs by default.
-LOCAL_SITE = paths.REPO_ROOT / "infra" / "inventory" / "local.yaml"
+LOCAL_SITE = INVENTORY_DIR / "local.yaml"
+
+
+def all_sites() -> dict[str, Site]:
+    """Every site of the committed inventories, by code."""
+    return {
+        site.code: site for site in (load_site(p) for p in sorted(INVENTORY_DIR.glob("*.yaml")))
+    }
+
 
 __all__ = [
+    "INVENTORY_DIR",
     "LOCAL_SITE",
     "InventoryError",
     "Rack",
     "Server",
     "ServerRole",
     "Site",
+    "all_sites",
     "load_site",
     "parse_site",
 ]

@@ -135,6 +135,16 @@ def test_a_stopping_apiserver_is_replaced_in_one_call(local_dc: LocalDC) -> None
     assert local_dc.status().healthy
 
 
+def test_healing_holds_when_the_apiserver_is_stopped_again_and_again(local_dc: LocalDC) -> None:
+    """The controller-manager dies with each apiserver; while it exits, its port is still
+    bound by its last threads: that is ours, not another program's."""
+    for _ in range(3):
+        apiserver = local_dc.supervisor.pid("kube-apiserver")
+        assert apiserver is not None
+        os.kill(apiserver, signal.SIGTERM)
+        assert local_dc.up(progress=lambda _: None).healthy
+
+
 def test_a_hung_component_is_restarted_and_the_rest_untouched(local_dc: LocalDC) -> None:
     """SIGSTOP by PID: the scheduler still exists but answers nothing."""
     before = _pids(local_dc)

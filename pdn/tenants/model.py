@@ -1,0 +1,238 @@
+"""A tenant file (`tenants/<slug>.yaml`) as a typed, strictly validated model.
+
+Every field is checked by its type here; what needs other files (the parent, the sites, the
+region list, the fleet's capacity) is checked in validate.py. Nothing free-form reaches a label,
+a name or a command: slugs, codes and group names are patterns, names and contacts are text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+
+SCHEMA_VERSION = 1
+# A namespace is named after the slug: a DNS-1123 label, kept short enough for suffixes.
+SLUG_MAX = 40
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$", max_length=SLUG_MAX),
+]
+# Printable text without control characters (no newlines, no escapes in logs or terminals).
+Text = Annotated[
+    str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]+$", min_length=1, max_length=200)
+]
+AgencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9.-]{0,19}$")]
+# Kemendagri dotted code: format here, existence against the list in validate.py.
+RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")]
+# BPS codes are carried as metadata only (there is no crosswalk): their format is checked.
+BpsCode = Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}(\d{3}(\d{3})?)?)?$")]
+GroupName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9:._-]{0,62}$")]
+Email = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", max_length=254
+    ),
+]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+62[0-9]{6,13}$")]
+
+
+class TenantKind(StrEnum):
+    MINISTRY = "ministry"  # kementerian
+    AGENCY = "agency"  # lembaga / badan (central, non-ministerial)
+    PROVINCE = "province"  # pemerintah provinsi
+    KABUPATEN = "kabupaten"
+    KOTA = "kota"
+    UNIT = "unit"  # a dinas, badan or office under one of the above
+
+
+class Tier(StrEnum):
+    """The service tier: default quotas and the priority its workloads run at."""
+
+    VITAL = "vital"  # services citizens cannot do without: never preempted by standard/batch
+    STANDARD = "standard"
+    BATCH = "batch"  # reports, analytics: preemptible
+
+
+class Classification(StrEnum):
+    """The highest class of data the tenant will hold (PDN baseline, ordered)."""
+
+    PUBLIC = "public"  # informasi publik
+    INTERNAL = "internal"  # terbatas: for government use
+    CONFIDENTIAL = "confidential"  # rahasia: personal data, NIK
+    SECRET = "secret"  # noqa: S105 (a class name: sangat rahasia)
+
+    @property
+    def rank(self) -> int:
+        return list(Classification).index(self)
+
+
+class PlatformService(StrEnum):
+    """Shared platform services a tenant may reach, with the namespace each runs in."""
+
+    SSO = "sso"
+    PKI = "pki"
+    STORAGE = "storage"
+    GIS = "gis"
+    BACKUP = "backup"
+    OBSERVABILITY = "observability"
+
+    @property
+    def namespace(self) -> str:
+        return {"sso": "pdn-identity"}.get(self.value, f"pdn-{self.value}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Contact(_Strict):
+    name: Text
+    email: Email
+    role: Literal["owner", "technical", "security"]
+    phone: Phone | None = None
+
+
+class Quota(_Strict):
+    cpu_cores: Annotated[int, Field(ge=1, le=4096)]
+    memory_gib: Annotated[int, Field(ge=1, le=65536)]
+    storage_gib: Annotated[int, Field(ge=0, le=1048576)]
+    object_storage_gib: Annotated[int, Field(ge=0, le=1048576)]
+    pods: Annotated[int, Field(ge=1, le=10000)]
+
+
+TIER_QUOTAS: dict[Tier, Quota] = {
+    Tier.VITAL: Quota(
+        cpu_cores=32, memory_gib=128, storage_gib=2048, object_storage_gib=4096, pods=100
+    ),
+    Tier.STANDARD: Quota(
+        cpu_cores=8, memory_gib=32, storage_gib=512, object_storage_gib=1024, pods=50
+    ),
+    Tier.BATCH: Quota(cpu_cores=4, memory_gib=16, storage_gib=256, object_storage_gib=512, pods=20),
+}
+
+
+class Port(_Strict):
+    port: Annotated[int, Field(ge=1, le=65535)]
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+
+def _ports(value: list[Port]) -> list[Port]:
+    if len({(p.port, p.protocol) for p in value}) != len(value):
+        raise ValueError("a port is listed twice")
+    return value
+
+
+Ports = Annotated[list[Port], Field(min_length=1, max_length=20), AfterValidator(_ports)]
+
+
+class TenantFlow(_Strict):
+    """Reach another tenant's services (that tenant must accept: see `accept_from`)."""
+
+    tenant: Slug
+    ports: Ports
+
+
+class PlatformFlow(_Strict):
+    platform: Annotated[PlatformService, Field(strict=False)]
+    ports: Ports | None = None  # None: the service's own ports
+
+
+def _public_network(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as err:
+        raise ValueError(f"not a network in CIDR form (like 203.0.113.0/24): {err}") from None
+    if not network.is_global:
+        raise ValueError(
+            f"{network} is not a public network: reach other tenants and platform services "
+            "by `tenant:` or `platform:` flows, not by address"
+        )
+    if network.prefixlen < 8:
+        raise ValueError(f"{network} is too wide (more than a /8): name the networks you need")
+    return str(network)
+
+
+class EgressFlow(_Strict):
+    egress: Annotated[str, AfterValidator(_public_network)]
+    ports: Ports
+
+
+def _flow_kind(value: object) -> str | None:
+    if isinstance(value, dict):
+        kinds = [k for k in ("tenant", "platform", "egress") if k in value]
+        return kinds[0] if len(kinds) == 1 else None
+    return None
+
+
+Flow = Annotated[
+    Annotated[TenantFlow, Tag("tenant")]
+    | Annotated[PlatformFlow, Tag("platform")]
+    | Annotated[EgressFlow, Tag("egress")],
+    Discriminator(
+        _flow_kind,
+        custom_error_type="flow_kind",
+        custom_error_message="a flow names exactly one of tenant:, platform: or egress:",
+    ),
+]
+
+
+class Groups(_Strict):
+    """SSO groups (bound by the SSO issue) that administer and that read the tenant."""
+
+    admins: Annotated[list[GroupName], Field(min_length=1, max_length=20)]
+    readers: Annotated[list[GroupName], Field(max_length=20)] = []
+
+
+class Tenant(_Strict):
+    schema_version: Literal[1] = 1
+    slug: Slug
+    name: Text
+    kind: Annotated[TenantKind, Field(strict=False)]
+    agency_code: AgencyCode
+    region_code: RegionCode
+    bps_code: BpsCode | None = None
+    parent: Slug | None = None
+    contacts: Annotated[list[Contact], Field(min_length=1, max_length=10)]
+    tier: Annotated[Tier, Field(strict=False)]
+    quota: Quota | None = None  # None: the tier's quota
+    classification: Annotated[Classification, Field(strict=False)]
+    sites: Annotated[list[Slug], Field(min_length=1, max_length=4)]
+    groups: Groups
+    flows: Annotated[list[Flow], Field(max_length=50)] = []
+    accept_from: Annotated[list[Slug], Field(max_length=50)] = []  # tenants that may reach us
+
+    @property
+    def effective_quota(self) -> Quota:
+        return self.quota or TIER_QUOTAS[self.tier]
+
+    @property
+    def namespace(self) -> str:
+        return self.slug
+
+    @model_validator(mode="after")
+    def _own_rules(self) -> Tenant:
+        if self.kind is TenantKind.UNIT and self.parent is None:
+            raise ValueError(
+                "parent: a unit needs one: the tenant it belongs to (`parent: <slug>`)"
+            )
+        if self.parent == self.slug:
+            raise ValueError("parent: a tenant cannot be its own parent")
+        if not any(c.role == "owner" for c in self.contacts):
+            raise ValueError("contacts: name at least one contact with role: owner")
+        if len(set(self.sites)) != len(self.sites):
+            raise ValueError("sites: a site is listed twice")
+        if any(f.tenant == self.slug for f in self.flows if isinstance(f, TenantFlow)):
+            raise ValueError("flows: a tenant reaches its own namespace without a flow")
+        return self

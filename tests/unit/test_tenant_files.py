@@ -1,0 +1,103 @@
+"""Tenant files: the examples load, and every broken file of the corpus yields its own located
+problems (file, line, column, field, message), all at once, with no traceback."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pdn.inventory import LOCAL_SITE, Site, load_site
+from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
+from pdn.tenants.loader import TenantError
+from pdn.tenants.model import Classification, Tier
+
+CORPUS = Path(__file__).parent / "tenant_corpus"
+SITES: dict[str, Site] = {
+    s.code: s for s in (load_site(p) for p in sorted(LOCAL_SITE.parent.glob("*.yaml")))
+}
+
+
+def _examples() -> Fleet:
+    return load_fleet(tenant_files(), SITES)
+
+
+def test_the_example_tenants_load_with_their_hierarchy() -> None:
+    fleet = _examples()
+    assert sorted(fleet.tenants) == [
+        "kab-bekasi",
+        "kab-bekasi-disdukcapil",
+        "kab-bekasi-rsud",
+        "kemendagri",
+        "prov-jawa-barat",
+    ]
+    assert fleet.units("prov-jawa-barat") == [
+        "kab-bekasi",
+        "kab-bekasi-disdukcapil",
+        "kab-bekasi-rsud",
+    ]
+    assert fleet.ancestors("kab-bekasi-rsud") == ["kab-bekasi", "prov-jawa-barat"]
+    assert fleet.units("kemendagri") == []
+    dukcapil = fleet.tenants["kab-bekasi-disdukcapil"]
+    assert dukcapil.classification is Classification.CONFIDENTIAL
+    assert dukcapil.effective_quota.cpu_cores == 16  # its own quota, not the tier's
+    assert fleet.tenants["kab-bekasi"].tier is Tier.STANDARD
+
+
+def _corpus() -> list[Path]:
+    return sorted(CORPUS.glob("*.yaml"))
+
+
+def test_the_corpus_has_at_least_25_distinct_mistakes() -> None:
+    assert len(_corpus()) >= 25
+    firsts = [p.read_bytes().split(b"\n", 1)[0] for p in _corpus()]
+    assert len(set(firsts)) == len(firsts)
+
+
+@pytest.mark.parametrize("broken", _corpus(), ids=lambda p: p.stem)
+def test_each_broken_file_yields_its_own_located_problems(broken: Path, tmp_path: Path) -> None:
+    raw = broken.read_bytes()
+    expected = [
+        line.removeprefix(b"# expect: ").decode()
+        for line in raw.splitlines()
+        if line.startswith(b"# expect: ")
+    ]
+    assert expected, f"{broken.name} lists no expected problem"
+    first = raw.split(b"\n", 1)[0].decode()
+    slug = re.search(rb"^slug: (\S+)$", raw, re.MULTILINE)
+    name = (
+        first[5:].split(":")[0]
+        if first.startswith("# as ")
+        else (slug.group(1).decode() + ".yaml" if slug else broken.name)
+    )
+    for example in tenant_files():
+        shutil.copy(example, tmp_path / example.name)
+    (tmp_path / name).write_bytes(raw)
+
+    with pytest.raises(TenantError) as err:
+        load_fleet(sorted(tmp_path.glob("*.yaml")), SITES)
+    shown = [str(p).replace(f"{tmp_path}/", "") for p in err.value.problems]
+    assert shown == expected
+    assert "Traceback" not in str(err.value)
+
+
+def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    huge = tmp_path / "kab-bogor.yaml"
+    huge.write_text("slug: kab-bogor\n" + "# padding\n" * 40_000)
+    with pytest.raises(TenantError, match=r"kab-bogor\.yaml:1:1: \d+ bytes, more than the 262144"):
+        load_fleet([huge], SITES)
+
+
+def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None:
+    for index, broken in enumerate(("02-number-as-string", "16-classification-above-site")):
+        text = (CORPUS / f"{broken}.yaml").read_text().replace("kab-bogor", f"kab-bogor-{index}")
+        text = text.replace("KAB-3201", f"KAB-320{index}")
+        (tmp_path / f"kab-bogor-{index}.yaml").write_text(text)
+    for example in tenant_files():
+        shutil.copy(example, tmp_path / example.name)
+    with pytest.raises(TenantError) as err:
+        load_fleet(sorted(tmp_path.glob("*.yaml")), SITES)
+    files = {p.file.name for p in err.value.problems}
+    assert files == {"kab-bogor-0.yaml", "kab-bogor-1.yaml"}
