@@ -51,3 +51,6 @@ if kubeconfig is not None:
     pulumi.export("storage_class", baseline.storage_class)
     pulumi.export("ingress_class", baseline.ingress_class)
     pulumi.export("node_pools", baseline.node_pools)
+    pulumi.export("tenant_roles", baseline.tenant_roles)
+    # For the tenant stacks (tenancy/), through a stack reference: the cluster they onboard to.
+    pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))

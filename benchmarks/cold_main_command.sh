@@ -23,7 +23,7 @@ rebuild=$(PDN_CACHE_DIR="$scratch/pdn-cache-2" t rebuild make toolchain)
 rm -rf "$scratch/pdn-cache-2"
 up=$(t up make up)
 again=$(t up-again make up)
-grep -q "61 unchanged" "$scratch/up-again.log" && echo "second up: no changes"
+grep -q "64 unchanged" "$scratch/up-again.log" && echo "second up: no changes"
 t down make down >/dev/null
 printf '| fresh venv (pip, empty cache) | %ss |\n| toolchain, cold (empty Go caches) | %ss |\n' "$venv" "$toolchain"
 printf '| toolchain, warm rebuild (Go caches warm, pdn cache empty) | %ss |\n' "$rebuild"

@@ -130,7 +130,7 @@ def bench_pulumi(dc: LocalDC, scratch: Path, repeat: int) -> Row:
         platform_stack.remove()
         empty_stack.remove()
     return (
-        "`pulumi up --stack local`, no changes (61 resources)",
+        "`pulumi up --stack local`, no changes (64 resources)",
         noop,
         "`pulumi up` of an empty program",
         empty_up,

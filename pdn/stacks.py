@@ -12,7 +12,9 @@ A stack that `pdn up` drives is bound to one site and to that site's local DC, i
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,10 +102,34 @@ class Stack:
             return
         self._run(["config", "set", key, *(["--secret"] if secret else [])], stdin=value)
 
-    def up(self, *, show: bool = False) -> dict[str, int]:
-        """`pulumi up`; returns the update's resource changes, e.g. {'same': 61}."""
-        self._run(["up", "--yes", "--skip-preview"], show=show)
+    def up(self, *, show: bool = False, targets: list[str] | None = None) -> dict[str, int]:
+        """`pulumi up` (of targets only, if given); returns the update's resource changes,
+        e.g. {'same': 61}."""
+        self.clear_stale_lock()
+        chosen = [arg for urn in targets or [] for arg in ("--target", urn)]
+        self._run(["up", "--yes", "--skip-preview", *chosen], show=show)
         return self.last_changes()
+
+    def project_name(self) -> str:
+        for line in (self.project / "Pulumi.yaml").read_text().splitlines():
+            if line.startswith("name:"):
+                return line.split(":", 1)[1].strip()
+        raise StackError(f"{self.project}/Pulumi.yaml names no project")
+
+    def clear_stale_lock(self) -> list[Path]:
+        """Remove this stack's locks left by a pulumi process of this host that is gone (a
+        killed rollout): the file backend never expires them."""
+        locks = self.env.backend_dir / ".pulumi" / "locks" / "organization"
+        removed = []
+        for lock in (locks / self.project_name() / self.name).glob("*.json"):
+            try:
+                holder = json.loads(lock.read_text())
+            except (OSError, ValueError):
+                continue
+            if holder.get("hostname") == socket.gethostname() and not _running(holder.get("pid")):
+                lock.unlink(missing_ok=True)
+                removed.append(lock)
+        return removed
 
     def preview(self, *, expect_no_changes: bool = False) -> str:
         return self._run(["preview", *(["--expect-no-changes"] if expect_no_changes else [])])
@@ -136,6 +162,18 @@ class Stack:
                 self._run(["stack", "rm", "--yes"], config=False)
         finally:
             self.config_file.unlink(missing_ok=True)
+
+
+def _running(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def bind_to_local_dc(stack: Stack, site: Site, inventory: Path) -> None:

@@ -11,6 +11,7 @@ from infra.cluster.namespaces import PlatformNamespace, PlatformNamespaceArgs
 from infra.cluster.node_pools import NodePool, NodePoolArgs
 from infra.cluster.platform_classes import PlatformClasses, PlatformClassesArgs
 from infra.cluster.priorities import PriorityTiers, PriorityTiersArgs
+from infra.tenancy import TenantRoles, TenantRolesArgs
 from pdn import inventory
 
 PLATFORM_NAMESPACES = (
@@ -30,6 +31,7 @@ class ClusterBaselineArgs:
     namespaces: tuple[PlatformNamespaceArgs, ...] = field(default=PLATFORM_NAMESPACES)
     priorities: PriorityTiersArgs = field(default_factory=PriorityTiersArgs)
     classes: PlatformClassesArgs = field(default_factory=PlatformClassesArgs)
+    tenant_roles: TenantRolesArgs = field(default_factory=TenantRolesArgs)
 
 
 class ClusterBaseline(pulumi.ComponentResource):
@@ -38,6 +40,7 @@ class ClusterBaseline(pulumi.ComponentResource):
     storage_class: pulumi.Output[str]
     ingress_class: pulumi.Output[str]
     node_pools: pulumi.Output[dict[str, list[str]]]
+    tenant_roles: pulumi.Output[list[str]]
 
     def __init__(
         self, name: str, args: ClusterBaselineArgs, opts: pulumi.ResourceOptions | None = None
@@ -47,6 +50,7 @@ class ClusterBaseline(pulumi.ComponentResource):
         namespaces = [PlatformNamespace(f"{name}-{ns.name}", ns, child) for ns in args.namespaces]
         priorities = PriorityTiers(f"{name}-priorities", args.priorities, child)
         classes = PlatformClasses(f"{name}-classes", args.classes, child)
+        tenant_roles = TenantRoles(f"{name}-tenant-roles", args.tenant_roles, child)
         servers = [server for _, server in args.site.servers()]
         pools = {
             role: NodePool(
@@ -61,6 +65,7 @@ class ClusterBaseline(pulumi.ComponentResource):
         self.priority_classes = priorities.names
         self.storage_class = classes.storage_class
         self.ingress_class = classes.ingress_class
+        self.tenant_roles = tenant_roles.names
         self.node_pools = pulumi.Output.all(*[p.nodes for p in pools.values()]).apply(
             lambda nodes: dict(zip([r.value for r in pools], nodes, strict=True))
         )
@@ -71,5 +76,6 @@ class ClusterBaseline(pulumi.ComponentResource):
                 "storage_class": self.storage_class,
                 "ingress_class": self.ingress_class,
                 "node_pools": self.node_pools,
+                "tenant_roles": self.tenant_roles,
             }
         )

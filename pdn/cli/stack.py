@@ -36,9 +36,13 @@ def _up(args: argparse.Namespace) -> int:
     # Imported when the command runs: `pdn --help` stays fast.
     from pdn import pulumi_env, stacks, toolchain  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
-    from pdn.inventory import load_site  # noqa: PLC0415
+    from pdn.inventory import all_sites, load_site  # noqa: PLC0415
+    from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files  # noqa: PLC0415
+    from pdn.tenants.rollout import roll_out  # noqa: PLC0415
 
     site = load_site(args.inventory)
+    # Every tenant file is checked before anything starts: a bad one changes nothing.
+    fleet = load_fleet(tenant_files(TENANTS_DIR), all_sites() | {site.code: site})
     with BuildProgress() as reporter:
         toolchain.build(reporter=reporter)
     env = pulumi_env.environment()
@@ -49,6 +53,10 @@ def _up(args: argparse.Namespace) -> int:
     dc.up(progress=progress)
     changes = stacks.up_on_local_dc(env, args.stack, site, args.inventory, dc.kubeconfig, show=True)
     print(f"stack {args.stack} on {site.code}: {_summary(changes)}")
+    results = roll_out(env, fleet, site.code, TENANTS_DIR, platform=args.stack, progress=progress)
+    print(
+        f"tenants on {site.code}: {sum(len(r.tenants) for r in results)} in {len(results)} shard(s)"
+    )
     return 0
 
 
@@ -56,6 +64,7 @@ def _down(args: argparse.Namespace) -> int:
     from pdn import pulumi_env, stacks  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.inventory import load_site  # noqa: PLC0415
+    from pdn.tenants.rollout import tear_down  # noqa: PLC0415
 
     site = load_site(args.inventory)
     env = pulumi_env.environment()
@@ -65,6 +74,7 @@ def _down(args: argparse.Namespace) -> int:
         stacks.bind_to_local_dc(stack, site, args.inventory)
         # The cluster must answer for its objects to be deleted: (re)start it if it is stopped.
         dc.up(progress=progress)
+        tear_down(env, site.code, progress=progress)  # tenants first, then their platform
         stacks.destroy_on_local_dc(env, args.stack, site, args.inventory, show=True)
     dc.down(progress=progress)
     return 0

@@ -50,6 +50,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     new.add_argument("--dir", type=Path, default=None, help="the tenants directory")
     new.set_defaults(handler=_new)
 
+    up = actions.add_parser(
+        "up",
+        help="roll tenants out to the site's cluster: those named (and what depends on them), "
+        "or --all",
+    )
+    up.add_argument(
+        "slugs", nargs="*", help="tenants to roll out (a removed file's slug deletes it)"
+    )
+    up.add_argument("--all", action="store_true", help="the whole fleet of the site")
+    up.add_argument("--site", default="pdn-local")
+    up.add_argument("--platform-stack", default="local", help="the stack of the site's platform")
+    up.add_argument("--dir", type=Path, default=None, help="the tenants directory")
+    up.set_defaults(handler=_up)
+
 
 def _dir(args: argparse.Namespace) -> Path:
     from pdn.tenants.fleet import TENANTS_DIR  # noqa: PLC0415
@@ -160,4 +174,30 @@ def _new(args: argparse.Namespace) -> int:
         print("pdn: the new tenant was not written", file=sys.stderr)
         return 1
     print(f"wrote {path}; review it, then `pdn tenant up {slug}`")
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    from pdn import pulumi_env  # noqa: PLC0415
+    from pdn.cli.output import progress  # noqa: PLC0415
+    from pdn.inventory import all_sites  # noqa: PLC0415
+    from pdn.tenants.fleet import load_fleet, tenant_files  # noqa: PLC0415
+    from pdn.tenants.rollout import roll_out  # noqa: PLC0415
+
+    if bool(args.slugs) == bool(args.all):
+        print("pdn: name the tenants to roll out, or --all (not both)", file=sys.stderr)
+        return 2
+    directory = _dir(args)
+    fleet = load_fleet(tenant_files(directory), all_sites())  # nothing is touched if invalid
+    results = roll_out(
+        pulumi_env.environment(),
+        fleet,
+        args.site,
+        directory,
+        slugs=args.slugs or None,
+        platform=args.platform_stack,
+        progress=progress,
+    )
+    count = sum(len(r.tenants) for r in results)
+    print(f"{count} tenant(s) rolled out to {args.site} in {len(results)} shard stack(s)")
     return 0

@@ -86,6 +86,8 @@ COMPONENTS: tuple[Component, ...] = (
             Binary("pulumi", ("version",), PULUMI_VERSION),
             Binary("pulumi-language-python", (), LANGUAGE_HOST_SDK_VERSION),
             Binary("pulumi-language-python-exec", (), ""),
+            # Runs Python dynamic providers (`python -m pulumi.dynamic`), e.g. pdn's tenants.
+            Binary("pulumi-resource-pulumi-python", (), ""),
         ),
         module_files=(
             (
@@ -93,6 +95,12 @@ COMPONENTS: tuple[Component, ...] = (
                 "github.com/pulumi/pulumi/sdk/v3",
                 "python/cmd/pulumi-language-python-exec",
                 "bin/pulumi-language-python-exec",
+            ),
+            (
+                "pulumi",
+                "github.com/pulumi/pulumi/sdk/v3",
+                "python/dist/pulumi-resource-pulumi-python",
+                "bin/pulumi-resource-pulumi-python",
             ),
         ),
     ),

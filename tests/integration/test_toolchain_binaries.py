@@ -39,12 +39,13 @@ def test_status_lists_every_binary_built_here() -> None:
         "kube-scheduler": "v1.34.4",
         "kube-controller-manager": "v1.34.4",
         "pulumi-language-python-exec": "(script)",
+        "pulumi-resource-pulumi-python": "(script)",
     }
     assert set(lines) == set(expected)
     for binary, version in expected.items():
         assert version in lines[binary], lines[binary]
         assert "built here from" in lines[binary] or "found on PATH" in lines[binary]
-    assert proc.stdout.splitlines()[-1].startswith("all 10 binaries present in")
+    assert proc.stdout.splitlines()[-1].startswith("all 11 binaries present in")
 
 
 def test_go_version_m_and_pdns_own_reader_agree() -> None:

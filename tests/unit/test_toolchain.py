@@ -75,6 +75,7 @@ def test_every_binary_the_platform_needs_is_declared() -> None:
         "pulumi",
         "pulumi-language-python",
         "pulumi-language-python-exec",
+        "pulumi-resource-pulumi-python",
         "pulumi-resource-kubernetes",
         "etcd",
         "kube-apiserver",

@@ -1,0 +1,310 @@
+"""What one tenant is on a site's cluster, as Kubernetes objects (plain manifests).
+
+Per tenant: its Namespace (labels from pdn.tenants.labels, Pod Security `restricted`), a
+ResourceQuota and a LimitRange from its tier, a default-deny NetworkPolicy and one policy that
+allows exactly what it declared (DNS, its platform services, its flows, and ingress from the
+tenants it accepts), and RoleBindings of its groups to the shared ClusterRoles. A unit's
+namespace also binds its ancestors' readers (a parent reads its units; never the reverse).
+
+Pure functions of the fleet: the Pulumi component turns these into resources, and the isolation
+test and the policy pack read the same manifests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pdn.tenants import labels
+from pdn.tenants.fleet import Fleet
+from pdn.tenants.model import EgressFlow, PlatformFlow, Port, Tenant, TenantFlow
+
+ADMIN_ROLE = "pdn:tenant-admin"
+READER_ROLE = "pdn:tenant-reader"
+DNS_PORTS = ({"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"})
+PLATFORM_PORTS = {  # a platform service's own ports, when a flow names none
+    "sso": (443,),
+    "pki": (443, 80),  # OCSP and CRLs over HTTP
+    "storage": (443,),
+    "gis": (443,),
+    "backup": (443,),
+    "observability": (443, 4317),
+}
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TenantManifests:
+    namespace: Manifest
+    quota: Manifest
+    limits: Manifest
+    deny: Manifest
+    allow: Manifest
+    bindings: tuple[Manifest, ...]
+
+    def all(self) -> list[Manifest]:
+        return [self.namespace, self.quota, self.limits, self.deny, self.allow, *self.bindings]
+
+
+def render(fleet: Fleet, slug: str, site: str) -> TenantManifests:
+    tenant = fleet.tenants[slug]
+    ns = tenant.namespace
+    return TenantManifests(
+        namespace=_namespace(tenant, site),
+        quota=_quota(tenant),
+        limits=_limits(ns),
+        deny=_policy(ns, "default-deny", ingress=[], egress=[]),
+        allow=_allow(fleet, tenant),
+        bindings=_bindings(fleet, tenant),
+    )
+
+
+def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": {labels.MANAGED_BY: labels.MANAGER}}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    return meta
+
+
+def _namespace(tenant: Tenant, site: str) -> Manifest:
+    meta = _meta(tenant.namespace)
+    meta["labels"].update(
+        {
+            labels.TENANT: tenant.slug,
+            labels.AGENCY_CODE: tenant.agency_code,
+            labels.REGION_CODE: tenant.region_code,
+            labels.CLASSIFICATION: tenant.classification.value,
+            labels.SITE: site,
+            labels.TIER: tenant.tier.value,
+            labels.POD_SECURITY_ENFORCE: "restricted",
+            labels.POD_SECURITY_AUDIT: "restricted",
+            labels.POD_SECURITY_WARN: "restricted",
+        }
+    )
+    if tenant.parent:
+        meta["labels"][labels.PARENT] = tenant.parent
+    quota = tenant.effective_quota
+    meta["annotations"] = {
+        f"{labels.PREFIX}/name": tenant.name,
+        f"{labels.PREFIX}/object-storage-gib": str(quota.object_storage_gib),
+    }
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def _quota(tenant: Tenant) -> Manifest:
+    quota = tenant.effective_quota
+    hard = {
+        "requests.cpu": str(quota.cpu_cores),
+        "limits.cpu": str(quota.cpu_cores * 2),
+        "requests.memory": f"{quota.memory_gib}Gi",
+        "limits.memory": f"{quota.memory_gib}Gi",
+        "requests.storage": f"{quota.storage_gib}Gi",
+        "pods": str(quota.pods),
+        "services.loadbalancers": "0",  # exposure goes through the platform's ingress
+        "services.nodeports": "0",
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": _meta("tenant-quota", tenant.namespace),
+        "spec": {"hard": hard},
+    }
+
+
+def _limits(namespace: str) -> Manifest:
+    # Containers without requests get these, so the quota can count them.
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": _meta("tenant-defaults", namespace),
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                    "default": {"cpu": "500m", "memory": "512Mi"},
+                }
+            ]
+        },
+    }
+
+
+def _policy(namespace: str, name: str, ingress: list[Any], egress: list[Any]) -> Manifest:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(name, namespace),
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+    }
+
+
+def _ports(ports: list[Port] | tuple[int, ...]) -> list[dict[str, Any]]:
+    return [
+        {"port": p, "protocol": "TCP"}
+        if isinstance(p, int)
+        else {"port": p.port, "protocol": p.protocol}
+        for p in ports
+    ]
+
+
+def _namespace_peer(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: namespace}}}
+
+
+def _allow(fleet: Fleet, tenant: Tenant) -> Manifest:
+    own = _namespace_peer(tenant.namespace)
+    egress: list[dict[str, Any]] = [
+        {"to": [own]},  # within the tenant
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": list(DNS_PORTS),
+        },
+    ]
+    for flow in tenant.flows:
+        if isinstance(flow, PlatformFlow):
+            ports = flow.ports or PLATFORM_PORTS[flow.platform.value]
+            egress.append(
+                {"to": [_namespace_peer(flow.platform.namespace)], "ports": _ports(ports)}
+            )
+        elif isinstance(flow, TenantFlow):
+            target = fleet.tenants[flow.tenant].namespace
+            egress.append({"to": [_namespace_peer(target)], "ports": _ports(flow.ports)})
+        elif isinstance(flow, EgressFlow):
+            egress.append({"to": [{"ipBlock": {"cidr": flow.egress}}], "ports": _ports(flow.ports)})
+    ingress: list[dict[str, Any]] = [{"from": [own]}]
+    for source in fleet.tenants.values():
+        if source.slug not in tenant.accept_from:
+            continue
+        for flow in source.flows:
+            if isinstance(flow, TenantFlow) and flow.tenant == tenant.slug:
+                ingress.append(
+                    {"from": [_namespace_peer(source.namespace)], "ports": _ports(flow.ports)}
+                )
+    return _policy(tenant.namespace, "allow-declared", ingress=ingress, egress=egress)
+
+
+def _binding(namespace: str, name: str, role: str, groups: list[str]) -> Manifest:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": _meta(name, namespace),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}
+            for group in sorted(set(groups))
+        ],
+    }
+
+
+def _bindings(fleet: Fleet, tenant: Tenant) -> tuple[Manifest, ...]:
+    bindings = [_binding(tenant.namespace, "tenant-admins", ADMIN_ROLE, tenant.groups.admins)]
+    readers = list(tenant.groups.readers)
+    for ancestor in fleet.ancestors(tenant.slug):  # a parent's readers read its units
+        readers += fleet.tenants[ancestor].groups.readers
+    # Always present (maybe with no subject), so a tenant's objects are the same set for all.
+    bindings.append(_binding(tenant.namespace, "tenant-readers", READER_ROLE, readers))
+    return tuple(bindings)
+
+
+CLUSTER_ROLES: tuple[Manifest, ...] = (
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": ADMIN_ROLE, "labels": {labels.MANAGED_BY: labels.MANAGER}},
+        # A tenant's admins run its workloads. They cannot touch RBAC, quotas, limits or
+        # network policies: those are the platform's, so no admin can open their tenant up.
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": [
+                    "pods",
+                    "services",
+                    "configmaps",
+                    "secrets",
+                    "persistentvolumeclaims",
+                    "serviceaccounts",
+                ],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+            },
+            {
+                "apiGroups": [""],
+                "resources": ["pods/log", "pods/exec", "pods/portforward"],
+                "verbs": ["get", "create"],
+            },
+            {
+                "apiGroups": [""],
+                "resources": ["events", "resourcequotas", "limitranges"],
+                "verbs": ["get", "list", "watch"],
+            },
+            {
+                "apiGroups": ["apps", "batch", "autoscaling", "policy"],
+                "resources": [
+                    "deployments",
+                    "statefulsets",
+                    "daemonsets",
+                    "replicasets",
+                    "jobs",
+                    "cronjobs",
+                    "horizontalpodautoscalers",
+                    "poddisruptionbudgets",
+                ],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+            },
+            {
+                "apiGroups": ["networking.k8s.io"],
+                "resources": ["ingresses"],
+                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+            },
+            {
+                "apiGroups": ["networking.k8s.io"],
+                "resources": ["networkpolicies"],
+                "verbs": ["get", "list", "watch"],
+            },
+        ],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": READER_ROLE, "labels": {labels.MANAGED_BY: labels.MANAGER}},
+        # Auditors and parents: what runs and how it is configured; never secrets or exec.
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": [
+                    "pods",
+                    "services",
+                    "configmaps",
+                    "persistentvolumeclaims",
+                    "events",
+                    "resourcequotas",
+                    "limitranges",
+                ],
+                "verbs": ["get", "list", "watch"],
+            },
+            {
+                "apiGroups": ["apps", "batch", "networking.k8s.io"],
+                "resources": [
+                    "deployments",
+                    "statefulsets",
+                    "daemonsets",
+                    "replicasets",
+                    "jobs",
+                    "cronjobs",
+                    "ingresses",
+                    "networkpolicies",
+                ],
+                "verbs": ["get", "list", "watch"],
+            },
+        ],
+    },
+)

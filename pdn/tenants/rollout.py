@@ -1,0 +1,141 @@
+"""`pdn tenant up`: roll tenants out to a site, shard by shard.
+
+The fleet is checked first (every file); nothing is touched if one is wrong. Then:
+- `up SLUG…`: only the shards those tenants live in, and in them only those tenants and the
+  tenants whose objects depend on them (their units, and the tenants they exchange flows with),
+  by `--target`: the cost does not grow with the fleet.
+- `up --all`: every shard of the site that has tenants or still holds some (a removed file's
+  tenant is deleted), two shards at a time.
+A shard killed midway is run again from the top: its stale lock is cleared, and server-side
+apply takes over any object the first run created but did not record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pdn import paths
+from pdn.pulumi_env import PulumiEnvironment, run_pulumi
+from pdn.stacks import Stack
+from pdn.tenants.fleet import Fleet
+from pdn.tenants.model import TenantFlow
+from pdn.tenants.shards import SHARDS, shard_of, stack_name, target_urns
+
+TENANCY_PROJECT = paths.REPO_ROOT / "tenancy"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    stack: str
+    tenants: list[str]  # the tenants this run updated (all of the shard's, with --all)
+    changes: dict[str, int]
+    seconds: float
+
+
+def shard_stack(env: PulumiEnvironment, site: str, shard: int) -> Stack:
+    return Stack(env, stack_name(site, shard), TENANCY_PROJECT)
+
+
+def related(fleet: Fleet, slugs: set[str]) -> set[str]:
+    """The tenants whose objects change when those in slugs change: themselves, their units
+    (they bind their ancestors' readers) and their flow partners (ingress rules)."""
+    found = set(slugs)
+    for slug in slugs & set(fleet.tenants):
+        found.update(fleet.units(slug))
+        tenant = fleet.tenants[slug]
+        found.update(f.tenant for f in tenant.flows if isinstance(f, TenantFlow))
+        found.update(
+            other.slug
+            for other in fleet.tenants.values()
+            if any(isinstance(f, TenantFlow) and f.tenant == slug for f in other.flows)
+        )
+    return found
+
+
+def existing_shards(env: PulumiEnvironment, site: str) -> set[int]:
+    import json  # noqa: PLC0415
+
+    listed = run_pulumi(env, ["stack", "ls", "--json"], cwd=TENANCY_PROJECT, capture=True)
+    prefix = f"tenants-{site}-"
+    return {
+        int(s["name"].removeprefix(prefix))
+        for s in json.loads(listed.stdout or "[]")
+        if s.get("name", "").startswith(prefix) and s["name"].removeprefix(prefix).isdigit()
+    }
+
+
+def _prepare(stack: Stack, site: str, shard: int, platform: str, tenants_dir: Path) -> None:
+    stack.ensure()
+    stack.set_config("pdn:site", site)
+    stack.set_config("pdn:shard", str(shard))
+    stack.set_config("pdn:platformStack", f"organization/pdn/{platform}")
+    stack.set_config("pdn:tenantsDir", str(tenants_dir.resolve()))
+
+
+def roll_out(
+    env: PulumiEnvironment,
+    fleet: Fleet,
+    site: str,
+    tenants_dir: Path,
+    *,
+    slugs: list[str] | None = None,
+    platform: str = "local",
+    parallel: int = 2,
+    progress: Progress = print,
+) -> list[ShardResult]:
+    """Roll out slugs (with what depends on them), or the whole fleet of site when None."""
+    jobs: dict[int, list[str] | None]
+    if slugs is None:
+        placed = {shard_of(s) for s, t in fleet.tenants.items() if site in t.sites}
+        jobs = {shard: None for shard in sorted(placed | existing_shards(env, site))}
+    else:
+        chosen = related(fleet, set(slugs))
+        by_shard: dict[int, list[str]] = {}
+        for slug in sorted(chosen):
+            by_shard.setdefault(shard_of(slug), []).append(slug)
+        jobs = {shard: members for shard, members in sorted(by_shard.items())}
+
+    def run(shard: int, members: list[str] | None) -> ShardResult:
+        stack = shard_stack(env, site, shard)
+        started = time.monotonic()
+        _prepare(stack, site, shard, platform, tenants_dir)
+        targets = (
+            [urn for slug in members for urn in target_urns(stack.name, site, slug)]
+            if members is not None
+            else None
+        )
+        changes = stack.up(targets=targets)
+        updated = members if members is not None else _placed(fleet, site, shard)
+        result = ShardResult(stack.name, updated, changes, time.monotonic() - started)
+        names = ", ".join(updated) or "no tenants"
+        progress(f"[{stack.name}] {_summary(changes)} ({names}) in {result.seconds:.1f}s")
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        futures = [pool.submit(run, shard, members) for shard, members in jobs.items()]
+        return [f.result() for f in futures]
+
+
+def tear_down(env: PulumiEnvironment, site: str, progress: Progress = print) -> None:
+    """Destroy every tenant shard of site (before its platform goes)."""
+    for shard in sorted(existing_shards(env, site)):
+        stack = shard_stack(env, site, shard)
+        stack.clear_stale_lock()
+        changes = stack.destroy()
+        progress(f"[{stack.name}] {_summary(changes)}")
+
+
+def _placed(fleet: Fleet, site: str, shard: int) -> list[str]:
+    return sorted(s for s, t in fleet.tenants.items() if site in t.sites and shard_of(s) == shard)
+
+
+def _summary(changes: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(changes.items())) or "no changes"
+
+
+__all__ = ["SHARDS", "ShardResult", "related", "roll_out", "shard_stack", "tear_down"]

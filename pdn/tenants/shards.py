@@ -1,0 +1,46 @@
+"""How the fleet is split into stacks: a fixed number of shards per site, by a stable hash of
+the slug, so a tenant never moves between stacks and each stack stays small."""
+
+from __future__ import annotations
+
+import zlib
+
+SHARDS = 32  # ~20 tenants each at 620; changing it moves tenants between stacks
+PROJECT = "pdn-tenants"
+
+
+def shard_of(slug: str) -> int:
+    return zlib.crc32(slug.encode()) % SHARDS
+
+
+def stack_name(site: str, shard: int) -> str:
+    return f"tenants-{site}-{shard:02d}"
+
+
+# The Pulumi type of a tenant and (role, type) of its children, in creation order: a tenant's
+# URNs are known without running the program, so `pdn tenant up SLUG` can target them.
+TENANT_TYPE = "pdn:tenancy:Tenant"
+CHILDREN = (
+    ("namespace", "kubernetes:core/v1:Namespace"),
+    ("quota", "kubernetes:core/v1:ResourceQuota"),
+    ("limits", "kubernetes:core/v1:LimitRange"),
+    ("deny", "kubernetes:networking.k8s.io/v1:NetworkPolicy"),
+    ("allow", "kubernetes:networking.k8s.io/v1:NetworkPolicy"),
+    ("tenant-admins", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"),
+    ("tenant-readers", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"),
+)
+
+
+def child_names(name: str) -> list[tuple[str, str]]:
+    """(Pulumi type, resource name) of a tenant component's children."""
+    return [(kind, f"{name}-{role}") for role, kind in CHILDREN]
+
+
+def target_urns(stack: str, site: str, slug: str) -> list[str]:
+    """Every URN of one tenant in its shard stack, with the stack's cluster provider."""
+    prefix = f"urn:pulumi:{stack}::{PROJECT}::"
+    return [
+        f"{prefix}pulumi:providers:kubernetes::{site}-cluster",
+        f"{prefix}{TENANT_TYPE}::{slug}",
+        *(f"{prefix}{TENANT_TYPE}${kind}::{name}" for kind, name in child_names(slug)),
+    ]

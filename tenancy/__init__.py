@@ -1,0 +1,1 @@
+"""The Pulumi project of the tenant shards (its program is __main__.py)."""
