@@ -1,0 +1,255 @@
+"""The example tenants onboarded on the real local DC, through the real engine, shard stacks and
+a stack reference to a real platform stack: isolation proven with impersonated users on the
+real API server, network isolation on the policies the cluster holds, idempotence, removal of
+exactly one tenant, and a broken file that changes nothing."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes.client.rest import ApiException
+
+from pdn import pulumi_env, stacks
+from pdn.cli.main import main
+from pdn.dc.lifecycle import LocalDC
+from pdn.inventory import LOCAL_SITE, all_sites
+from pdn.tenants import labels
+from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
+from pdn.tenants.reachability import Endpoint, can_connect
+from pdn.tenants.rollout import existing_shards, roll_out, shard_stack, tear_down
+
+pytestmark = pytest.mark.integration
+SITE = "pdn-local"
+
+
+@dataclass
+class Onboarded:
+    dc: LocalDC
+    env: pulumi_env.PulumiEnvironment
+    platform: str
+    tenants_dir: Path
+
+    def fleet(self) -> Fleet:
+        return load_fleet(tenant_files(self.tenants_dir), all_sites())
+
+    def roll_out(self, slugs: list[str] | None = None) -> dict[str, dict[str, int]]:
+        results = roll_out(
+            self.env,
+            self.fleet(),
+            SITE,
+            self.tenants_dir,
+            slugs=slugs,
+            platform=self.platform,
+            progress=print,
+        )
+        return {r.stack: r.changes for r in results}
+
+
+@pytest.fixture(scope="module")
+def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Onboarded]:
+    """The platform stack and the example tenants, in a state dir of their own; all removed
+    afterwards, even on failure."""
+    state = tmp_path_factory.mktemp("tenancy-state")
+    tenants_dir = tmp_path_factory.mktemp("tenants")
+    for example in tenant_files():
+        shutil.copy(example, tenants_dir / example.name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PDN_STATE_DIR", str(state))
+        patch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+        patch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+        env = pulumi_env.environment()
+        platform = f"it-platform-{uuid.uuid4().hex[:6]}"
+        stacks.up_on_local_dc(env, platform, local_dc.site, LOCAL_SITE, local_dc.kubeconfig)
+        onboard = Onboarded(local_dc, env, platform, tenants_dir)
+        try:
+            onboard.roll_out()
+            yield onboard
+        finally:
+            try:
+                tear_down(env, SITE, progress=print)
+                for shard in existing_shards(env, SITE):
+                    shard_stack(env, SITE, shard).remove()
+            finally:
+                stacks.Stack(env, platform).remove()
+
+
+def _impersonated(dc: LocalDC, group: str) -> k8s.ApiClient:
+    """A client that acts as a user of group, by impersonation (as kubectl --as/--as-group)."""
+    api = dc.api_client()
+    api.set_default_header("Impersonate-User", f"it-user-of-{group}")
+    api.set_default_header("Impersonate-Group", group)
+    return api
+
+
+def _allowed(call: object) -> bool:
+    try:
+        call()  # type: ignore[operator]
+    except ApiException as err:
+        if err.status == 403:
+            return False
+        raise
+    return True
+
+
+def _attempts(api: k8s.ApiClient, namespace: str) -> dict[str, bool]:
+    core = k8s.CoreV1Api(api)
+    probe = {"metadata": {"name": f"it-probe-{uuid.uuid4().hex[:6]}"}, "data": {"k": "v"}}
+    return {
+        "list secrets": _allowed(lambda: core.list_namespaced_secret(namespace)),
+        "list pods": _allowed(lambda: core.list_namespaced_pod(namespace)),
+        "read configmaps": _allowed(lambda: core.list_namespaced_config_map(namespace)),
+        "write configmap": _allowed(
+            lambda: core.create_namespaced_config_map(namespace, probe, dry_run="All")
+        ),
+    }
+
+
+def test_every_tenant_is_on_the_cluster_as_its_file_says(onboarded: Onboarded) -> None:
+    with onboarded.dc.api_client() as api:
+        core = k8s.CoreV1Api(api)
+        for slug, tenant in onboarded.fleet().tenants.items():
+            namespace = core.read_namespace(slug)
+            assert namespace.metadata.labels[labels.REGION_CODE] == tenant.region_code
+            assert namespace.metadata.labels[labels.POD_SECURITY_ENFORCE] == "restricted"
+            quota = core.read_namespaced_resource_quota("tenant-quota", slug)
+            assert quota.spec.hard["pods"] == str(tenant.effective_quota.pods)
+
+
+def test_isolation_matrix_with_impersonated_users(onboarded: Onboarded) -> None:
+    """For every pair of tenants: an admin of one does nothing in the other's namespace; a
+    parent's readers read its units (never secrets), and a unit never sees its parent."""
+    fleet = onboarded.fleet()
+    lines = []
+    for actor, target in itertools.product(sorted(fleet.tenants), repeat=2):
+        admins = fleet.tenants[actor].groups.admins[0]
+        with _impersonated(onboarded.dc, admins) as api:
+            done = _attempts(api, target)
+        expected = actor == target
+        assert done == dict.fromkeys(done, expected), (actor, target, done)
+        lines.append(f"admin of {actor:<24} in {target:<24} {'ALL' if expected else 'none'}")
+        for readers in fleet.tenants[actor].groups.readers:
+            with _impersonated(onboarded.dc, readers) as api:
+                done = _attempts(api, target)
+            reads = target == actor or target in fleet.units(actor)
+            assert done == {
+                "list secrets": False,
+                "list pods": reads,
+                "read configmaps": reads,
+                "write configmap": False,
+            }, (readers, target, done)
+            lines.append(f"reader of {actor:<23} in {target:<24} {'read' if reads else 'none'}")
+    print("\n".join(lines))  # the matrix, in the test log
+
+
+def test_network_isolation_on_the_policies_the_cluster_holds(onboarded: Onboarded) -> None:
+    with onboarded.dc.api_client() as api:
+        policies = [
+            api.sanitize_for_serialization(p)
+            for p in k8s.NetworkingV1Api(api).list_network_policy_for_all_namespaces().items
+        ]
+        namespaces = {
+            n.metadata.name: n.metadata.labels for n in k8s.CoreV1Api(api).list_namespace().items
+        }
+    slugs = sorted(onboarded.fleet().tenants)
+    for source, target in itertools.permutations(slugs, 2):
+        allowed = can_connect(
+            policies,
+            Endpoint(source, namespaces[source], {"app": "web"}),
+            Endpoint(target, namespaces[target], {"app": "web"}),
+            443,
+        )
+        print(f"{source:<24} -> {target:<24} {'allowed' if allowed else 'denied'}")
+        assert allowed == ((source, target) == ("kab-bekasi-disdukcapil", "kemendagri"))
+
+
+def test_a_second_rollout_changes_nothing(onboarded: Onboarded) -> None:
+    for stack, changes in onboarded.roll_out().items():
+        assert set(changes) == {"same"}, (stack, changes)
+
+
+def test_one_tenant_rolls_out_alone(onboarded: Onboarded) -> None:
+    changes = onboarded.roll_out(["kemendagri"])
+    # kemendagri and the unit that flows to it: their shards only, nothing else touched.
+    assert len(changes) <= 2
+    assert all(set(c) == {"same"} for c in changes.values())
+
+
+def test_removing_a_file_removes_exactly_that_tenant(onboarded: Onboarded) -> None:
+    with onboarded.dc.api_client() as api:
+        core = k8s.CoreV1Api(api)
+        before = {n: core.read_namespace(n).metadata.uid for n in onboarded.fleet().tenants}
+    removed = onboarded.tenants_dir / "kab-bekasi-rsud.yaml"
+    kept = removed.read_bytes()
+    removed.unlink()
+    try:
+        onboarded.roll_out()
+        with onboarded.dc.api_client() as api:
+            core = k8s.CoreV1Api(api)
+            assert _gone_or_going(core, "kab-bekasi-rsud")
+            for name, uid in before.items():
+                if name != "kab-bekasi-rsud":
+                    assert core.read_namespace(name).metadata.uid == uid, name
+    finally:
+        removed.write_bytes(kept)
+        _wait_gone(onboarded.dc, "kab-bekasi-rsud")
+        onboarded.roll_out()
+
+
+def _gone_or_going(core: k8s.CoreV1Api, namespace: str) -> bool:
+    try:
+        found = core.read_namespace(namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return True
+        raise
+    return found.metadata.deletion_timestamp is not None
+
+
+def _wait_gone(dc: LocalDC, namespace: str) -> None:
+    import time  # noqa: PLC0415
+
+    deadline = time.monotonic() + 60
+    with dc.api_client() as api:
+        while time.monotonic() < deadline:
+            try:
+                k8s.CoreV1Api(api).read_namespace(namespace)
+            except ApiException as err:
+                if err.status == 404:
+                    return
+                raise
+            time.sleep(0.5)
+
+
+def test_a_broken_file_changes_nothing(
+    onboarded: Onboarded, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = _updates(onboarded)
+    broken = onboarded.tenants_dir / "kab-bekasi.yaml"
+    kept = broken.read_text()
+    broken.write_text(kept.replace('region_code: "32.16"', 'region_code: "32.99"'))
+    try:
+        code = main(["tenant", "up", "--all", "--dir", str(onboarded.tenants_dir)])
+    finally:
+        broken.write_text(kept)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "kab-bekasi.yaml:7:1: region_code: '32.99' is not in the Kemendagri list" in err
+    assert "Traceback" not in err
+    assert _updates(onboarded) == history  # no stack was updated
+
+
+def _updates(onboarded: Onboarded) -> dict[int, int]:
+    """How many updates each shard stack has had."""
+    counts = {}
+    for shard in existing_shards(onboarded.env, SITE):
+        stack = shard_stack(onboarded.env, SITE, shard)
+        counts[shard] = len(json.loads(stack._run(["stack", "history", "--json"], config=False)))
+    return counts
