@@ -166,9 +166,14 @@ def run_pulumi(
 
 
 def _error_lines(stdout: str | None, stderr: str | None) -> str:
-    """What pulumi said went wrong: its `error:` lines (a program's error is in stdout, the
-    command's in stderr), else the last line it printed."""
+    """What pulumi said went wrong: a policy pack's violations (id and message), its `error:`
+    lines (a program's error is in stdout, the command's in stderr), else its last line."""
     lines = [line.strip() for line in f"{stdout or ''}\n{stderr or ''}".splitlines()]
-    errors = [line for line in lines if line.startswith("error:")]
-    picked = errors or [line for line in lines if line][-1:]
+    picked = []
+    for index, line in enumerate(lines):
+        if line.startswith("- [mandatory]") and index + 2 < len(lines):
+            policy = line.split()[2]
+            picked.append(f"policy {policy}: {lines[index + 2]};")
+    picked += [line for line in lines if line.startswith("error:")]
+    picked = picked or [line for line in lines if line][-1:]
     return " ".join(dict.fromkeys(picked)) or "no output"

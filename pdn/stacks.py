@@ -44,6 +44,8 @@ class Stack:
     env: PulumiEnvironment
     name: str
     project: Path = paths.REPO_ROOT
+    # Policy packs run on every preview and up of this stack (paths of their analyzers).
+    policy_packs: tuple[Path, ...] = ()
 
     @property
     def config_file(self) -> Path:
@@ -107,7 +109,7 @@ class Stack:
         e.g. {'same': 61}."""
         self.clear_stale_lock()
         chosen = [arg for urn in targets or [] for arg in ("--target", urn)]
-        self._run(["up", "--yes", "--skip-preview", *chosen], show=show)
+        self._run(["up", "--yes", "--skip-preview", *chosen, *self._policy_args()], show=show)
         return self.last_changes()
 
     def project_name(self) -> str:
@@ -132,7 +134,11 @@ class Stack:
         return removed
 
     def preview(self, *, expect_no_changes: bool = False) -> str:
-        return self._run(["preview", *(["--expect-no-changes"] if expect_no_changes else [])])
+        expect = ["--expect-no-changes"] if expect_no_changes else []
+        return self._run(["preview", *expect, *self._policy_args()])
+
+    def _policy_args(self) -> list[str]:
+        return [arg for pack in self.policy_packs for arg in ("--policy-pack", str(pack))]
 
     def destroy(self, *, show: bool = False) -> dict[str, int]:
         self._run(["destroy", "--yes", "--skip-preview"], show=show)

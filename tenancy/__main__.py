@@ -9,8 +9,8 @@ import pulumi_kubernetes as k8s
 
 from infra.tenancy import Tenant, TenantArgs
 from pdn.inventory import all_sites
+from pdn.tenants.errors import TenantError
 from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files
-from pdn.tenants.loader import TenantError
 from pdn.tenants.render import render
 from pdn.tenants.shards import shard_of
 

@@ -11,7 +11,7 @@ from pdn.dc.errors import DCError
 from pdn.inventory import InventoryError
 from pdn.pulumi_env import PulumiEnvError
 from pdn.regions import RegionCodeError
-from pdn.tenants.loader import TenantError
+from pdn.tenants.errors import TenantError
 from pdn.toolchain.errors import ToolchainError
 
 # Domain errors carry a message that tells the user what to fix: print it, no traceback.

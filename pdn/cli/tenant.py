@@ -70,7 +70,7 @@ def _dir(args: argparse.Namespace) -> Path:
 
     directory: Path = args.dir or TENANTS_DIR
     if not directory.is_dir():
-        from pdn.tenants.loader import Problem, TenantError  # noqa: PLC0415
+        from pdn.tenants.errors import Problem, TenantError  # noqa: PLC0415
 
         raise TenantError(
             [Problem(directory, 0, 0, "", "is not a directory: create it or pass --dir")]
@@ -89,8 +89,8 @@ def _fleet_files(directory: Path, extra: list[Path]) -> list[Path]:
 
 def _validate(args: argparse.Namespace) -> int:
     from pdn.inventory import all_sites  # noqa: PLC0415
+    from pdn.tenants.errors import TenantError  # noqa: PLC0415
     from pdn.tenants.fleet import load_fleet  # noqa: PLC0415
-    from pdn.tenants.loader import TenantError  # noqa: PLC0415
 
     files = _fleet_files(_dir(args), args.files)
     try:
@@ -139,8 +139,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def _new(args: argparse.Namespace) -> int:
     from pdn.inventory import all_sites  # noqa: PLC0415
+    from pdn.tenants.errors import TenantError  # noqa: PLC0415
     from pdn.tenants.fleet import load_fleet  # noqa: PLC0415
-    from pdn.tenants.loader import TenantError  # noqa: PLC0415
     from pdn.tenants.model import TenantKind  # noqa: PLC0415
     from pdn.tenants.scaffold import NewTenant, render, target  # noqa: PLC0415
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from pdn import regions
 from pdn.documents import Located
 from pdn.inventory import ServerRole, Site
-from pdn.tenants.loader import Problem, TenantError, field_name, load_tenant
+from pdn.tenants.errors import Problem, TenantError
+from pdn.tenants.loader import field_name, load_tenant
 from pdn.tenants.model import Classification, Tenant, TenantFlow, TenantKind
 
 TENANTS_DIR = Path(__file__).resolve().parent.parent.parent / "tenants"

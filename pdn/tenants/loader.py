@@ -3,36 +3,14 @@ naming the field, what is wrong and how to fix it. Nothing here touches a cluste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from pdn.documents import JsonPath, Located, read_located
+from pdn.tenants.errors import Problem
 from pdn.tenants.model import Tenant
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    file: Path
-    line: int
-    column: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        field = f" {self.field}:" if self.field else ""
-        where = f"{self.file}:{self.line}:{self.column}:" if self.line else f"{self.file}:"
-        return f"{where}{field} {self.message}"
-
-
-class TenantError(Exception):
-    """One or more tenant files are invalid; every problem is listed, one line each."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 class _FileError(Exception):

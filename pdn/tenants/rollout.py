@@ -26,6 +26,7 @@ from pdn.tenants.model import TenantFlow
 from pdn.tenants.shards import SHARDS, shard_of, stack_name, target_urns
 
 TENANCY_PROJECT = paths.REPO_ROOT / "tenancy"
+POLICY_PACK = paths.REPO_ROOT / "policy" / "pdn-policy"
 Progress = Callable[[str], None]
 
 
@@ -38,7 +39,7 @@ class ShardResult:
 
 
 def shard_stack(env: PulumiEnvironment, site: str, shard: int) -> Stack:
-    return Stack(env, stack_name(site, shard), TENANCY_PROJECT)
+    return Stack(env, stack_name(site, shard), TENANCY_PROJECT, policy_packs=(POLICY_PACK,))
 
 
 def related(fleet: Fleet, slugs: set[str]) -> set[str]:

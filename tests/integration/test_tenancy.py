@@ -24,7 +24,7 @@ from pdn.inventory import LOCAL_SITE, all_sites
 from pdn.tenants import labels
 from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
 from pdn.tenants.reachability import Endpoint, can_connect
-from pdn.tenants.rollout import existing_shards, roll_out, shard_stack, tear_down
+from pdn.tenants.rollout import POLICY_PACK, existing_shards, roll_out, shard_stack, tear_down
 
 pytestmark = pytest.mark.integration
 SITE = "pdn-local"
@@ -253,3 +253,54 @@ def _updates(onboarded: Onboarded) -> dict[int, int]:
         stack = shard_stack(onboarded.env, SITE, shard)
         counts[shard] = len(json.loads(stack._run(["stack", "history", "--json"], config=False)))
     return counts
+
+
+ROGUE_PROGRAM = """
+import pulumi
+import pulumi_kubernetes as k8s
+
+cluster = k8s.Provider("cluster", kubeconfig=pulumi.Config("pdn").require_secret("kubeconfig"))
+opts = pulumi.ResourceOptions(provider=cluster)
+namespace = {"pdn.go.id/tenant": "rogue", "pdn.go.id/site": "pdn-local",
+             "pdn.go.id/classification": "secret", "pdn.go.id/region-code": "32.16"}
+k8s.core.v1.Namespace("rogue", metadata={"name": "rogue", "labels": namespace}, opts=opts)
+k8s.rbac.v1.RoleBinding(
+    "rogue-admins",
+    metadata={"name": "everyone", "namespace": "rogue"},
+    role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+              "name": "cluster-admin"},
+    subjects=[{"kind": "ServiceAccount", "name": "default", "namespace": "kemendagri"}],
+    opts=opts,
+)
+"""
+
+
+def test_the_policy_pack_stops_a_bad_change_in_the_real_engine(
+    onboarded: Onboarded, tmp_path: Path
+) -> None:
+    """A program that skips pdn's validation and writes a tenant namespace by hand."""
+    project = tmp_path / "rogue"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: rogue\nruntime: python\n")
+    (project / "__main__.py").write_text(ROGUE_PROGRAM)
+    stack = stacks.Stack(onboarded.env, "it-rogue", project, policy_packs=(POLICY_PACK,))
+    stack.ensure()
+    try:
+        stack.set_config("pdn:kubeconfig", onboarded.dc.kubeconfig.read_text(), secret=True)
+        with pytest.raises(pulumi_env.PulumiEnvError) as err:
+            stack.preview()
+        message = str(err.value)
+        print(message)
+        for policy in (
+            "pdn-tenant-namespace-labels",
+            "pdn-classification-at-site",
+            "pdn-tenant-default-deny",
+            "pdn-tenant-quota",
+            "pdn-rolebinding-within-tenant",
+        ):
+            assert policy in message, policy
+    finally:
+        stack.remove()
+    with onboarded.dc.api_client() as api, pytest.raises(ApiException) as missing:
+        k8s.CoreV1Api(api).read_namespace("rogue")
+    assert missing.value.status == 404  # a preview: nothing was made

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pdn.inventory import LOCAL_SITE, Site, load_site
+from pdn.tenants.errors import TenantError
 from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
-from pdn.tenants.loader import TenantError
 from pdn.tenants.model import Classification, Tier
 
 CORPUS = Path(__file__).parent / "tenant_corpus"

@@ -1,0 +1,125 @@
+"""The policy pack's rules on plain resources: silent on what pdn renders, firing on each kind
+of bad change (the engine test in tests/integration/test_tenancy.py runs them for real)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pdn import policies
+from pdn.inventory import all_sites
+from pdn.policies import Resource
+from pdn.tenants.fleet import load_fleet, tenant_files
+from pdn.tenants.render import render
+
+FLEET = load_fleet(tenant_files(), all_sites())
+TYPES = {
+    "Namespace": policies.NAMESPACE,
+    "ResourceQuota": policies.QUOTA,
+    "LimitRange": policies.LIMITS,
+    "NetworkPolicy": policies.NETWORK_POLICY,
+    "RoleBinding": policies.ROLE_BINDING,
+}
+
+
+def _rendered() -> list[Resource]:
+    resources = []
+    for slug in FLEET.tenants:
+        for manifest in render(FLEET, slug, "pdn-local").all():
+            props: dict[str, Any] = {
+                k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")
+            }
+            resources.append(Resource(TYPES[manifest["kind"]], copy.deepcopy(props)))
+    return resources
+
+
+def _stack_problems(resources: list[Resource]) -> list[str]:
+    return (
+        policies.default_deny(resources)
+        + policies.quota_and_limits(resources)
+        + policies.bindings_within_tenant(resources)
+    )
+
+
+def test_what_pdn_renders_passes_every_rule() -> None:
+    resources = _rendered()
+    assert _stack_problems(resources) == []
+    for r in resources:
+        assert policies.namespace_labels(r) == []
+        assert policies.classification_at_site(r) == []
+
+
+def test_a_namespace_without_pod_security_or_above_its_site_is_refused() -> None:
+    namespace = next(r for r in _rendered() if r.type == policies.NAMESPACE)
+    namespace.labels.pop("pod-security.kubernetes.io/enforce")
+    namespace.labels["pdn.go.id/classification"] = "secret"
+    assert policies.namespace_labels(namespace) == [
+        "pod-security.kubernetes.io/enforce must be 'restricted'"
+    ]
+    assert (
+        "'secret' data may not be held at pdn-local"
+        in policies.classification_at_site(namespace)[0]
+    )
+
+
+def test_a_tenant_without_default_deny_quota_or_limits_is_refused() -> None:
+    resources = [
+        r
+        for r in _rendered()
+        if not (r.metadata.get("namespace") == "kemendagri" and r.type != policies.ROLE_BINDING)
+    ]
+    assert _stack_problems(resources) == [
+        "tenant namespace kemendagri has no default-deny NetworkPolicy",
+        "tenant namespace kemendagri has no ResourceQuota",
+        "tenant namespace kemendagri has no LimitRange",
+    ]
+
+
+def test_an_opened_default_deny_does_not_count() -> None:
+    resources = _rendered()
+    deny = next(
+        r
+        for r in resources
+        if r.type == policies.NETWORK_POLICY
+        and r.metadata["name"] == "default-deny"
+        and r.metadata["namespace"] == "kab-bekasi"
+    )
+    deny.props["spec"]["ingress"] = [{}]  # allow everything in
+    assert policies.default_deny(resources) == [
+        "tenant namespace kab-bekasi has no default-deny NetworkPolicy"
+    ]
+
+
+def test_bindings_that_cross_tenants_are_refused() -> None:
+    resources = _rendered()
+    admins = next(
+        r
+        for r in resources
+        if r.type == policies.ROLE_BINDING
+        and r.metadata["namespace"] == "kemendagri"
+        and r.metadata["name"] == "tenant-admins"
+    )
+    admins.props["subjects"].append(
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "bekasi-admins"}
+    )
+    admins.props["subjects"].append(
+        {"kind": "ServiceAccount", "name": "ci", "namespace": "kab-bekasi"}
+    )
+    admins.props["roleRef"]["name"] = "admin"
+    assert policies.bindings_within_tenant(resources) == [
+        "kemendagri/tenant-admins grants 'admin'; only ['pdn:tenant-admin', 'pdn:tenant-reader']",
+        "kemendagri/tenant-admins binds ServiceAccount 'ci' (of namespace 'kab-bekasi'); "
+        "only SSO groups are bound",
+    ]
+    admins.props["roleRef"]["name"] = "pdn:tenant-admin"
+    admins.props["subjects"].pop()
+    assert policies.bindings_within_tenant(resources) == [
+        "group 'bekasi-admins' administers several tenants: kab-bekasi, kemendagri"
+    ]
+
+
+def test_every_policy_has_an_id_and_a_reason() -> None:
+    ids = [p.name for p in policies.POLICIES]
+    assert len(set(ids)) == len(ids) == 5
+    assert all(i.startswith("pdn-") for i in ids)
+    assert all(p.description and "\n" not in p.description for p in policies.POLICIES)
