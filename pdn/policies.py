@@ -93,16 +93,22 @@ def classification_at_site(resource: Resource) -> list[str]:
     return []
 
 
+def _denies_by_default(spec: dict[str, Any]) -> bool:
+    """Selects every pod for ingress and egress, and no rule is open to every peer."""
+    rules = [*(spec.get("ingress") or []), *(spec.get("egress") or [])]
+    return (
+        not (spec.get("podSelector") or {})
+        and set(spec.get("policyTypes") or []) == {"Ingress", "Egress"}
+        and all(rule.get("from") or rule.get("to") for rule in rules)
+    )
+
+
 def default_deny(resources: list[Resource]) -> list[str]:
     """Every tenant namespace has a policy that denies all ingress and egress by default."""
     denied = {
         r.metadata.get("namespace")
         for r in resources
-        if r.type == NETWORK_POLICY
-        and not (r.props.get("spec") or {}).get("podSelector")
-        and set((r.props.get("spec") or {}).get("policyTypes") or []) == {"Ingress", "Egress"}
-        and not (r.props.get("spec") or {}).get("ingress")
-        and not (r.props.get("spec") or {}).get("egress")
+        if r.type == NETWORK_POLICY and _denies_by_default(r.props.get("spec") or {})
     }
     return [
         f"tenant namespace {name} has no default-deny NetworkPolicy"

@@ -146,10 +146,12 @@ def run_pulumi(
     cwd: Path | None = None,
     capture: bool = False,
     stdin_text: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the pinned pulumi CLI non-interactively; raise PulumiEnvError when it fails."""
     variables = env.variables()
     variables["PULUMI_SKIP_CONFIRMATIONS"] = "true"
+    variables.update(extra_env or {})
     proc = subprocess.run(
         [str(env.pulumi), *args, "--non-interactive"],
         cwd=cwd or paths.REPO_ROOT,

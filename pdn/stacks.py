@@ -58,18 +58,25 @@ class Stack:
         config: bool = True,
         stdin: str | None = None,
         show: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> str:
         extra = ["--stack", self.name]
         if config:
             extra += ["--config-file", str(self.config_file)]
         proc = run_pulumi(
-            self.env, [*args, *extra], cwd=self.project, capture=not show, stdin_text=stdin
+            self.env,
+            [*args, *extra],
+            cwd=self.project,
+            capture=not show,
+            stdin_text=stdin,
+            extra_env=extra_env,
         )
         return proc.stdout or ""
 
     def exists(self) -> bool:
-        listed = run_pulumi(self.env, ["stack", "ls", "--json"], cwd=self.project, capture=True)
-        return any(s.get("name") == self.name for s in json.loads(listed.stdout or "[]"))
+        # The file backend's own layout: reading it is exact, and unlike `pulumi stack ls` it
+        # does not parse every other stack's state while other rollouts write theirs.
+        return state_file(self.env, self.project_name(), self.name).is_file()
 
     def ensure(self) -> None:
         """Create the stack (passphrase secrets) unless it exists; its config file outside."""
@@ -95,6 +102,22 @@ class Stack:
             return None
         return value[:-1] if value.endswith("\n") else value
 
+    def plain_config(self) -> dict[str, str]:
+        """Every plain (not secret) value of the stack's config, in one call."""
+        if not self.config_file.is_file():
+            return {}
+        shown = json.loads(self._run(["config", "--json"]) or "{}")
+        return {
+            k: str(v["value"]) for k, v in shown.items() if not v.get("secret") and "value" in v
+        }
+
+    def set_plain_config(self, values: dict[str, str]) -> None:
+        """Set plain values, reading the config once: a call per value that changed only."""
+        current = self.plain_config()
+        for key, value in values.items():
+            if current.get(key) != value:
+                self._run(["config", "set", key], stdin=value)
+
     def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
         """Set config through stdin (never on a command line); unchanged values are kept as
         they are, so an unchanged secret is not re-encrypted."""
@@ -104,12 +127,23 @@ class Stack:
             return
         self._run(["config", "set", key, *(["--secret"] if secret else [])], stdin=value)
 
-    def up(self, *, show: bool = False, targets: list[str] | None = None) -> dict[str, int]:
+    def up(
+        self,
+        *,
+        show: bool = False,
+        targets: list[str] | None = None,
+        checkpoints: bool = True,
+    ) -> dict[str, int]:
         """`pulumi up` (of targets only, if given); returns the update's resource changes,
-        e.g. {'same': 61}."""
+        e.g. {'same': 61}. checkpoints=False saves the state once, at the end, instead of after
+        every step: only for programs whose every object is an idempotent server-side apply,
+        so that a killed run is simply run again."""
         self.clear_stale_lock()
         chosen = [arg for urn in targets or [] for arg in ("--target", urn)]
-        self._run(["up", "--yes", "--skip-preview", *chosen, *self._policy_args()], show=show)
+        args = ["up", "--yes", "--skip-preview", *chosen, *self._policy_args()]
+        self._run(
+            args, show=show, extra_env={} if checkpoints else {"PULUMI_SKIP_CHECKPOINTS": "true"}
+        )
         return self.last_changes()
 
     def project_name(self) -> str:
@@ -168,6 +202,11 @@ class Stack:
                 self._run(["stack", "rm", "--yes"], config=False)
         finally:
             self.config_file.unlink(missing_ok=True)
+
+
+def state_file(env: PulumiEnvironment, project: str, stack: str) -> Path:
+    """Where the file backend keeps a stack's state (project-scoped layout)."""
+    return env.backend_dir / ".pulumi" / "stacks" / project / f"{stack}.json"
 
 
 def _running(pid: object) -> bool:

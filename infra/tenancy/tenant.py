@@ -38,9 +38,11 @@ class Tenant(pulumi.ComponentResource):
         LimitRange(
             f"{name}-limits", metadata=m.limits["metadata"], spec=m.limits["spec"], opts=inside
         )
-        NetworkPolicy(f"{name}-deny", metadata=m.deny["metadata"], spec=m.deny["spec"], opts=inside)
         NetworkPolicy(
-            f"{name}-allow", metadata=m.allow["metadata"], spec=m.allow["spec"], opts=inside
+            f"{name}-isolation",
+            metadata=m.isolation["metadata"],
+            spec=m.isolation["spec"],
+            opts=inside,
         )
         for binding in m.bindings:
             RoleBinding(

@@ -1,10 +1,11 @@
 """What one tenant is on a site's cluster, as Kubernetes objects (plain manifests).
 
 Per tenant: its Namespace (labels from pdn.tenants.labels, Pod Security `restricted`), a
-ResourceQuota and a LimitRange from its tier, a default-deny NetworkPolicy and one policy that
-allows exactly what it declared (DNS, its platform services, its flows, and ingress from the
-tenants it accepts), and RoleBindings of its groups to the shared ClusterRoles. A unit's
-namespace also binds its ancestors' readers (a parent reads its units; never the reverse).
+ResourceQuota and a LimitRange from its tier, one NetworkPolicy that selects every pod for
+ingress and egress, so all is denied but what it declared (DNS, its platform services, its
+flows, and ingress from the tenants it accepts), and RoleBindings of its groups to the shared
+ClusterRoles. A unit's namespace also binds its ancestors' readers (a parent reads its units;
+never the reverse).
 
 Pure functions of the fleet: the Pulumi component turns these into resources, and the isolation
 test and the policy pack read the same manifests.
@@ -38,23 +39,20 @@ class TenantManifests:
     namespace: Manifest
     quota: Manifest
     limits: Manifest
-    deny: Manifest
-    allow: Manifest
+    isolation: Manifest  # default deny, and exactly the declared flows
     bindings: tuple[Manifest, ...]
 
     def all(self) -> list[Manifest]:
-        return [self.namespace, self.quota, self.limits, self.deny, self.allow, *self.bindings]
+        return [self.namespace, self.quota, self.limits, self.isolation, *self.bindings]
 
 
 def render(fleet: Fleet, slug: str, site: str) -> TenantManifests:
     tenant = fleet.tenants[slug]
-    ns = tenant.namespace
     return TenantManifests(
         namespace=_namespace(tenant, site),
         quota=_quota(tenant),
-        limits=_limits(ns),
-        deny=_policy(ns, "default-deny", ingress=[], egress=[]),
-        allow=_allow(fleet, tenant),
+        limits=_limits(tenant.namespace),
+        isolation=_isolation(fleet, tenant),
         bindings=_bindings(fleet, tenant),
     )
 
@@ -156,7 +154,7 @@ def _namespace_peer(namespace: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {labels.NAMESPACE_NAME: namespace}}}
 
 
-def _allow(fleet: Fleet, tenant: Tenant) -> Manifest:
+def _isolation(fleet: Fleet, tenant: Tenant) -> Manifest:
     own = _namespace_peer(tenant.namespace)
     egress: list[dict[str, Any]] = [
         {"to": [own]},  # within the tenant
@@ -190,7 +188,7 @@ def _allow(fleet: Fleet, tenant: Tenant) -> Manifest:
                 ingress.append(
                     {"from": [_namespace_peer(source.namespace)], "ports": _ports(flow.ports)}
                 )
-    return _policy(tenant.namespace, "allow-declared", ingress=ingress, egress=egress)
+    return _policy(tenant.namespace, "tenant-isolation", ingress=ingress, egress=egress)
 
 
 def _binding(namespace: str, name: str, role: str, groups: list[str]) -> Manifest:

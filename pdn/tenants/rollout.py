@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdn import paths
-from pdn.pulumi_env import PulumiEnvironment, run_pulumi
-from pdn.stacks import Stack
+from pdn.pulumi_env import PulumiEnvironment
+from pdn.stacks import Stack, state_file
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
-from pdn.tenants.shards import SHARDS, shard_of, stack_name, target_urns
+from pdn.tenants.shards import PROJECT, SHARDS, shard_of, stack_name, target_urns
 
 TENANCY_PROJECT = paths.REPO_ROOT / "tenancy"
 POLICY_PACK = paths.REPO_ROOT / "policy" / "pdn-policy"
@@ -59,23 +59,24 @@ def related(fleet: Fleet, slugs: set[str]) -> set[str]:
 
 
 def existing_shards(env: PulumiEnvironment, site: str) -> set[int]:
-    import json  # noqa: PLC0415
-
-    listed = run_pulumi(env, ["stack", "ls", "--json"], cwd=TENANCY_PROJECT, capture=True)
+    """The shards of site that have a stack (their state files, read directly)."""
     prefix = f"tenants-{site}-"
+    found = state_file(env, PROJECT, f"{prefix}00").parent.glob(f"{prefix}*.json")
     return {
-        int(s["name"].removeprefix(prefix))
-        for s in json.loads(listed.stdout or "[]")
-        if s.get("name", "").startswith(prefix) and s["name"].removeprefix(prefix).isdigit()
+        int(p.stem.removeprefix(prefix)) for p in found if p.stem.removeprefix(prefix).isdigit()
     }
 
 
 def _prepare(stack: Stack, site: str, shard: int, platform: str, tenants_dir: Path) -> None:
     stack.ensure()
-    stack.set_config("pdn:site", site)
-    stack.set_config("pdn:shard", str(shard))
-    stack.set_config("pdn:platformStack", f"organization/pdn/{platform}")
-    stack.set_config("pdn:tenantsDir", str(tenants_dir.resolve()))
+    stack.set_plain_config(
+        {
+            "pdn:site": site,
+            "pdn:shard": str(shard),
+            "pdn:platformStack": f"organization/pdn/{platform}",
+            "pdn:tenantsDir": str(tenants_dir.resolve()),
+        }
+    )
 
 
 def roll_out(
@@ -110,7 +111,9 @@ def roll_out(
             if members is not None
             else None
         )
-        changes = stack.up(targets=targets)
+        # A whole shard saves its state once (every object is an idempotent server-side apply,
+        # so a killed run is run again); a targeted change keeps per-step checkpoints.
+        changes = stack.up(targets=targets, checkpoints=members is not None)
         updated = members if members is not None else _placed(fleet, site, shard)
         result = ShardResult(stack.name, updated, changes, time.monotonic() - started)
         names = ", ".join(updated) or "no tenants"

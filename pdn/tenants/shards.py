@@ -24,8 +24,7 @@ CHILDREN = (
     ("namespace", "kubernetes:core/v1:Namespace"),
     ("quota", "kubernetes:core/v1:ResourceQuota"),
     ("limits", "kubernetes:core/v1:LimitRange"),
-    ("deny", "kubernetes:networking.k8s.io/v1:NetworkPolicy"),
-    ("allow", "kubernetes:networking.k8s.io/v1:NetworkPolicy"),
+    ("isolation", "kubernetes:networking.k8s.io/v1:NetworkPolicy"),
     ("tenant-admins", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"),
     ("tenant-readers", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"),
 )

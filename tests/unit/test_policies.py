@@ -81,10 +81,10 @@ def test_an_opened_default_deny_does_not_count() -> None:
         r
         for r in resources
         if r.type == policies.NETWORK_POLICY
-        and r.metadata["name"] == "default-deny"
+        and r.metadata["name"] == "tenant-isolation"
         and r.metadata["namespace"] == "kab-bekasi"
     )
-    deny.props["spec"]["ingress"] = [{}]  # allow everything in
+    deny.props["spec"]["ingress"].append({"ports": [{"port": 22}]})  # from anywhere
     assert policies.default_deny(resources) == [
         "tenant namespace kab-bekasi has no default-deny NetworkPolicy"
     ]

@@ -15,11 +15,7 @@ from pdn.tenants.render import render
 
 FLEET: Fleet = load_fleet(tenant_files(), all_sites())
 SLUGS = sorted(FLEET.tenants)
-POLICIES = [
-    m
-    for s in SLUGS
-    for m in (render(FLEET, s, "pdn-local").deny, render(FLEET, s, "pdn-local").allow)
-]
+POLICIES = [render(FLEET, s, "pdn-local").isolation for s in SLUGS]
 
 
 def _pod(namespace: str, pod_labels: dict[str, str] | None = None) -> Endpoint:
