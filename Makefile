@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale lock
+.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants lock
 
 # Dependencies only from requirements.lock, each file checked against its sha256, nothing
 # resolved; then the project itself, without dependencies and without a build environment.
@@ -56,3 +56,6 @@ bench: toolchain
 
 bench-scale: toolchain
 	$(BIN)/python benchmarks/site_scale.py --write-readme
+
+bench-tenants: toolchain
+	$(BIN)/python benchmarks/tenant_fleet.py --write-readme

@@ -37,6 +37,15 @@ SITE = "pdn-cikarang"
 CENTRAL = 68
 
 
+def _roll(env: pulumi_env.PulumiEnvironment, directory: Path, slugs: list[str]) -> None:
+    fleet = load_fleet(tenant_files(directory), all_sites())
+    roll_out(env, fleet, SITE, directory, slugs=slugs, platform="bench-platform", progress=quiet)
+
+
+def _bump_tier(path: Path, tier: str) -> None:
+    path.write_text(path.read_text().replace("tier: batch", f"tier: {tier}"))
+
+
 def _tenant(
     slug: str, name: str, kind: str, *, code: str, region: str, parent: str | None = None
 ) -> str:
@@ -196,21 +205,20 @@ def main() -> int:
         total = generate(tenants_dir)
         print(f"{total} tenants generated", flush=True)
 
+        # One tenant alone: onboard it (its shard stack is made), then change it (timed).
         one = scratch / "one"
         one.mkdir()
-        (one / "prov-32.yaml").write_bytes((tenants_dir / "prov-32.yaml").read_bytes())
+        lone = "central-01"
+        (one / f"{lone}.yaml").write_bytes((tenants_dir / f"{lone}.yaml").read_bytes())
         started = time.perf_counter()
-        roll_out(
-            env,
-            load_fleet(tenant_files(one), all_sites()),
-            SITE,
-            one,
-            slugs=["prov-32"],
-            platform="bench-platform",
-            progress=quiet,
-        )
+        _roll(env, one, [lone])
         figures["first tenant"] = time.perf_counter() - started
-        print(f"first tenant onboarded in {figures['first tenant']:.1f}s", flush=True)
+        _bump_tier(one / f"{lone}.yaml", "vital")
+        started = time.perf_counter()
+        _roll(env, one, [lone])
+        figures["change, 1 present"] = time.perf_counter() - started
+        alone = figures["change, 1 present"]
+        print(f"first tenant {figures['first tenant']:.1f}s, changed {alone:.1f}s", flush=True)
 
         figures["kubectl"] = kubectl_baseline(env, dc.kubeconfig, tenants_dir, scratch)
         print(f"kubectl apply --server-side: {figures['kubectl']:.1f}s", flush=True)
@@ -226,6 +234,11 @@ def main() -> int:
             flush=True,
         )
 
+        # The same change to the same tenant, with the whole fleet present.
+        _bump_tier(tenants_dir / f"{lone}.yaml", "vital")
+        started = time.perf_counter()
+        _roll(env, tenants_dir, [lone])
+        figures["change, fleet present"] = time.perf_counter() - started
         (tenants_dir / "kab-32-16-dinkes.yaml").write_text(
             _tenant(
                 "kab-32-16-dinkes",
@@ -237,43 +250,15 @@ def main() -> int:
             )
         )
         started = time.perf_counter()
-        roll_out(
-            env,
-            load_fleet(tenant_files(tenants_dir), all_sites()),
-            SITE,
-            tenants_dir,
-            slugs=["kab-32-16-dinkes"],
-            platform="bench-platform",
-            progress=quiet,
-        )
+        _roll(env, tenants_dir, ["kab-32-16-dinkes"])
         figures["one more"] = time.perf_counter() - started
-        print(f"one more tenant with {total} present: {figures['one more']:.1f}s", flush=True)
-
-        # Killed midway: every tenant gets a larger quota, the rollout is killed after a while
-        # with SIGKILL (the whole process group), then run again to convergence.
-        for path in tenants_dir.glob("*.yaml"):
-            path.write_text(path.read_text().replace("tier: batch", "tier: standard"))
-        command = [
-            str(Path(sys.executable).parent / "pdn"),
-            "tenant",
-            "up",
-            "--all",
-            "--site",
-            SITE,
-            "--platform-stack",
-            "bench-platform",
-            "--dir",
-            str(tenants_dir),
-        ]
-        killed = subprocess.Popen(
-            command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        print(
+            f"with {total} present: change {figures['change, fleet present']:.1f}s, "
+            f"one more {figures['one more']:.1f}s",
+            flush=True,
         )
-        time.sleep(figures["fleet"] / 3)
-        os.killpg(killed.pid, signal.SIGKILL)
-        killed.wait()
-        started = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        figures["resumed"] = time.perf_counter() - started
+
+        figures["resumed"] = killed_and_resumed(tenants_dir, figures["fleet"] / 3)
         verified = verify(env, dc, tenants_dir)
         print(f"killed rollout resumed in {figures['resumed']:.1f}s; {verified}", flush=True)
     table = render_table(figures, total, verified)
@@ -281,6 +266,26 @@ def main() -> int:
     if args.write_readme:
         write_readme_section("tenants", table)
     return 0
+
+
+def killed_and_resumed(tenants_dir: Path, after: float) -> float:
+    """Every tenant gets one more reader group; the rollout is SIGKILLed (its whole process
+    group) after `after` seconds, then run again: the seconds it takes to converge."""
+    for path in tenants_dir.glob("*.yaml"):
+        text = path.read_text()
+        slug = path.stem
+        path.write_text(text.replace(f"- {slug}-readers", f"- {slug}-readers\n  - {slug}-auditors"))
+    command = [str(Path(sys.executable).parent / "pdn"), "tenant", "up", "--all", "--site", SITE]
+    command += ["--platform-stack", "bench-platform", "--dir", str(tenants_dir)]
+    killed = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(after)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
 
 def verify(env: pulumi_env.PulumiEnvironment, dc: object, tenants_dir: Path) -> str:

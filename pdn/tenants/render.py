@@ -57,8 +57,18 @@ def render(fleet: Fleet, slug: str, site: str) -> TenantManifests:
     )
 
 
+# pulumi-kubernetes would wait on each object (a quota until the controller-manager has
+# counted it, a namespace until it is gone): these objects are ready when the API server has
+# them, and the wait costs seconds per tenant at fleet scale.
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+
+
 def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "labels": {labels.MANAGED_BY: labels.MANAGER}}
+    meta: dict[str, Any] = {
+        "name": name,
+        "labels": {labels.MANAGED_BY: labels.MANAGER},
+        "annotations": dict(SKIP_AWAIT),
+    }
     if namespace is not None:
         meta["namespace"] = namespace
     return meta
@@ -82,10 +92,12 @@ def _namespace(tenant: Tenant, site: str) -> Manifest:
     if tenant.parent:
         meta["labels"][labels.PARENT] = tenant.parent
     quota = tenant.effective_quota
-    meta["annotations"] = {
-        f"{labels.PREFIX}/name": tenant.name,
-        f"{labels.PREFIX}/object-storage-gib": str(quota.object_storage_gib),
-    }
+    meta["annotations"].update(
+        {
+            f"{labels.PREFIX}/name": tenant.name,
+            f"{labels.PREFIX}/object-storage-gib": str(quota.object_storage_gib),
+        }
+    )
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 

@@ -12,6 +12,7 @@ apply takes over any object the first run created but did not record.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -108,6 +109,7 @@ def roll_out(
         _prepare(stack, site, shard, platform, tenants_dir)
         targets = (
             [urn for slug in members for urn in target_urns(stack.name, site, slug)]
+            + _recorded_children(env, stack.name, members)
             if members is not None
             else None
         )
@@ -123,6 +125,18 @@ def roll_out(
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         futures = [pool.submit(run, shard, members) for shard, members in jobs.items()]
         return [f.result() for f in futures]
+
+
+def _recorded_children(env: PulumiEnvironment, stack: str, slugs: list[str]) -> list[str]:
+    """URNs the state holds under these tenants' components, which the program may no longer
+    make (a child renamed or dropped by a newer pdn): targeted too, so they are deleted."""
+    try:
+        state = json.loads(state_file(env, PROJECT, stack).read_text())
+    except (OSError, ValueError):
+        return []
+    components = {target_urns(stack, "", slug)[1] for slug in slugs}
+    resources = (state.get("checkpoint", {}).get("latest") or {}).get("resources") or []
+    return [r["urn"] for r in resources if r.get("parent") in components]
 
 
 def tear_down(env: PulumiEnvironment, site: str, progress: Progress = print) -> None:
