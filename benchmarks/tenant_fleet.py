@@ -6,7 +6,8 @@ Generates 620 tenants from the real region list (38 provinces, 514 kabupaten/kot
 68 central agencies) and measures, in one run, each against a baseline of the same run:
 - the fleet rollout (`pdn tenant up --all`: 32 shard stacks, two at a time) against
   `kubectl apply --server-side` of the same objects (in namespaces of their own);
-- onboarding one more tenant with 620 present against onboarding the first one;
+- changing one tenant with 620 present against the same change with it alone, and onboarding
+  one more tenant against onboarding the first;
 - a rollout killed midway (SIGKILL of the whole process group) and run again: the time to
   converge, and that nothing was lost or duplicated;
 - the rollout's peak memory (pdn and every pulumi process under it).
@@ -316,9 +317,15 @@ def render_table(f: dict[str, float], total: int, verified: str) -> str:
             f["kubectl"],
         ),
         (
-            f"one more tenant with {total} present",
+            f"one tenant's quota changed, {total} present (`pdn tenant up SLUG`)",
+            f["change, fleet present"],
+            "the same change, the tenant alone",
+            f["change, 1 present"],
+        ),
+        (
+            f"one more tenant onboarded, {total} present",
             f["one more"],
-            "the first tenant, alone",
+            "the first tenant onboarded, alone (its shard stack made)",
             f["first tenant"],
         ),
         (

@@ -226,95 +226,54 @@ def _bindings(fleet: Fleet, tenant: Tenant) -> tuple[Manifest, ...]:
     return tuple(bindings)
 
 
+READ = ["get", "list", "watch"]
+MANAGE = [*READ, "create", "update", "patch", "delete"]
+WORKLOADS = ["deployments", "statefulsets", "daemonsets", "replicasets", "jobs", "cronjobs"]
+CORE_OBJECTS = ["pods", "services", "configmaps", "persistentvolumeclaims"]
+QUOTA_OBJECTS = ["events", "resourcequotas", "limitranges"]
+
+
+def _rule(groups: list[str], resources: list[str], verbs: list[str]) -> dict[str, Any]:
+    return {"apiGroups": groups, "resources": resources, "verbs": verbs}
+
+
+def _cluster_role(name: str, rules: list[dict[str, Any]]) -> Manifest:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": name, "labels": {labels.MANAGED_BY: labels.MANAGER}},
+        "rules": rules,
+    }
+
+
 CLUSTER_ROLES: tuple[Manifest, ...] = (
-    {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": ADMIN_ROLE, "labels": {labels.MANAGED_BY: labels.MANAGER}},
-        # A tenant's admins run its workloads. They cannot touch RBAC, quotas, limits or
-        # network policies: those are the platform's, so no admin can open their tenant up.
-        "rules": [
-            {
-                "apiGroups": [""],
-                "resources": [
-                    "pods",
-                    "services",
-                    "configmaps",
-                    "secrets",
-                    "persistentvolumeclaims",
-                    "serviceaccounts",
-                ],
-                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-            },
-            {
-                "apiGroups": [""],
-                "resources": ["pods/log", "pods/exec", "pods/portforward"],
-                "verbs": ["get", "create"],
-            },
-            {
-                "apiGroups": [""],
-                "resources": ["events", "resourcequotas", "limitranges"],
-                "verbs": ["get", "list", "watch"],
-            },
-            {
-                "apiGroups": ["apps", "batch", "autoscaling", "policy"],
-                "resources": [
-                    "deployments",
-                    "statefulsets",
-                    "daemonsets",
-                    "replicasets",
-                    "jobs",
-                    "cronjobs",
-                    "horizontalpodautoscalers",
-                    "poddisruptionbudgets",
-                ],
-                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-            },
-            {
-                "apiGroups": ["networking.k8s.io"],
-                "resources": ["ingresses"],
-                "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
-            },
-            {
-                "apiGroups": ["networking.k8s.io"],
-                "resources": ["networkpolicies"],
-                "verbs": ["get", "list", "watch"],
-            },
+    # A tenant's admins run its workloads. They cannot touch RBAC, quotas, limits or network
+    # policies: those are the platform's, so no admin can open their tenant up.
+    _cluster_role(
+        ADMIN_ROLE,
+        [
+            _rule([""], [*CORE_OBJECTS, "secrets", "serviceaccounts"], MANAGE),
+            _rule([""], ["pods/log", "pods/exec", "pods/portforward"], ["get", "create"]),
+            _rule([""], QUOTA_OBJECTS, READ),
+            _rule(
+                ["apps", "batch", "autoscaling", "policy"],
+                [*WORKLOADS, "horizontalpodautoscalers", "poddisruptionbudgets"],
+                MANAGE,
+            ),
+            _rule(["networking.k8s.io"], ["ingresses"], MANAGE),
+            _rule(["networking.k8s.io"], ["networkpolicies"], READ),
         ],
-    },
-    {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": READER_ROLE, "labels": {labels.MANAGED_BY: labels.MANAGER}},
-        # Auditors and parents: what runs and how it is configured; never secrets or exec.
-        "rules": [
-            {
-                "apiGroups": [""],
-                "resources": [
-                    "pods",
-                    "services",
-                    "configmaps",
-                    "persistentvolumeclaims",
-                    "events",
-                    "resourcequotas",
-                    "limitranges",
-                ],
-                "verbs": ["get", "list", "watch"],
-            },
-            {
-                "apiGroups": ["apps", "batch", "networking.k8s.io"],
-                "resources": [
-                    "deployments",
-                    "statefulsets",
-                    "daemonsets",
-                    "replicasets",
-                    "jobs",
-                    "cronjobs",
-                    "ingresses",
-                    "networkpolicies",
-                ],
-                "verbs": ["get", "list", "watch"],
-            },
+    ),
+    # Auditors and parents: what runs and how it is configured; never secrets or exec.
+    _cluster_role(
+        READER_ROLE,
+        [
+            _rule([""], [*CORE_OBJECTS, *QUOTA_OBJECTS], READ),
+            _rule(
+                ["apps", "batch", "networking.k8s.io"],
+                [*WORKLOADS, "ingresses", "networkpolicies"],
+                READ,
+            ),
         ],
-    },
+    ),
 )

@@ -75,15 +75,17 @@ def test_a_tenant_without_default_deny_quota_or_limits_is_refused() -> None:
     ]
 
 
-def test_an_opened_default_deny_does_not_count() -> None:
-    resources = _rendered()
-    deny = next(
+def _find(resources: list[Resource], kind: str, namespace: str, name: str) -> Resource:
+    return next(
         r
         for r in resources
-        if r.type == policies.NETWORK_POLICY
-        and r.metadata["name"] == "tenant-isolation"
-        and r.metadata["namespace"] == "kab-bekasi"
+        if r.type == kind and r.metadata["namespace"] == namespace and r.metadata["name"] == name
     )
+
+
+def test_an_opened_default_deny_does_not_count() -> None:
+    resources = _rendered()
+    deny = _find(resources, policies.NETWORK_POLICY, "kab-bekasi", "tenant-isolation")
     deny.props["spec"]["ingress"].append({"ports": [{"port": 22}]})  # from anywhere
     assert policies.default_deny(resources) == [
         "tenant namespace kab-bekasi has no default-deny NetworkPolicy"
@@ -92,13 +94,7 @@ def test_an_opened_default_deny_does_not_count() -> None:
 
 def test_bindings_that_cross_tenants_are_refused() -> None:
     resources = _rendered()
-    admins = next(
-        r
-        for r in resources
-        if r.type == policies.ROLE_BINDING
-        and r.metadata["namespace"] == "kemendagri"
-        and r.metadata["name"] == "tenant-admins"
-    )
+    admins = _find(resources, policies.ROLE_BINDING, "kemendagri", "tenant-admins")
     admins.props["subjects"].append(
         {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "bekasi-admins"}
     )
