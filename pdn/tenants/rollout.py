@@ -117,6 +117,8 @@ def roll_out(
         # so a killed run is run again); a targeted change keeps per-step checkpoints.
         changes = stack.up(targets=targets, checkpoints=members is not None)
         updated = members if members is not None else _placed(fleet, site, shard)
+        if members is None and not updated:
+            stack.remove()  # its last tenant is gone: later rollouts need not start it
         result = ShardResult(stack.name, updated, changes, time.monotonic() - started)
         names = ", ".join(updated) or "no tenants"
         progress(f"[{stack.name}] {_summary(changes)} ({names}) in {result.seconds:.1f}s")
