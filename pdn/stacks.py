@@ -111,9 +111,12 @@ class Stack:
             k: str(v["value"]) for k, v in shown.items() if not v.get("secret") and "value" in v
         }
 
-    def set_plain_config(self, values: dict[str, str]) -> None:
-        """Set plain values, reading the config once: a call per value that changed only."""
-        current = self.plain_config()
+    def set_plain_config(
+        self, values: dict[str, str], *, current: dict[str, str] | None = None
+    ) -> None:
+        """Set plain values, reading the config once (or taking it as read): a call per value
+        that changed only."""
+        current = self.plain_config() if current is None else current
         for key, value in values.items():
             if current.get(key) != value:
                 self._run(["config", "set", key], stdin=value)
@@ -223,22 +226,28 @@ def _running(pid: object) -> bool:
 
 def bind_to_local_dc(stack: Stack, site: Site, inventory: Path) -> None:
     """Bind the stack to site and its local DC, or refuse if it is bound to something else."""
-    cluster = stack.get_config(CLUSTER_KEY)
+    current = stack.plain_config()  # one call, not one per key
+    cluster = current.get(CLUSTER_KEY)
     if cluster not in (None, LOCAL_DC_CLUSTER):
         raise StackError(
             f"stack {stack.name!r} targets the cluster {cluster!r}, not a local DC: run "
             f"`pulumi up --stack {stack.name}` with that cluster's kubeconfig instead of `pdn up`"
         )
-    bound = stack.get_config(SITE_KEY)
+    bound = current.get(SITE_KEY)
     if bound not in (None, site.code):
         raise StackError(
             f"stack {stack.name!r} is bound to site {bound!r} "
-            f"({stack.get_config(INVENTORY_KEY)}), but {inventory} is site {site.code!r}: "
+            f"({current.get(INVENTORY_KEY)}), but {inventory} is site {site.code!r}: "
             f"use that site's stack (`--stack`), or a new stack name for this site"
         )
-    stack.set_config(SITE_KEY, site.code)
-    stack.set_config(INVENTORY_KEY, _program_path(inventory))
-    stack.set_config(CLUSTER_KEY, LOCAL_DC_CLUSTER)
+    stack.set_plain_config(
+        {
+            SITE_KEY: site.code,
+            INVENTORY_KEY: _program_path(inventory),
+            CLUSTER_KEY: LOCAL_DC_CLUSTER,
+        },
+        current=current,
+    )
 
 
 def _program_path(inventory: Path) -> str:

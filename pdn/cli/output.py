@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
+from pdn.toolchain.builder import format_duration
+
 
 def is_terminal() -> bool:
     return sys.stdout.isatty()
@@ -47,11 +49,6 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> 
     for row in rows:
         cells = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row[:-1])]
         print("  ".join([*cells, row[-1]]).rstrip(), flush=True)
-
-
-def _fmt(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 class BuildProgress:
@@ -138,5 +135,10 @@ class BuildProgress:
                 done = min(elapsed, (self._estimate or elapsed) * 0.99)
                 self._rich.update(self._task, completed=done)
                 continue
-            about = f", about {_fmt(self._estimate)} the last time" if self._estimate else ""
-            print(f"{self._label}: still building ({_fmt(elapsed)} elapsed{about})", flush=True)
+            about = (
+                f", about {format_duration(self._estimate)} the last time" if self._estimate else ""
+            )
+            print(
+                f"{self._label}: still building ({format_duration(elapsed)} elapsed{about})",
+                flush=True,
+            )

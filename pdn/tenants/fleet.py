@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pdn import regions
@@ -35,10 +35,19 @@ MAX_PODS_PER_NODE = 110
 _At = Callable[[Path, Located, tuple[str | int, ...], str], None]
 
 
+def _chain(slug: str, by_slug: Mapping[str, Tenant]) -> list[str]:
+    """slug, its parent, its parent's parent, … (stopping at an unknown slug or a repeat)."""
+    chain: list[str] = []
+    cursor = by_slug.get(slug)
+    while cursor is not None and cursor.slug not in chain:
+        chain.append(cursor.slug)
+        cursor = by_slug.get(cursor.parent) if cursor.parent else None
+    return chain
+
+
 @dataclass(frozen=True)
 class Fleet:
     tenants: dict[str, Tenant]  # by slug, sorted
-    files: dict[str, Path] = field(default_factory=dict)
 
     def units(self, slug: str) -> list[str]:
         """Every tenant below slug (units, their units, …)."""
@@ -46,11 +55,8 @@ class Fleet:
         return below + [u for child in below for u in self.units(child)]
 
     def ancestors(self, slug: str) -> list[str]:
-        found, parent = [], self.tenants[slug].parent
-        while parent is not None and parent not in found:
-            found.append(parent)
-            parent = self.tenants[parent].parent if parent in self.tenants else None
-        return found
+        parent = self.tenants[slug].parent
+        return _chain(parent, self.tenants) if parent else []
 
 
 def tenant_files(directory: Path = TENANTS_DIR) -> list[Path]:
@@ -70,7 +76,7 @@ def load_fleet(paths: Iterable[Path], sites: Mapping[str, Site]) -> Fleet:
     if problems:
         raise TenantError(problems)
     ordered = sorted(loaded, key=lambda item: item[1].slug)
-    return Fleet({t.slug: t for _, t, _ in ordered}, {t.slug: p for p, t, _ in ordered})
+    return Fleet({t.slug: t for _, t, _ in ordered})
 
 
 def _across(loaded: list[tuple[Path, Tenant, Located]], sites: Mapping[str, Site]) -> list[Problem]:
@@ -187,15 +193,6 @@ def _check_hierarchy(
             f"{tenant.region_code} lies outside the region {parent.region_code} of its parent "
             f"{parent.slug}",
         )
-
-
-def _chain(slug: str, by_slug: dict[str, Tenant]) -> list[str]:
-    chain: list[str] = []
-    cursor = by_slug.get(slug)
-    while cursor is not None and cursor.slug not in chain:
-        chain.append(cursor.slug)
-        cursor = by_slug.get(cursor.parent) if cursor.parent else None
-    return chain
 
 
 def _check_flows(

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from pdn.documents import JsonPath, Located, read_located
 from pdn.tenants.errors import Problem
-from pdn.tenants.model import Tenant
+from pdn.tenants.model import Contact, Groups, Quota, Tenant
 
 
 class _FileError(Exception):
@@ -121,13 +121,11 @@ _PATTERN_HINTS = {
 
 
 def _allowed_fields(at: JsonPath) -> list[str]:
-    from pdn.tenants import model  # noqa: PLC0415 (the models, by where they sit in the file)
-
     by_path: dict[tuple[str, ...], type[Any]] = {
-        (): model.Tenant,
-        ("quota",): model.Quota,
-        ("groups",): model.Groups,
-        ("contacts",): model.Contact,
+        (): Tenant,
+        ("quota",): Quota,
+        ("groups",): Groups,
+        ("contacts",): Contact,
     }
     key = tuple(p for p in at if isinstance(p, str))
     found = by_path.get(key)

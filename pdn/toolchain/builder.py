@@ -199,7 +199,7 @@ def build(
         _build_component(comp, go)
         elapsed = time.monotonic() - started
         _record_build_seconds(comp, elapsed)
-        report.finish(f"{label}: built and verified in {_fmt(elapsed)}")
+        report.finish(f"{label}: built and verified in {format_duration(elapsed)}")
         results.append(BuildResult(comp.name, elapsed, skipped=False))
     _install(go)
     return results
@@ -518,7 +518,7 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def _fmt(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
