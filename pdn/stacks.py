@@ -16,6 +16,8 @@ import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ SITE_KEY = "pdn:site"
 INVENTORY_KEY = "pdn:inventory"
 CLUSTER_KEY = "pdn:cluster"
 LOCAL_DC_CLUSTER = "local-dc"
+Program = Callable[[], None]
 
 
 class StackError(PulumiEnvError):
@@ -136,17 +139,22 @@ class Stack:
         show: bool = False,
         targets: list[str] | None = None,
         checkpoints: bool = True,
+        program: Program | None = None,
     ) -> dict[str, int]:
         """`pulumi up` (of targets only, if given); returns the update's resource changes,
         e.g. {'same': 61}. checkpoints=False saves the state once, at the end, instead of after
         every step: only for programs whose every object is an idempotent server-side apply,
-        so that a killed run is simply run again."""
+        so that a killed run is simply run again. program: run inside this process instead of
+        the project's __main__.py (see pdn.inline)."""
         self.clear_stale_lock()
         chosen = [arg for urn in targets or [] for arg in ("--target", urn)]
         args = ["up", "--yes", "--skip-preview", *chosen, *self._policy_args()]
-        self._run(
-            args, show=show, extra_env={} if checkpoints else {"PULUMI_SKIP_CHECKPOINTS": "true"}
-        )
+        with _program_args(program) as inline:
+            self._run(
+                [*args, *inline],
+                show=show,
+                extra_env={} if checkpoints else {"PULUMI_SKIP_CHECKPOINTS": "true"},
+            )
         return self.last_changes()
 
     def project_name(self) -> str:
@@ -170,9 +178,10 @@ class Stack:
                 removed.append(lock)
         return removed
 
-    def preview(self, *, expect_no_changes: bool = False) -> str:
+    def preview(self, *, expect_no_changes: bool = False, program: Program | None = None) -> str:
         expect = ["--expect-no-changes"] if expect_no_changes else []
-        return self._run(["preview", *expect, *self._policy_args()])
+        with _program_args(program) as inline:
+            return self._run(["preview", *expect, *self._policy_args(), *inline])
 
     def _policy_args(self) -> list[str]:
         return [arg for pack in self.policy_packs for arg in ("--policy-pack", str(pack))]
@@ -210,6 +219,17 @@ class Stack:
 def state_file(env: PulumiEnvironment, project: str, stack: str) -> Path:
     """Where the file backend keeps a stack's state (project-scoped layout)."""
     return env.backend_dir / ".pulumi" / "stacks" / project / f"{stack}.json"
+
+
+@contextmanager
+def _program_args(program: Program | None) -> Iterator[list[str]]:
+    if program is None:
+        yield []
+        return
+    from pdn import inline  # noqa: PLC0415  (grpc, the SDK: only when a program is served)
+
+    with inline.served(program) as args:
+        yield args
 
 
 def _running(pid: object) -> bool:

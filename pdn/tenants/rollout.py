@@ -24,7 +24,7 @@ from pdn.pulumi_env import PulumiEnvironment
 from pdn.stacks import Stack, state_file
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
-from pdn.tenants.shards import PROJECT, SHARDS, shard_of, stack_name, target_urns
+from pdn.tenants.shards import PROJECT, SHARDS, placed_in, shard_of, stack_name, target_urns
 
 TENANCY_PROJECT = paths.REPO_ROOT / "tenancy"
 POLICY_PACK = paths.REPO_ROOT / "policy" / "pdn-policy"
@@ -115,14 +115,17 @@ def roll_out(
         )
         # A whole shard saves its state once (every object is an idempotent server-side apply,
         # so a killed run is run again); a targeted change keeps per-step checkpoints.
-        changes = stack.up(targets=targets, checkpoints=members is not None)
-        updated = members if members is not None else _placed(fleet, site, shard)
+        program = shard_program(fleet, site, shard, f"organization/pdn/{platform}")
+        changes = stack.up(targets=targets, checkpoints=members is not None, program=program)
+        updated = members if members is not None else placed_in(fleet, site, shard)
         if members is None and not updated:
             stack.remove()  # its last tenant is gone: later rollouts need not start it
         result = ShardResult(stack.name, updated, changes, time.monotonic() - started)
         names = ", ".join(updated) or "no tenants"
         progress(f"[{stack.name}] {_summary(changes)} ({names}) in {result.seconds:.1f}s")
         return result
+
+    from infra.tenancy.shard import shard_program  # noqa: PLC0415  (the SDKs: only to roll out)
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         futures = [pool.submit(run, shard, members) for shard, members in jobs.items()]
@@ -148,10 +151,6 @@ def tear_down(env: PulumiEnvironment, site: str, progress: Progress = print) -> 
         stack.clear_stale_lock()
         changes = stack.destroy()
         progress(f"[{stack.name}] {_summary(changes)}")
-
-
-def _placed(fleet: Fleet, site: str, shard: int) -> list[str]:
-    return sorted(s for s, t in fleet.tenants.items() if site in t.sites and shard_of(s) == shard)
 
 
 def _summary(changes: dict[str, int]) -> str:

@@ -4,6 +4,10 @@ the slug, so a tenant never moves between stacks and each stack stays small."""
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pdn.tenants.fleet import Fleet
 
 SHARDS = 32  # ~20 tenants each at 620; changing it moves tenants between stacks
 PROJECT = "pdn-tenants"
@@ -15,6 +19,15 @@ def shard_of(slug: str) -> int:
 
 def stack_name(site: str, shard: int) -> str:
     return f"tenants-{site}-{shard:02d}"
+
+
+def placed_in(fleet: Fleet, site: str, shard: int) -> list[str]:
+    """The tenants of fleet that shard `shard` of site holds, sorted."""
+    return sorted(
+        slug
+        for slug, tenant in fleet.tenants.items()
+        if site in tenant.sites and shard_of(slug) == shard
+    )
 
 
 # The Pulumi type of a tenant and (role, type) of its children, in creation order: a tenant's

@@ -175,6 +175,14 @@ def test_a_second_rollout_changes_nothing(onboarded: Onboarded) -> None:
         assert set(changes) == {"same"}, (stack, changes)
 
 
+def test_the_plain_cli_program_is_the_inline_one(onboarded: Onboarded) -> None:
+    """pdn runs each shard's program inline; `pulumi preview` on a shard stack runs
+    tenancy/__main__.py instead, and must find nothing to change."""
+    for shard in sorted(existing_shards(onboarded.env, SITE)):
+        shown = shard_stack(onboarded.env, SITE, shard).preview(expect_no_changes=True)
+        assert "unchanged" in shown
+
+
 def test_one_tenant_rolls_out_alone(onboarded: Onboarded) -> None:
     changes = onboarded.roll_out(["kemendagri"])
     # kemendagri and the unit that flows to it: their shards only, nothing else touched.
