@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from pdn import paths
+from pdn.files import write_private
 from pdn.inventory import Site
 from pdn.pulumi_env import PulumiEnvError, PulumiEnvironment, ensure_kubernetes_plugin, run_pulumi
 
@@ -31,6 +34,7 @@ SITE_KEY = "pdn:site"
 INVENTORY_KEY = "pdn:inventory"
 CLUSTER_KEY = "pdn:cluster"
 LOCAL_DC_CLUSTER = "local-dc"
+SALT_KEY = "encryptionsalt"
 Program = Callable[[], None]
 
 
@@ -81,12 +85,18 @@ class Stack:
         # does not parse every other stack's state while other rollouts write theirs.
         return state_file(self.env, self.project_name(), self.name).is_file()
 
-    def ensure(self) -> None:
-        """Create the stack (passphrase secrets) unless it exists; its config file outside."""
+    def ensure(self, *, secrets_of: Stack | None = None) -> None:
+        """Create the stack (passphrase secrets) unless it exists; its config file outside.
+        secrets_of: a stack whose secrets key this one shares (its salt), so that an update
+        that reads that stack through a stack reference derives the key once, not twice
+        (~0.2 s each: PBKDF2, 10^6 rounds)."""
         ensure_kubernetes_plugin(self.env)
         stacks_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
         if self.exists():
             return
+        salt = secrets_of._config_file_document().get(SALT_KEY) if secrets_of else None
+        if salt and not self.config_file.is_file():
+            write_private(self.config_file, yaml.safe_dump({SALT_KEY: salt}))
         # `stack init` writes Pulumi.<stack>.yaml next to Pulumi.yaml: run it in a scratch
         # copy of the project file, so the working tree stays clean.
         with tempfile.TemporaryDirectory(prefix="pdn-stack-init-") as scratch:
@@ -98,6 +108,15 @@ class Stack:
                 capture=True,
             )
 
+    def _config_file_document(self) -> dict[str, Any]:
+        try:
+            loaded = yaml.safe_load(self.config_file.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, yaml.YAMLError) as err:
+            raise StackError(f"{self.config_file}: cannot read the stack's config: {err}") from err
+        return loaded if isinstance(loaded, dict) else {}
+
     def get_config(self, key: str) -> str | None:
         try:
             value = self._run(["config", "get", key])
@@ -106,23 +125,24 @@ class Stack:
         return value[:-1] if value.endswith("\n") else value
 
     def plain_config(self) -> dict[str, str]:
-        """Every plain (not secret) value of the stack's config, in one call."""
-        if not self.config_file.is_file():
-            return {}
-        shown = json.loads(self._run(["config", "--json"]) or "{}")
-        return {
-            k: str(v["value"]) for k, v in shown.items() if not v.get("secret") and "value" in v
-        }
+        """Every plain (not secret) value of the stack's config, read from its file (the CLI
+        would cost ~0.2 s a stack, and a rollout reads 32 of them)."""
+        values = self._config_file_document().get("config") or {}
+        return {k: str(v) for k, v in values.items() if not isinstance(v, dict)}
 
     def set_plain_config(
         self, values: dict[str, str], *, current: dict[str, str] | None = None
     ) -> None:
-        """Set plain values, reading the config once (or taking it as read): a call per value
-        that changed only."""
+        """Set plain values (namespaced keys, `pdn:site`) in the stack's config file, written
+        only if one changed; secrets and the salt are kept as they are."""
         current = self.plain_config() if current is None else current
-        for key, value in values.items():
-            if current.get(key) != value:
-                self._run(["config", "set", key], stdin=value)
+        if all(current.get(key) == value for key, value in values.items()):
+            return
+        if not all(":" in key for key in values):
+            raise StackError(f"config keys must be namespaced (pdn:...): {sorted(values)}")
+        document = self._config_file_document()
+        document["config"] = {**(document.get("config") or {}), **values}
+        write_private(self.config_file, yaml.safe_dump(document, sort_keys=False))
 
     def set_config(self, key: str, value: str, *, secret: bool = False) -> None:
         """Set config through stdin (never on a command line); unchanged values are kept as

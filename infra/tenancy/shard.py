@@ -9,7 +9,7 @@ the same function when the stack is driven by the plain CLI.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,9 +20,17 @@ from pdn.tenants.render import render
 from pdn.tenants.shards import placed_in
 
 
-def shard_program(fleet: Fleet, site: str, shard: int, platform_stack: str) -> Callable[[], None]:
+def shard_program(
+    fleet: Fleet,
+    site: str,
+    shard: int,
+    platform_stack: str,
+    only: Collection[str] | None = None,
+) -> Callable[[], None]:
     """The program of shard `shard` of `site`; platform_stack is the fully qualified name of the
-    stack that exports the site's kubeconfig."""
+    stack that exports the site's kubeconfig. With `only`, it makes those tenants alone: for a
+    run that targets them (`--target`), so the others' objects, neither made nor targeted, are
+    left as they are and cost nothing, however many the shard holds."""
 
     def program() -> None:
         platform = pulumi.StackReference(platform_stack)
@@ -32,15 +40,14 @@ def shard_program(fleet: Fleet, site: str, shard: int, platform_stack: str) -> C
             enable_server_side_apply=True,
         )
         placed = placed_in(fleet, site, shard)
-        tenants = {
-            slug: Tenant(
+        for slug in placed if only is None else [s for s in placed if s in only]:
+            Tenant(
                 slug,
                 TenantArgs(render(fleet, slug, site)),
                 pulumi.ResourceOptions(provider=cluster),
             )
-            for slug in placed
-        }
+        # From the fleet, not from the tenants made: a targeted run exports the whole shard too.
         pulumi.export("tenants", placed)
-        pulumi.export("namespaces", {slug: t.namespace for slug, t in tenants.items()})
+        pulumi.export("namespaces", {slug: fleet.tenants[slug].namespace for slug in placed})
 
     return program

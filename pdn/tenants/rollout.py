@@ -24,7 +24,15 @@ from pdn.pulumi_env import PulumiEnvironment
 from pdn.stacks import Stack, state_file
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
-from pdn.tenants.shards import PROJECT, SHARDS, placed_in, shard_of, stack_name, target_urns
+from pdn.tenants.shards import (
+    PROJECT,
+    SHARDS,
+    placed_in,
+    provider_urn,
+    shard_of,
+    stack_name,
+    tenant_urns,
+)
 
 TENANCY_PROJECT = paths.REPO_ROOT / "tenancy"
 POLICY_PACK = paths.REPO_ROOT / "policy" / "pdn-policy"
@@ -69,7 +77,8 @@ def existing_shards(env: PulumiEnvironment, site: str) -> set[int]:
 
 
 def _prepare(stack: Stack, site: str, shard: int, platform: str, tenants_dir: Path) -> None:
-    stack.ensure()
+    # The shard reads the platform stack's kubeconfig (a secret): one secrets key for both.
+    stack.ensure(secrets_of=Stack(stack.env, platform))
     stack.set_plain_config(
         {
             "pdn:site": site,
@@ -107,15 +116,10 @@ def roll_out(
         stack = shard_stack(env, site, shard)
         started = time.monotonic()
         _prepare(stack, site, shard, platform, tenants_dir)
-        targets = (
-            [urn for slug in members for urn in target_urns(stack.name, site, slug)]
-            + _recorded_children(env, stack.name, members)
-            if members is not None
-            else None
-        )
+        targets = None if members is None else _targets(env, stack.name, site, members)
         # A whole shard saves its state once (every object is an idempotent server-side apply,
         # so a killed run is run again); a targeted change keeps per-step checkpoints.
-        program = shard_program(fleet, site, shard, f"organization/pdn/{platform}")
+        program = shard_program(fleet, site, shard, f"organization/pdn/{platform}", members)
         changes = stack.up(targets=targets, checkpoints=members is not None, program=program)
         updated = members if members is not None else placed_in(fleet, site, shard)
         if members is None and not updated:
@@ -132,16 +136,22 @@ def roll_out(
         return [f.result() for f in futures]
 
 
-def _recorded_children(env: PulumiEnvironment, stack: str, slugs: list[str]) -> list[str]:
-    """URNs the state holds under these tenants' components, which the program may no longer
-    make (a child renamed or dropped by a newer pdn): targeted too, so they are deleted."""
+def _targets(env: PulumiEnvironment, stack: str, site: str, slugs: list[str]) -> list[str]:
+    """What a run for slugs targets: their URNs, and those the state holds under their
+    components that the program may no longer make (a child renamed or dropped by a newer pdn),
+    so they are deleted. The cluster provider only while the shard has none: once it exists,
+    targeting it would take in every object that depends on it, the whole shard."""
     try:
         state = json.loads(state_file(env, PROJECT, stack).read_text())
     except (OSError, ValueError):
-        return []
-    components = {target_urns(stack, "", slug)[1] for slug in slugs}
+        state = {}
     resources = (state.get("checkpoint", {}).get("latest") or {}).get("resources") or []
-    return [r["urn"] for r in resources if r.get("parent") in components]
+    recorded = {r["urn"] for r in resources}
+    wanted = [urn for slug in slugs for urn in tenant_urns(stack, slug)]
+    components = {tenant_urns(stack, slug)[0] for slug in slugs}
+    wanted += [r["urn"] for r in resources if r.get("parent") in components]
+    provider = provider_urn(stack, site)
+    return list(dict.fromkeys(wanted if provider in recorded else [provider, *wanted]))
 
 
 def tear_down(env: PulumiEnvironment, site: str, progress: Progress = print) -> None:

@@ -48,11 +48,15 @@ def child_names(name: str) -> list[tuple[str, str]]:
     return [(kind, f"{name}-{role}") for role, kind in CHILDREN]
 
 
-def target_urns(stack: str, site: str, slug: str) -> list[str]:
-    """Every URN of one tenant in its shard stack, with the stack's cluster provider."""
+def provider_urn(stack: str, site: str) -> str:
+    """The URN of a shard stack's cluster provider."""
+    return f"urn:pulumi:{stack}::{PROJECT}::pulumi:providers:kubernetes::{site}-cluster"
+
+
+def tenant_urns(stack: str, slug: str) -> list[str]:
+    """Every URN of one tenant in its shard stack: its component, then its children."""
     prefix = f"urn:pulumi:{stack}::{PROJECT}::"
     return [
-        f"{prefix}pulumi:providers:kubernetes::{site}-cluster",
         f"{prefix}{TENANT_TYPE}::{slug}",
         *(f"{prefix}{TENANT_TYPE}${kind}::{name}" for kind, name in child_names(slug)),
     ]
