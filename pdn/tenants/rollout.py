@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from pdn import paths
+from pdn import orphans, paths
 from pdn.pulumi_env import PulumiEnvironment
 from pdn.stacks import Stack, state_file
 from pdn.tenants.fleet import Fleet
@@ -101,6 +101,7 @@ def roll_out(
     progress: Progress = print,
 ) -> list[ShardResult]:
     """Roll out slugs (with what depends on them), or the whole fleet of site when None."""
+    _reap_orphans(env, progress)
     jobs: dict[int, list[str] | None]
     if slugs is None:
         placed = {shard_of(s) for s, t in fleet.tenants.items() if site in t.sites}
@@ -117,10 +118,11 @@ def roll_out(
         started = time.monotonic()
         _prepare(stack, site, shard, platform, tenants_dir)
         targets = None if members is None else _targets(env, stack.name, site, members)
-        # A whole shard saves its state once (every object is an idempotent server-side apply,
-        # so a killed run is run again); a targeted change keeps per-step checkpoints.
+        # The state is saved once, at the end, not after every step (a save rewrites the whole
+        # shard's state): every object is an idempotent server-side apply, so a run killed
+        # before its save is run again and takes over what it had made.
         program = shard_program(fleet, site, shard, f"organization/pdn/{platform}", members)
-        changes = stack.up(targets=targets, checkpoints=members is not None, program=program)
+        changes = stack.up(targets=targets, checkpoints=False, program=program)
         updated = members if members is not None else placed_in(fleet, site, shard)
         if members is None and not updated:
             stack.remove()  # its last tenant is gone: later rollouts need not start it
@@ -156,11 +158,17 @@ def _targets(env: PulumiEnvironment, stack: str, site: str, slugs: list[str]) ->
 
 def tear_down(env: PulumiEnvironment, site: str, progress: Progress = print) -> None:
     """Destroy every tenant shard of site (before its platform goes)."""
+    _reap_orphans(env, progress)
     for shard in sorted(existing_shards(env, site)):
         stack = shard_stack(env, site, shard)
         stack.clear_stale_lock()
         changes = stack.destroy()
         progress(f"[{stack.name}] {_summary(changes)}")
+
+
+def _reap_orphans(env: PulumiEnvironment, progress: Progress) -> None:
+    for pid in orphans.reap(env, (POLICY_PACK.parent,)):
+        progress(f"stopped pid {pid}: a plugin left running by a killed rollout")
 
 
 def _summary(changes: dict[str, int]) -> str:
