@@ -4,7 +4,7 @@
 
 Generates 620 tenants from the real region list (38 provinces, 514 kabupaten/kota under them,
 68 central agencies) and measures, in one run, each against a baseline of the same run:
-- the fleet rollout (`pdn tenant up --all`: 32 shard stacks, two at a time) against
+- the fleet rollout (`pdn tenant up --all`: every shard stack, two at a time) against
   `kubectl apply --server-side` of the same objects (in namespaces of their own);
 - changing one tenant with 620 present against the same change with it alone, and onboarding
   one more tenant against onboarding the first;
@@ -32,6 +32,7 @@ from pdn.inventory import all_sites, load_site
 from pdn.tenants.fleet import load_fleet, tenant_files
 from pdn.tenants.render import render
 from pdn.tenants.rollout import existing_shards, roll_out, shard_stack
+from pdn.tenants.shards import SHARDS
 
 CIKARANG = REPO / "infra" / "inventory" / "cikarang.yaml"
 SITE = "pdn-cikarang"
@@ -311,7 +312,7 @@ def verify(env: pulumi_env.PulumiEnvironment, dc: object, tenants_dir: Path) -> 
 def render_table(f: dict[str, float], total: int, verified: str) -> str:
     rows = [
         (
-            "fleet rollout, `pdn tenant up --all` (32 shards, 2 at a time)",
+            f"fleet rollout, `pdn tenant up --all` ({SHARDS} shards, 2 at a time)",
             f["fleet"],
             "`kubectl apply --server-side` of the same objects",
             f["kubectl"],

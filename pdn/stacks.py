@@ -226,11 +226,12 @@ class Stack:
         loaded: dict[str, Any] = json.loads(self._run(["stack", "export"], config=False))
         return loaded
 
-    def remove(self) -> None:
-        """Destroy what is left, remove the stack and its config file."""
+    def remove(self, *, destroy: bool = True) -> None:
+        """Destroy what is left (unless the caller just did), remove the stack and its config."""
         try:
             if self.exists():
-                self.destroy()
+                if destroy:
+                    self.destroy()
                 self._run(["stack", "rm", "--yes"], config=False)
         finally:
             self.config_file.unlink(missing_ok=True)

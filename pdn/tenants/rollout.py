@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pdn import orphans, paths
 from pdn.pulumi_env import PulumiEnvironment
-from pdn.stacks import Stack, state_file
+from pdn.stacks import Stack, StackError, state_file
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
 from pdn.tenants.shards import (
@@ -76,6 +76,21 @@ def existing_shards(env: PulumiEnvironment, site: str) -> set[int]:
     }
 
 
+def _check_layout(env: PulumiEnvironment, site: str) -> None:
+    """Refuse to roll out over shard stacks made with another shard count: a tenant would move
+    to another stack, which would create it anew while its old stack deleted it."""
+    for shard in sorted(existing_shards(env, site)):
+        stack = shard_stack(env, site, shard)
+        made_with = stack.plain_config().get("pdn:shards")
+        if shard >= SHARDS or made_with != str(SHARDS):
+            raise StackError(
+                f"{stack.name} was made when the fleet had {made_with or 'another number of'} "
+                f"shards; pdn now uses {SHARDS}, and rolling out would move tenants between "
+                "stacks (each namespace deleted by its old stack): remove the tenants first "
+                f"(`pdn down`), or move their state with `pulumi state move`"
+            )
+
+
 def _prepare(stack: Stack, site: str, shard: int, platform: str, tenants_dir: Path) -> None:
     # The shard reads the platform stack's kubeconfig (a secret): one secrets key for both.
     stack.ensure(secrets_of=Stack(stack.env, platform))
@@ -83,6 +98,7 @@ def _prepare(stack: Stack, site: str, shard: int, platform: str, tenants_dir: Pa
         {
             "pdn:site": site,
             "pdn:shard": str(shard),
+            "pdn:shards": str(SHARDS),
             "pdn:platformStack": f"organization/pdn/{platform}",
             "pdn:tenantsDir": str(tenants_dir.resolve()),
         }
@@ -102,6 +118,7 @@ def roll_out(
 ) -> list[ShardResult]:
     """Roll out slugs (with what depends on them), or the whole fleet of site when None."""
     _reap_orphans(env, progress)
+    _check_layout(env, site)
     jobs: dict[int, list[str] | None]
     if slugs is None:
         placed = {shard_of(s) for s, t in fleet.tenants.items() if site in t.sites}
@@ -157,13 +174,15 @@ def _targets(env: PulumiEnvironment, stack: str, site: str, slugs: list[str]) ->
 
 
 def tear_down(env: PulumiEnvironment, site: str, progress: Progress = print) -> None:
-    """Destroy every tenant shard of site (before its platform goes)."""
+    """Destroy every tenant shard of site (before its platform goes), and remove the stacks:
+    an empty shard has nothing worth keeping, and the next rollout may use another layout."""
     _reap_orphans(env, progress)
     for shard in sorted(existing_shards(env, site)):
         stack = shard_stack(env, site, shard)
         stack.clear_stale_lock()
         changes = stack.destroy()
-        progress(f"[{stack.name}] {_summary(changes)}")
+        stack.remove(destroy=False)
+        progress(f"[{stack.name}] {_summary(changes)}, stack removed")
 
 
 def _reap_orphans(env: PulumiEnvironment, progress: Progress) -> None:
