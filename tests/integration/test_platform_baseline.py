@@ -69,6 +69,8 @@ def _deployment(name: str) -> dict[str, Any]:
 
 
 def test_baseline_up_verify_no_changes_destroy(stack: stacks.Stack, local_dc: LocalDC) -> None:
+    with local_dc.api_client() as api:
+        _wait_nodes_settled(api)
     stack.set_config("pdn:kubeconfig", local_dc.kubeconfig.read_text(), secret=True)
     assert set(stack.up()) == {"create"}
     assert set(stack.outputs()["namespaces"]) == PLATFORM_NAMESPACES
@@ -171,6 +173,27 @@ def _assert_nonconforming_pods_refused(api: k8s.ApiClient) -> None:
     assert "privileged: Forbidden: disallowed by cluster policy" in message
 
 
+def _wait_nodes_settled(api: k8s.ApiClient, timeout: float = 120.0) -> None:
+    """Start from nodes the node lifecycle controller leaves alone: after the DC tests restart
+    its components, it may mark nodes unreachable and back, rewriting their taints, and taints
+    are an atomic list (its last writer owns all of it, so a pool's taint written by pdn would
+    no longer be pdn's to remove)."""
+    core = k8s.CoreV1Api(api)
+    calm, deadline = 0, time.monotonic() + timeout
+    while calm < 3:
+        nodes = core.list_node().items
+        ready = all(
+            any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+            for n in nodes
+        )
+        marked = [
+            t.key for n in nodes for t in n.spec.taints or [] if "node.kubernetes.io/" in t.key
+        ]
+        calm = calm + 1 if ready and not marked else 0
+        assert time.monotonic() < deadline, f"nodes not settled: ready={ready}, taints={marked}"
+        time.sleep(1)
+
+
 def _assert_baseline_gone(api: k8s.ApiClient) -> None:
     core = k8s.CoreV1Api(api)
     remaining = {n.metadata.name for n in core.list_namespace().items} & PLATFORM_NAMESPACES
@@ -179,4 +202,9 @@ def _assert_baseline_gone(api: k8s.ApiClient) -> None:
     assert not {n for n in names if n.startswith("pdn-")}
     for node in core.list_node().items:
         assert "pdn.go.id/pool" not in node.metadata.labels, node.metadata.name
-        assert not node.spec.taints, node.metadata.name
+        owners = [
+            (f.manager, f.operation)
+            for f in node.metadata.managed_fields or []
+            if "f:taints" in str((f.fields_v1 or {}).get("f:spec", {}))
+        ]
+        assert not node.spec.taints, (node.metadata.name, node.spec.taints, owners)
