@@ -161,6 +161,10 @@ def bindings_within_tenant(resources: list[Resource]) -> list[str]:
     return problems
 
 
+# The types pdn's resource policies look at; anything else they pass as it is.
+RESOURCE_POLICY_TYPES = frozenset({NAMESPACE})
+
+
 def _resource_policy(
     name: str, reason: str, check: Callable[[Resource], list[str]]
 ) -> ResourceValidationPolicy:
@@ -209,3 +213,32 @@ POLICIES = [
         bindings_within_tenant,
     ),
 ]
+
+
+def serve_pack(name: str) -> None:
+    """Serve POLICIES to the engine as the policy pack `name` (blocks).
+
+    The engine asks a pack to remediate and then to analyze every object, and pulumi-policy 1.21
+    deserializes the object and its provider (a kubeconfig) for each call before it looks at a
+    policy. None of pdn's policies remediates, and its resource policies look only at
+    RESOURCE_POLICY_TYPES: those calls are answered at once with what pulumi-policy would answer
+    (nothing), ~2 ms of the pack's CPU saved per object of a fleet rollout. Stack policies still
+    see every object."""
+    from pulumi.runtime import proto  # noqa: PLC0415  (the engine's messages: only when serving)
+    from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: PLC0415
+    from pulumi_policy import policy as pack  # noqa: PLC0415
+
+    servicer = pack._PolicyAnalyzerServicer
+    analyze = servicer.Analyze
+
+    def analyze_relevant(self: Any, request: Any, context: Any) -> Any:
+        if request.type not in RESOURCE_POLICY_TYPES:
+            return proto.AnalyzeResponse()
+        return analyze(self, request, context)  # type: ignore[no-untyped-call]
+
+    def remediate_nothing(self: Any, request: Any, context: Any) -> Any:
+        return proto.RemediateResponse()
+
+    servicer.Analyze = analyze_relevant  # type: ignore[method-assign]
+    servicer.Remediate = remediate_nothing  # type: ignore[method-assign]
+    PolicyPack(name=name, enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pulumi_policy import ResourceValidationPolicy
+
 from pdn import policies
 from pdn.inventory import all_sites
 from pdn.policies import Resource
@@ -119,3 +121,19 @@ def test_every_policy_has_an_id_and_a_reason() -> None:
     assert len(set(ids)) == len(ids) == 5
     assert all(i.startswith("pdn-") for i in ids)
     assert all(p.description and "\n" not in p.description for p in policies.POLICIES)
+
+
+def test_what_the_pack_answers_at_once_is_what_the_policies_would_say() -> None:
+    """serve_pack answers remediation, and analysis of types outside RESOURCE_POLICY_TYPES,
+    without running the policies: only right while no policy remediates and the resource
+    checks find nothing in other types, even objects that break every rule."""
+    assert not any(
+        isinstance(p, ResourceValidationPolicy) and p.has_remediation() for p in policies.POLICIES
+    )
+    broken = {"metadata": {"name": "x", "labels": {"pdn.go.id/tenant": "x"}}, "spec": {}}
+    for kind in set(TYPES.values()) - policies.RESOURCE_POLICY_TYPES:
+        resource = Resource(kind, copy.deepcopy(broken))
+        assert policies.namespace_labels(resource) == []
+        assert policies.classification_at_site(resource) == []
+    namespace = Resource(policies.NAMESPACE, copy.deepcopy(broken))
+    assert policies.namespace_labels(namespace)  # the same object as a Namespace is refused
