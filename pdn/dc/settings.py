@@ -24,6 +24,17 @@ class Ports:
     controller_manager: int = 10257
     scheduler: int = 10259
     kwok: int = 10247
+    # Object storage (SeaweedFS): S3 over TLS for clients, plain S3 on loopback for probes, and
+    # every internal listener set (its gRPC ports default to HTTP port + 10000).
+    s3: int = 18333
+    s3_https: int = 18334
+    s3_grpc: int = 18335
+    storage_master: int = 18336
+    storage_master_grpc: int = 18337
+    storage_volume: int = 18338
+    storage_volume_grpc: int = 18339
+    storage_filer: int = 18340
+    storage_filer_grpc: int = 18341
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,10 @@ class DCSettings:
     @property
     def log_dir(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def object_storage_dir(self) -> Path:
+        return self.root / "object-storage"
 
     @property
     def etcd_data_dir(self) -> Path:

@@ -150,9 +150,14 @@ def roll_out(
 
     from infra.tenancy.shard import shard_program  # noqa: PLC0415  (the SDKs: only to roll out)
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = [pool.submit(run, shard, members) for shard, members in jobs.items()]
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
+    futures = [pool.submit(run, shard, members) for shard, members in jobs.items()]
+    try:
         return [f.result() for f in futures]
+    finally:
+        # On Ctrl-C or a failed shard, the shards not started yet are not started; those
+        # running finish (or stop on the same signal), so no stack is left half-written.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _targets(env: PulumiEnvironment, stack: str, site: str, slugs: list[str]) -> list[str]:

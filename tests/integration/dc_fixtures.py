@@ -20,6 +20,15 @@ TEST_PORTS = Ports(
     controller_manager=20257,
     scheduler=20259,
     kwok=20247,
+    s3=28333,
+    s3_https=28334,
+    s3_grpc=28335,
+    storage_master=28336,
+    storage_master_grpc=28337,
+    storage_volume=28338,
+    storage_volume_grpc=28339,
+    storage_filer=28340,
+    storage_filer_grpc=28341,
 )
 
 

