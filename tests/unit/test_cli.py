@@ -33,9 +33,10 @@ def test_bad_inventory_is_one_line_naming_file_and_field(
 def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dc", "status"]) == 1
     out = capsys.readouterr().out
-    for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+    components = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+    for component in (*components, "object-storage"):
         assert f"{component}" in out
-    assert out.count("UNHEALTHY: not running") == 5
+    assert out.count("UNHEALTHY: not running") == 6
     assert "0/8 Ready" in out
 
 
