@@ -11,6 +11,7 @@ volumes and a stop that hung); the unix sockets it leaves in /tmp whatever it is
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
 import tempfile
@@ -20,7 +21,7 @@ from pathlib import Path
 from pdn import paths
 from pdn.dc import pki
 from pdn.dc.errors import DCError
-from pdn.dc.probes import expect_ok
+from pdn.dc.probes import expect_ok, https_get
 from pdn.dc.processes import ProcessSpec
 from pdn.dc.settings import DCSettings
 from pdn.files import private_dir, write_private
@@ -137,10 +138,27 @@ def process_spec(settings: DCSettings, cert: pki.KeyPair, identities: Path) -> P
         p.storage_filer,
         p.storage_filer_grpc,
     )
-    # The S3 gateway answers /status once the filer and a writable volume are behind it.
-    return ProcessSpec(
-        NAME, argv, ports, lambda: expect_ok(host, p.s3_https, "/status", cert_ca(settings)), data
-    )
+    return ProcessSpec(NAME, argv, ports, lambda: _problem(settings), data)
+
+
+def _problem(settings: DCSettings) -> str | None:
+    """None when S3 answers over verified TLS and the volume server has registered its volumes
+    with the master: the gateway answers /status seconds before that (after a restart the
+    master's election takes 10-20 s), and a read meanwhile is an InternalError."""
+    p, host = settings.ports, settings.listen_host
+    problem = expect_ok(host, p.s3_https, "/status", cert_ca(settings))
+    if problem is not None:
+        return f"S3 {problem}"
+    try:
+        status, body = https_get(host, p.storage_master, "/dir/status", None)
+        topology = json.loads(body).get("Topology") or {}
+    except (OSError, http.client.HTTPException, ValueError) as err:
+        return f"master /dir/status: {err.__class__.__name__}: {err}"
+    if status != 200:
+        return f"master /dir/status: HTTP {status}"
+    if not topology.get("DataCenters"):
+        return "no volume server has registered its volumes with the master yet"
+    return None
 
 
 def cert_ca(settings: DCSettings) -> Path:

@@ -68,6 +68,7 @@ def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
         "kube-controller-manager",
         "kube-scheduler",
         "kwok",
+        "object-storage",
     ]
     local_dc.up(progress=lambda _: None)
     after = local_dc.status()
