@@ -6,10 +6,13 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+
+from pdn.pulumi_env import PulumiEnvironment
 
 # Unit tests run on a PATH with only these: no Go, no iproute2, no toolchain binary. A test
 # that needs one of them is an integration test.
@@ -27,6 +30,20 @@ def bare_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["PATH"] = str(bare)
     yield str(bare)
     os.environ["PATH"] = saved
+
+
+@pytest.fixture
+def scratch_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PulumiEnvironment:
+    """A Pulumi environment and pdn state dir of the test's own, all under tmp_path (nothing
+    in it is run: for code that reads and writes the state's files)."""
+    monkeypatch.setenv("PDN_STATE_DIR", str(tmp_path))
+    return PulumiEnvironment(
+        toolchain_bin=tmp_path / "bin",
+        venv_bin=tmp_path / "venv",
+        pulumi_home=tmp_path / "home",
+        backend_dir=tmp_path / "backend",
+        passphrase_file=None,
+    )
 
 
 def restricted_path() -> str:

@@ -21,14 +21,8 @@ SHELL = Path("/bin/sh").resolve()
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> PulumiEnvironment:
-    return PulumiEnvironment(
-        toolchain_bin=tmp_path / "bin",
-        venv_bin=tmp_path / "venv",
-        pulumi_home=tmp_path / "home",
-        backend_dir=tmp_path / "state",
-        passphrase_file=None,
-    )
+def env(scratch_env: PulumiEnvironment) -> PulumiEnvironment:
+    return scratch_env
 
 
 def _closed_port() -> int:

@@ -3,8 +3,6 @@ over them would move tenants between stacks, each namespace deleted by its old s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -15,15 +13,8 @@ from pdn.tenants.shards import PROJECT, SHARDS, stack_name
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PulumiEnvironment:
-    monkeypatch.setenv("PDN_STATE_DIR", str(tmp_path))
-    return PulumiEnvironment(
-        toolchain_bin=tmp_path / "bin",
-        venv_bin=tmp_path / "venv",
-        pulumi_home=tmp_path / "home",
-        backend_dir=tmp_path / "backend",
-        passphrase_file=None,
-    )
+def env(scratch_env: PulumiEnvironment) -> PulumiEnvironment:
+    return scratch_env
 
 
 def _shard(env: PulumiEnvironment, shard: int, made_with: str | None) -> None:
