@@ -110,6 +110,8 @@ def process_spec(settings: DCSettings, cert: pki.KeyPair, identities: Path) -> P
         f"-master.port.grpc={p.storage_master_grpc}",
         "-master.telemetry=false",
         "-master.volumeSizeLimitMB=1024",
+        # One master, no peers: after a restart it need not wait 10 s for an election.
+        "-master.electionTimeout=1s",
         f"-volume.port={p.storage_volume}",
         f"-volume.port.grpc={p.storage_volume_grpc}",
         "-volume.max=64",
