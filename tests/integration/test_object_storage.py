@@ -3,6 +3,7 @@ healed by `pdn dc up` like the control plane, with nothing for anonymous callers
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import signal
@@ -16,9 +17,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from pdn.dataservices import buckets, plan
 from pdn.dc import object_storage
 from pdn.dc.lifecycle import LocalDC
 from pdn.dc.probes import https_get
+from pdn.inventory import all_sites
+from pdn.tenants.fleet import load_fleet, tenant_files
 
 pytestmark = pytest.mark.integration
 
@@ -102,3 +106,50 @@ def test_a_killed_object_store_is_healed_with_its_data(local_dc: LocalDC, bucket
     assert healed[object_storage.NAME].pid not in (None, pid)
     body = _client(local_dc).get_object(Bucket=bucket, Key="sebelum.txt")["Body"].read()
     assert body == b"written before the kill"
+
+
+def test_a_tenants_buckets_follow_its_plan_and_backups_cannot_be_deleted(
+    local_dc: LocalDC,
+) -> None:
+    """Made to the plan of a vital tenant, on the real store: versioned data bucket, backup
+    bucket locked by default (COMPLIANCE); a second run changes nothing; a locked backup version
+    cannot be deleted, even with the platform's key."""
+    fleet = load_fleet(tenant_files(), all_sites())
+    planned = plan.storage_of(fleet.tenants["kab-bekasi-rsud"])
+    suffix = uuid.uuid4().hex[:6]
+    storage = dataclasses.replace(
+        planned,
+        data_bucket=f"it-{suffix}-{planned.data_bucket}",
+        backup_bucket=f"it-{suffix}-{planned.backup_bucket}",
+    )
+    s3 = _client(local_dc)
+    changed = buckets.ensure_buckets(s3, storage)
+    print("\n".join(changed))
+    assert any("Object Lock" in c for c in changed)
+    assert buckets.ensure_buckets(s3, storage) == []
+    assert s3.get_bucket_versioning(Bucket=storage.data_bucket)["Status"] == "Enabled"
+    rule = s3.get_object_lock_configuration(Bucket=storage.backup_bucket)
+    retention = rule["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("COMPLIANCE", planned.backup.lock_days)
+
+    put = s3.put_object(Bucket=storage.backup_bucket, Key="db/full.tar", Body=b"backup")
+    with pytest.raises(ClientError):
+        s3.delete_object(
+            Bucket=storage.backup_bucket, Key="db/full.tar", VersionId=put["VersionId"]
+        )
+    body = s3.get_object(Bucket=storage.backup_bucket, Key="db/full.tar")["Body"].read()
+    assert body == b"backup"
+
+
+def test_a_backup_bucket_made_without_object_lock_is_refused(
+    local_dc: LocalDC, bucket: str
+) -> None:
+    fleet = load_fleet(tenant_files(), all_sites())
+    storage = dataclasses.replace(
+        plan.storage_of(fleet.tenants["kemendagri"]),
+        data_bucket=f"{bucket}-data",
+        backup_bucket=bucket,  # made by the fixture, without Object Lock
+    )
+    with pytest.raises(plan.DataServiceError, match="cannot be turned on later"):
+        buckets.ensure_buckets(_client(local_dc), storage)
+    _client(local_dc).delete_bucket(Bucket=f"{bucket}-data")
