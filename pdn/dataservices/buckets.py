@@ -32,6 +32,24 @@ def ensure_buckets(s3: Any, storage: TenantStorage) -> list[str]:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
             changed.append(f"{name}: versioning enabled")
     policy = storage.backup
+    rules = [
+        {
+            "ID": "pdn-retention",
+            "Filter": {"Prefix": ""},
+            "Status": "Enabled",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": policy.keep_days},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS},
+        }
+    ]
+    try:
+        current_rules = s3.get_bucket_lifecycle_configuration(Bucket=storage.data_bucket)["Rules"]
+    except ClientError:  # none yet
+        current_rules = None
+    if current_rules != rules:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=storage.data_bucket, LifecycleConfiguration={"Rules": rules}
+        )
+        changed.append(f"{storage.data_bucket}: old versions expire after {policy.keep_days} days")
     retention = {
         "ObjectLockEnabled": "Enabled",
         "Rule": {"DefaultRetention": {"Mode": policy.lock_mode.value, "Days": policy.lock_days}},

@@ -128,6 +128,9 @@ def test_a_tenants_buckets_follow_its_plan_and_backups_cannot_be_deleted(
     assert any("Object Lock" in c for c in changed)
     assert buckets.ensure_buckets(s3, storage) == []
     assert s3.get_bucket_versioning(Bucket=storage.data_bucket)["Status"] == "Enabled"
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=storage.data_bucket)["Rules"]
+    expiry = lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"]
+    assert expiry == planned.backup.keep_days
     rule = s3.get_object_lock_configuration(Bucket=storage.backup_bucket)
     retention = rule["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
     assert (retention["Mode"], retention["Days"]) == ("COMPLIANCE", planned.backup.lock_days)
