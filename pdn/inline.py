@@ -9,7 +9,7 @@ the fleet, and the language host's `pip list`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -18,7 +18,7 @@ from pulumi.automation._server import LanguageServer
 from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
 from pulumi.runtime.proto import language_pb2_grpc
 
-Program = Callable[[], None]
+from pdn.stacks import Program
 
 
 @contextmanager

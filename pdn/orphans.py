@@ -10,14 +10,11 @@ was given no longer answering.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
-import time
 from pathlib import Path
 
-from pdn.dc.processes import port_in_use
+from pdn.dc.processes import port_in_use, terminate
 from pdn.pulumi_env import PulumiEnvironment
 
 ENGINE_ADDRESS = re.compile(r"^127\.0\.0\.1:(\d+)$")
@@ -30,13 +27,7 @@ def reap(
     """Stop the orphaned plugins of env; returns their PIDs."""
     found = [pid for pid in _candidates() if _is_orphaned_plugin(pid, env, policy_dirs)]
     for pid in found:
-        _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    for pid in found:
-        while _running(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _running(pid):
-            _signal(pid, signal.SIGKILL)
+        terminate(pid, timeout, group=False)  # the plugin alone: its group may be another's
     return found
 
 
@@ -62,16 +53,3 @@ def _is_orphaned_plugin(pid: int, env: PulumiEnvironment, policy_dirs: tuple[Pat
     )
     ports = [int(m.group(1)) for a in argv if (m := ENGINE_ADDRESS.match(a))]
     return plugin and bool(ports) and not any(port_in_use("127.0.0.1", p) for p in ports)
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

@@ -237,9 +237,13 @@ class Stack:
             self.config_file.unlink(missing_ok=True)
 
 
+def state_dir(env: PulumiEnvironment, project: str) -> Path:
+    """Where the file backend keeps the states of a project's stacks (project-scoped layout)."""
+    return env.backend_dir / ".pulumi" / "stacks" / project
+
+
 def state_file(env: PulumiEnvironment, project: str, stack: str) -> Path:
-    """Where the file backend keeps a stack's state (project-scoped layout)."""
-    return env.backend_dir / ".pulumi" / "stacks" / project / f"{stack}.json"
+    return state_dir(env, project) / f"{stack}.json"
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from urllib3.exceptions import HTTPError
 
-from pdn.dc import control_plane, network, nodes, object_storage, pki
+from pdn.dc import control_plane, network, nodes, object_storage
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
 from pdn.dc.settings import DCSettings
@@ -114,7 +114,8 @@ class LocalDC:
 
     def object_storage_admin(self) -> object_storage.S3Access:
         """The platform admin's access to the DC's object storage (S3 over TLS)."""
-        return object_storage.admin_access(self.settings, self.settings.pki_dir / "ca.crt")
+        ca = control_plane.credential_paths(self.settings).ca.cert
+        return object_storage.admin_access(self.settings, ca)
 
     def api_client(self, *, break_glass: bool = False) -> k8s.ApiClient:
         """A client as the platform admin (RBAC-bound), or as break-glass (system:masters)."""
@@ -135,10 +136,8 @@ class LocalDC:
         report("certificates", f"PKI in {self.settings.pki_dir}")
         creds = control_plane.ensure_credentials(self.settings)
         specs = {s.name: s for s in control_plane.process_specs(self.settings, creds, toolchain)}
-        storage_cert, identities = object_storage.ensure_files(self.settings, creds.ca)
-        specs[object_storage.NAME] = object_storage.process_spec(
-            self.settings, storage_cert, identities
-        )
+        object_storage.ensure_files(self.settings, creds.ca)
+        specs[object_storage.NAME] = object_storage.process_spec(self.settings, creds.ca.cert)
         self._check_ports_free(specs.values())
         try:
             for attempt in range(1, HEAL_ROUNDS + 1):
@@ -269,18 +268,11 @@ class LocalDC:
     def status(self) -> DCStatus:
         creds_ready = self.settings.pki_dir.joinpath("ca.crt").is_file()
         components: list[ComponentHealth] = []
-        specs = (
-            control_plane.process_specs(
-                self.settings, control_plane.credential_paths(self.settings), bin_dir()
-            )
-            if creds_ready
-            else []
-        )
+        specs = []
         if creds_ready:
-            d = self.settings.pki_dir
-            cert = pki.KeyPair(d / "object-storage.crt", d / "object-storage.key")
-            identities = self.settings.object_storage_dir / "identities.json"
-            specs.append(object_storage.process_spec(self.settings, cert, identities))
+            creds = control_plane.credential_paths(self.settings)
+            specs = control_plane.process_specs(self.settings, creds, bin_dir())
+            specs.append(object_storage.process_spec(self.settings, creds.ca.cert))
         by_name = {s.name: s for s in specs}
         for name in COMPONENTS:
             pid = self.supervisor.pid(name)

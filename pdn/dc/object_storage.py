@@ -29,6 +29,7 @@ from pdn.files import private_dir, write_private
 NAME = "object-storage"
 BINARY = "weed"
 ADMIN = "pdn-platform-admin"
+CERT_FILE = "object-storage"
 # Volume growth: one replica per volume, two volumes at a time (see the module's docstring).
 MASTER_TOML = "[master.volume_growth]\ncopy_1 = 2\n"
 
@@ -47,6 +48,14 @@ def weed_binary() -> Path:
     return paths.venv_bin() / BINARY
 
 
+def file_paths(settings: DCSettings) -> tuple[pki.KeyPair, Path]:
+    """Where ensure_files keeps the serving certificate and the identities file, without
+    creating anything (for status)."""
+    d = settings.pki_dir
+    cert = pki.KeyPair(d / f"{CERT_FILE}.crt", d / f"{CERT_FILE}.key")
+    return cert, settings.object_storage_dir / "identities.json"
+
+
 def ensure_files(settings: DCSettings, ca: pki.KeyPair) -> tuple[pki.KeyPair, Path]:
     """The serving certificate, the identities file (the platform admin's key, made once,
     owner-only) and master.toml; returns the certificate and the identities file."""
@@ -57,14 +66,14 @@ def ensure_files(settings: DCSettings, ca: pki.KeyPair) -> tuple[pki.KeyPair, Pa
         ca,
         # A name as well as the address: pgBackRest checks the host name against DNS SANs.
         pki.CertSpec(
-            "object-storage",
+            CERT_FILE,
             "pdn object storage",
             dns_names=("localhost", "127.0.0.1"),
             ip_addresses=("127.0.0.1",),
             server=True,
         ),
     )
-    identities = directory / "identities.json"
+    _, identities = file_paths(settings)
     if not identities.is_file():
         document = {
             "identities": [
@@ -85,8 +94,8 @@ def ensure_files(settings: DCSettings, ca: pki.KeyPair) -> tuple[pki.KeyPair, Pa
 
 
 def admin_access(settings: DCSettings, ca: Path) -> S3Access:
-    """The platform admin's S3 access (read from the identities file)."""
-    path = settings.object_storage_dir / "identities.json"
+    """The platform admin's S3 access (read from the identities file); ca signs its endpoint."""
+    _, path = file_paths(settings)
     try:
         identity = json.loads(path.read_text())["identities"][0]
         key = identity["credentials"][0]
@@ -97,8 +106,10 @@ def admin_access(settings: DCSettings, ca: Path) -> S3Access:
     )
 
 
-def process_spec(settings: DCSettings, cert: pki.KeyPair, identities: Path) -> ProcessSpec:
+def process_spec(settings: DCSettings, ca: Path) -> ProcessSpec:
+    """The store's process; ca: the DC's CA, which signs its certificate (for the probe)."""
     p, host = settings.ports, settings.listen_host
+    cert, identities = file_paths(settings)
     data = settings.object_storage_dir / "data"
     argv = (
         str(weed_binary()),
@@ -140,15 +151,15 @@ def process_spec(settings: DCSettings, cert: pki.KeyPair, identities: Path) -> P
         p.storage_filer,
         p.storage_filer_grpc,
     )
-    return ProcessSpec(NAME, argv, ports, lambda: _problem(settings), data)
+    return ProcessSpec(NAME, argv, ports, lambda: _problem(settings, ca), data)
 
 
-def _problem(settings: DCSettings) -> str | None:
+def _problem(settings: DCSettings, ca: Path) -> str | None:
     """None when S3 answers over verified TLS and the volume server has registered its volumes
     with the master: the gateway answers /status seconds before that (after a restart the
     master's election takes 10-20 s), and a read meanwhile is an InternalError."""
     p, host = settings.ports, settings.listen_host
-    problem = expect_ok(host, p.s3_https, "/status", cert_ca(settings))
+    problem = expect_ok(host, p.s3_https, "/status", ca)
     if problem is not None:
         return f"S3 {problem}"
     try:
@@ -161,10 +172,6 @@ def _problem(settings: DCSettings) -> str | None:
     if not topology.get("DataCenters"):
         return "no volume server has registered its volumes with the master yet"
     return None
-
-
-def cert_ca(settings: DCSettings) -> Path:
-    return settings.pki_dir / "ca.crt"
 
 
 def remove_stray_sockets(settings: DCSettings) -> list[str]:

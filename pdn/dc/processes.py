@@ -149,22 +149,32 @@ class Supervisor:
             self.pid_file(name).unlink(missing_ok=True)
             self.healthy_file(name).unlink(missing_ok=True)
             return False
-        _signal_group(pid, signal.SIGTERM)
-        if not _wait_gone(pid, timeout):
-            _signal_group(pid, signal.SIGKILL)
-            if not _wait_gone(pid, KILL_DEADLINE):
-                raise DCError(
-                    f"{name} (pid {pid}) is still there {KILL_DEADLINE:.0f}s after SIGKILL, "
-                    f"stuck in the kernel (see `cat /proc/{pid}/stack`); its PID file is kept"
-                )
+        if not terminate(pid, timeout):
+            raise DCError(
+                f"{name} (pid {pid}) is still there {KILL_DEADLINE:.0f}s after SIGKILL, "
+                f"stuck in the kernel (see `cat /proc/{pid}/stack`); its PID file is kept"
+            )
         self.pid_file(name).unlink(missing_ok=True)
         self.healthy_file(name).unlink(missing_ok=True)
         return True
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
+def terminate(pid: int, timeout: float, *, group: bool = True) -> bool:
+    """Stop pid (with its process group, unless group=False) by PID: SIGTERM, SIGKILL after
+    `timeout`. True once it is gone; False if it outlives SIGKILL by KILL_DEADLINE."""
+    _signal(pid, signal.SIGTERM, group)
+    if _wait_gone(pid, timeout):
+        return True
+    _signal(pid, signal.SIGKILL, group)
+    return _wait_gone(pid, KILL_DEADLINE)
+
+
+def _signal(pid: int, sig: signal.Signals, group: bool) -> None:
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:

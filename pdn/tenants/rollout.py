@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pdn import orphans, paths
 from pdn.pulumi_env import PulumiEnvironment
-from pdn.stacks import Stack, StackError, state_file
+from pdn.stacks import Stack, StackError, state_dir, state_file
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
 from pdn.tenants.shards import (
@@ -70,7 +70,7 @@ def related(fleet: Fleet, slugs: set[str]) -> set[str]:
 def existing_shards(env: PulumiEnvironment, site: str) -> set[int]:
     """The shards of site that have a stack (their state files, read directly)."""
     prefix = f"tenants-{site}-"
-    found = state_file(env, PROJECT, f"{prefix}00").parent.glob(f"{prefix}*.json")
+    found = state_dir(env, PROJECT).glob(f"{prefix}*.json")
     return {
         int(p.stem.removeprefix(prefix)) for p in found if p.stem.removeprefix(prefix).isdigit()
     }

@@ -27,13 +27,14 @@ from pdn.tenants.fleet import load_fleet, tenant_files
 pytestmark = pytest.mark.integration
 
 
-def _client(local_dc: LocalDC) -> Any:
+def _client(local_dc: LocalDC, secret_key: str | None = None) -> Any:
+    """An S3 client as the platform admin (with another secret_key: an impostor)."""
     access = local_dc.object_storage_admin()
     return boto3.client(
         "s3",
         endpoint_url=access.endpoint,
         aws_access_key_id=access.access_key,
-        aws_secret_access_key=access.secret_key,
+        aws_secret_access_key=secret_key or access.secret_key,
         region_name="id-pdn-1",
         verify=str(access.ca),
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
@@ -75,15 +76,7 @@ def test_anonymous_and_wrong_keys_are_refused(local_dc: LocalDC, bucket: str) ->
     port = local_dc.settings.ports.s3_https
     status, _ = https_get("127.0.0.1", port, f"/{bucket}/rahasia.txt", access.ca)
     assert status == 403
-    wrong = boto3.client(
-        "s3",
-        endpoint_url=access.endpoint,
-        aws_access_key_id=access.access_key,
-        aws_secret_access_key="not-the-secret",
-        region_name="id-pdn-1",
-        verify=str(access.ca),
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
+    wrong = _client(local_dc, secret_key="not-the-secret")
     with pytest.raises(ClientError) as refused:
         wrong.get_object(Bucket=bucket, Key="rahasia.txt")
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

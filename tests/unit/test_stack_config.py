@@ -3,21 +3,18 @@ salt are kept, nothing is written when nothing changed, and a shard can share a 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, cast
-
 import pytest
 import yaml
 
+from pdn.pulumi_env import PulumiEnvironment
 from pdn.stacks import Stack, StackError
 
 SECURE = {"secure": "v1:abc"}
 
 
 @pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    monkeypatch.setenv("PDN_STATE_DIR", str(tmp_path))
-    made = Stack(cast(Any, None), "tenants-x-00")
+def stack(scratch_env: PulumiEnvironment) -> Stack:
+    made = Stack(scratch_env, "tenants-x-00")
     made.config_file.parent.mkdir(parents=True)
     made.config_file.write_text(
         yaml.safe_dump(
