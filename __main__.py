@@ -54,3 +54,26 @@ if kubeconfig is not None:
     pulumi.export("tenant_roles", baseline.tenant_roles)
     # For the tenant stacks (tenancy/), through a stack reference: the cluster they onboard to.
     pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
+
+# The site's object store, for the tenant stacks: where it answers (plain) and the platform's
+# key on it (secret), from which each tenant gets its buckets and its own key.
+object_storage_url = config.get("objectStorageUrl")
+if object_storage_url is not None:
+    pulumi.export(
+        "object_storage",
+        {
+            "url": object_storage_url,
+            "ca_pem": config.require("objectStorageCa"),
+            "master": config.get("objectStorageMaster") or "",
+            "filer": config.get("objectStorageFiler") or "",
+        },
+    )
+    pulumi.export(
+        "object_storage_admin",
+        pulumi.Output.secret(
+            {
+                "access_key": config.require_secret("objectStorageAccessKey"),
+                "secret_key": config.require_secret("objectStorageSecretKey"),
+            }
+        ),
+    )

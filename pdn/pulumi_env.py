@@ -8,6 +8,7 @@ no plugin downloads, the kubernetes provider installed from the locally built bi
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 from collections.abc import Mapping
@@ -167,6 +168,9 @@ def run_pulumi(
     return proc
 
 
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)(: |$)")
+
+
 def _error_lines(stdout: str | None, stderr: str | None) -> str:
     """What pulumi said went wrong: a policy pack's violations (id and message), its `error:`
     lines (a program's error is in stdout, the command's in stderr), else its last line."""
@@ -177,5 +181,7 @@ def _error_lines(stdout: str | None, stderr: str | None) -> str:
             policy = line.split()[2]
             picked.append(f"policy {policy}: {lines[index + 2]};")
     picked += [line for line in lines if line.startswith("error:")]
+    # A program's or a dynamic provider's traceback: its exception lines say what went wrong.
+    picked += [line for line in lines if _EXCEPTION.match(line)][-2:]
     picked = picked or [line for line in lines if line][-1:]
     return " ".join(dict.fromkeys(picked)) or "no output"

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from pdn import paths
+from pdn.dataservices.s3 import Endpoint
 from pdn.files import write_private
 from pdn.inventory import Site
 from pdn.pulumi_env import PulumiEnvError, PulumiEnvironment, ensure_kubernetes_plugin, run_pulumi
@@ -33,6 +34,15 @@ KUBECONFIG_KEY = "pdn:kubeconfig"
 SITE_KEY = "pdn:site"
 INVENTORY_KEY = "pdn:inventory"
 CLUSTER_KEY = "pdn:cluster"
+# The site's object store (plain: where it answers, its CA, its admin plane) and the platform's
+# key on it (secret); the platform stack passes them to the tenant shards.
+OBJECT_STORAGE_KEYS = {
+    "url": "pdn:objectStorageUrl",
+    "ca_pem": "pdn:objectStorageCa",
+    "master": "pdn:objectStorageMaster",
+    "filer": "pdn:objectStorageFiler",
+}
+OBJECT_STORAGE_ADMIN_KEYS = ("pdn:objectStorageAccessKey", "pdn:objectStorageSecretKey")
 LOCAL_DC_CLUSTER = "local-dc"
 SALT_KEY = "encryptionsalt"
 Program = Callable[[], None]
@@ -160,15 +170,19 @@ class Stack:
         targets: list[str] | None = None,
         checkpoints: bool = True,
         program: Program | None = None,
+        refresh: bool = False,
     ) -> dict[str, int]:
         """`pulumi up` (of targets only, if given); returns the update's resource changes,
         e.g. {'same': 61}. checkpoints=False saves the state once, at the end, instead of after
         every step: only for programs whose every object is an idempotent server-side apply,
         so that a killed run is simply run again. program: run inside this process instead of
-        the project's __main__.py (see pdn.inline)."""
+        the project's __main__.py (see pdn.inline). refresh: read every resource back first,
+        so what was changed behind Pulumi's back is put right."""
         self.clear_stale_lock()
         chosen = [arg for urn in targets or [] for arg in ("--target", urn)]
         args = ["up", "--yes", "--skip-preview", *chosen, *self._policy_args()]
+        if refresh:
+            args.append("--refresh")
         with _program_args(program) as inline:
             self._run(
                 [*args, *inline],
@@ -198,8 +212,16 @@ class Stack:
                 removed.append(lock)
         return removed
 
-    def preview(self, *, expect_no_changes: bool = False, program: Program | None = None) -> str:
+    def preview(
+        self,
+        *,
+        expect_no_changes: bool = False,
+        program: Program | None = None,
+        refresh: bool = False,
+    ) -> str:
         expect = ["--expect-no-changes"] if expect_no_changes else []
+        if refresh:
+            expect.append("--refresh")
         with _program_args(program) as inline:
             return self._run(["preview", *expect, *self._policy_args(), *inline])
 
@@ -311,14 +333,42 @@ def up_on_local_dc(
     inventory: Path,
     kubeconfig: Path,
     *,
+    object_storage: ObjectStorageBinding | None = None,
     show: bool = False,
 ) -> dict[str, int]:
-    """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, then `up`."""
+    """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, its object
+    store (admin key secret), then `up`."""
     stack = Stack(env, name)
     stack.ensure()
     bind_to_local_dc(stack, site, inventory)
     stack.set_config(KUBECONFIG_KEY, kubeconfig.read_text(), secret=True)
+    if object_storage is not None:
+        endpoint = object_storage.endpoint
+        stack.set_plain_config(
+            {
+                OBJECT_STORAGE_KEYS["url"]: endpoint.url,
+                OBJECT_STORAGE_KEYS["ca_pem"]: endpoint.ca_pem,
+                OBJECT_STORAGE_KEYS["master"]: endpoint.master,
+                OBJECT_STORAGE_KEYS["filer"]: endpoint.filer,
+            }
+        )
+        access, secret_ = OBJECT_STORAGE_ADMIN_KEYS
+        stack.set_config(access, object_storage.access_key, secret=True)
+        stack.set_config(secret_, object_storage.secret_key, secret=True)
     return stack.up(show=show)
+
+
+@dataclass(frozen=True)
+class ObjectStorageBinding:
+    """The site's object store as a stack is bound to it, with the platform's admin key."""
+
+    endpoint: Endpoint
+    access_key: str
+    secret_key: str
+
+
+def has_object_storage(stack: Stack) -> bool:
+    return OBJECT_STORAGE_KEYS["url"] in stack.plain_config()
 
 
 def destroy_on_local_dc(

@@ -17,5 +17,9 @@ except TenantError as err:  # every problem, one line each; nothing is touched
     raise pulumi.RunError(f"the tenant files are invalid:\n{err}") from err
 
 shard_program(
-    fleet, config.require("site"), config.require_int("shard"), config.require("platformStack")
+    fleet,
+    config.require("site"),
+    config.require_int("shard"),
+    config.require("platformStack"),
+    data_services=config.get_bool("dataServices") or False,
 )()

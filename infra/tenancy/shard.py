@@ -9,15 +9,25 @@ the same function when the stack is driven by the plain CLI.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Collection
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.tenancy.tenant import Tenant, TenantArgs
+from pdn.dataservices.plan import storage_of
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.render import render
-from pdn.tenants.shards import placed_in
+from pdn.tenants.shards import placed_in, storage_name
+from platform_services.object_storage.tenant_storage import TenantStorage, TenantStorageArgs
+
+# pulumi_kubernetes loads its API groups lazily, with importlib's LazyLoader, which is not
+# thread-safe before Python 3.12; `pdn tenant up` runs shard programs on threads, and two of them
+# loading one group at once saw it half-made ("no attribute 'ObjectMetaArgs'"). The groups a
+# tenant uses are loaded here, on the thread that imports this module (20 ms).
+for _group in ("meta", "core", "networking", "rbac"):
+    dir(importlib.import_module(f"pulumi_kubernetes.{_group}").v1)
 
 
 def shard_program(
@@ -26,11 +36,14 @@ def shard_program(
     shard: int,
     platform_stack: str,
     only: Collection[str] | None = None,
+    *,
+    data_services: bool = False,
 ) -> Callable[[], None]:
     """The program of shard `shard` of `site`; platform_stack is the fully qualified name of the
     stack that exports the site's kubeconfig. With `only`, it makes those tenants alone: for a
     run that targets them (`--target`), so the others' objects, neither made nor targeted, are
-    left as they are and cost nothing, however many the shard holds."""
+    left as they are and cost nothing, however many the shard holds. With data_services, each
+    tenant also gets its share of the site's object store (the platform stack exports it)."""
 
     def program() -> None:
         platform = pulumi.StackReference(platform_stack)
@@ -40,14 +53,51 @@ def shard_program(
             enable_server_side_apply=True,
         )
         placed = placed_in(fleet, site, shard)
-        for slug in placed if only is None else [s for s in placed if s in only]:
+        made = placed if only is None else [s for s in placed if s in only]
+        for slug in made:
             Tenant(
                 slug,
                 TenantArgs(render(fleet, slug, site)),
                 pulumi.ResourceOptions(provider=cluster),
             )
+        if data_services:
+            _storage(platform, fleet, made)
         # From the fleet, not from the tenants made: a targeted run exports the whole shard too.
         pulumi.export("tenants", placed)
         pulumi.export("namespaces", {slug: fleet.tenants[slug].namespace for slug in placed})
 
     return program
+
+
+def _storage(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) -> None:
+    endpoint = platform.require_output("object_storage")
+    admin = platform.require_output("object_storage_admin")
+    connection = {
+        "endpoint": endpoint,
+        "admin_access_key": pulumi.Output.secret(admin["access_key"]),
+        "admin_secret_key": pulumi.Output.secret(admin["secret_key"]),
+    }
+    shares = {
+        slug: TenantStorage(
+            storage_name(slug),
+            TenantStorageArgs(slug, storage_of(fleet.tenants[slug]), connection),
+        )
+        for slug in slugs
+    }
+    # For the migration tooling: where each tenant's data goes, with its own key (secret).
+    pulumi.export(
+        "object_storage",
+        {
+            slug: {
+                "endpoint": endpoint["url"],
+                "data_bucket": share.data_bucket,
+                "backup_bucket": share.backup_bucket,
+                "access_key_id": share.access_key_id,
+            }
+            for slug, share in shares.items()
+        },
+    )
+    pulumi.export(
+        "object_storage_secret_keys",
+        pulumi.Output.secret({slug: s.secret_access_key for slug, s in shares.items()}),
+    )

@@ -51,7 +51,13 @@ def _up(args: argparse.Namespace) -> int:
         stacks.bind_to_local_dc(stack, site, args.inventory)
     dc = LocalDC(site)
     dc.up(progress=progress)
-    changes = stacks.up_on_local_dc(env, args.stack, site, args.inventory, dc.kubeconfig, show=True)
+    admin = dc.object_storage_admin()
+    storage = stacks.ObjectStorageBinding(
+        dc.object_storage_endpoint(), admin.access_key, admin.secret_key
+    )
+    changes = stacks.up_on_local_dc(
+        env, args.stack, site, args.inventory, dc.kubeconfig, object_storage=storage, show=True
+    )
     print(f"stack {args.stack} on {site.code}: {_summary(changes)}")
     results = roll_out(env, fleet, site.code, TENANTS_DIR, platform=args.stack, progress=progress)
     print(

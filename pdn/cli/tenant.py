@@ -62,6 +62,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     up.add_argument("--site", default="pdn-local")
     up.add_argument("--platform-stack", default="local", help="the stack of the site's platform")
     up.add_argument("--dir", type=Path, default=None, help="the tenants directory")
+    up.add_argument(
+        "--refresh",
+        action="store_true",
+        help="read every object back first and put right what was changed by hand",
+    )
     up.set_defaults(handler=_up)
 
 
@@ -196,6 +201,7 @@ def _up(args: argparse.Namespace) -> int:
         directory,
         slugs=args.slugs or None,
         platform=args.platform_stack,
+        refresh=args.refresh,
         progress=progress,
     )
     count = sum(len(r.tenants) for r in results)

@@ -1,16 +1,20 @@
 """A tenant's buckets on a site's object store, made to its plan (pdn.dataservices.plan) with
-the platform's S3 client: idempotent, so it is run again to converge.
+the platform's S3 client: idempotent, so it is run again to converge, and readable back, so a
+change made behind the platform's back shows as drift.
 
 - data bucket: versioned; old versions expire after the tier's retention; unfinished multipart
-  uploads are cleaned after a week.
+  uploads are cleaned after a week; a quota.
 - backup bucket: made with Object Lock (it cannot be turned on later), versioned, and every new
   object locked by default for the tier's lock days in its mode (COMPLIANCE: no one can delete
   it early, not even with the platform's key), so a ransomware holding a tenant's or an
   operator's key cannot destroy the backups.
+
+No call here deletes a bucket with data in it: removing a tenant keeps its data.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,50 +24,149 @@ from pdn.dataservices.plan import DataServiceError, TenantStorage
 INCOMPLETE_UPLOAD_DAYS = 7
 
 
-def ensure_buckets(s3: Any, storage: TenantStorage) -> list[str]:
-    """Make or converge both buckets of a tenant; returns what it changed (empty: nothing)."""
-    changed = []
-    if _ensure(s3, storage.data_bucket, object_lock=False):
-        changed.append(f"{storage.data_bucket}: created")
-    if _ensure(s3, storage.backup_bucket, object_lock=True):
-        changed.append(f"{storage.backup_bucket}: created with Object Lock")
-    for name in (storage.data_bucket, storage.backup_bucket):
-        if s3.get_bucket_versioning(Bucket=name).get("Status") != "Enabled":
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-            changed.append(f"{name}: versioning enabled")
+@dataclass(frozen=True)
+class BucketSpec:
+    """One bucket as the platform wants it (and, read back, as the store has it)."""
+
+    name: str
+    object_lock: bool
+    versioning: bool = True
+    noncurrent_days: int = 0  # old versions expire after this (0: lifecycle not managed)
+    lock_mode: str = ""  # default retention of new objects (with object_lock)
+    lock_days: int = 0
+    quota_mib: int = 0  # 0: none
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def specs_of(storage: TenantStorage) -> tuple[BucketSpec, BucketSpec]:
+    """The tenant's (data, backup) buckets."""
     policy = storage.backup
-    rules = [
+    data = BucketSpec(
+        storage.data_bucket,
+        object_lock=False,
+        noncurrent_days=policy.keep_days,
+        quota_mib=storage.quota_gib * 1024,
+    )
+    backup = BucketSpec(
+        storage.backup_bucket,
+        object_lock=True,
+        lock_mode=policy.lock_mode.value,
+        lock_days=policy.lock_days,
+    )
+    return data, backup
+
+
+def _lifecycle(days: int) -> list[dict[str, Any]]:
+    return [
         {
             "ID": "pdn-retention",
             "Filter": {"Prefix": ""},
             "Status": "Enabled",
-            "NoncurrentVersionExpiration": {"NoncurrentDays": policy.keep_days},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": days},
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS},
         }
     ]
-    try:
-        current_rules = s3.get_bucket_lifecycle_configuration(Bucket=storage.data_bucket)["Rules"]
-    except ClientError:  # none yet
-        current_rules = None
-    if current_rules != rules:
+
+
+def ensure_bucket(s3: Any, spec: BucketSpec) -> list[str]:
+    """Make or converge one bucket (all but its quota, set on the admin plane); returns what it
+    changed (empty: nothing)."""
+    changed = []
+    if _ensure(s3, spec.name, object_lock=spec.object_lock):
+        changed.append(f"{spec.name}: created" + (" with Object Lock" if spec.object_lock else ""))
+    if spec.versioning and s3.get_bucket_versioning(Bucket=spec.name).get("Status") != "Enabled":
+        s3.put_bucket_versioning(Bucket=spec.name, VersioningConfiguration={"Status": "Enabled"})
+        changed.append(f"{spec.name}: versioning enabled")
+    if spec.noncurrent_days and _noncurrent_days(s3, spec.name) != spec.noncurrent_days:
         s3.put_bucket_lifecycle_configuration(
-            Bucket=storage.data_bucket, LifecycleConfiguration={"Rules": rules}
+            Bucket=spec.name, LifecycleConfiguration={"Rules": _lifecycle(spec.noncurrent_days)}
         )
-        changed.append(f"{storage.data_bucket}: old versions expire after {policy.keep_days} days")
-    retention = {
-        "ObjectLockEnabled": "Enabled",
-        "Rule": {"DefaultRetention": {"Mode": policy.lock_mode.value, "Days": policy.lock_days}},
-    }
-    current = s3.get_object_lock_configuration(Bucket=storage.backup_bucket)
-    if current.get("ObjectLockConfiguration") != retention:
+        changed.append(f"{spec.name}: old versions expire after {spec.noncurrent_days} days")
+    if spec.object_lock and _retention(s3, spec.name) != (spec.lock_mode, spec.lock_days):
         s3.put_object_lock_configuration(
-            Bucket=storage.backup_bucket, ObjectLockConfiguration=retention
+            Bucket=spec.name,
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": spec.lock_mode, "Days": spec.lock_days}},
+            },
         )
-        changed.append(
-            f"{storage.backup_bucket}: new objects locked {policy.lock_days} days "
-            f"({policy.lock_mode.value})"
-        )
+        changed.append(f"{spec.name}: new objects locked {spec.lock_days} days ({spec.lock_mode})")
     return changed
+
+
+def ensure_buckets(s3: Any, storage: TenantStorage) -> list[str]:
+    """Make or converge both buckets of a tenant; returns what it changed (empty: nothing)."""
+    return [change for spec in specs_of(storage) for change in ensure_bucket(s3, spec)]
+
+
+def read_bucket(s3: Any, name: str, quota_mib: int = 0) -> BucketSpec | None:
+    """The bucket as the store has it (quota_mib as read on the admin plane), None if absent."""
+    try:
+        s3.head_bucket(Bucket=name)
+    except ClientError as err:
+        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return None
+        raise DataServiceError(f"bucket {name}: {err}") from err
+    lock_mode, lock_days = _retention(s3, name)
+    return BucketSpec(
+        name,
+        object_lock=_lock_enabled(s3, name),
+        versioning=s3.get_bucket_versioning(Bucket=name).get("Status") == "Enabled",
+        noncurrent_days=_noncurrent_days(s3, name),
+        lock_mode=lock_mode,
+        lock_days=lock_days,
+        quota_mib=quota_mib,
+    )
+
+
+def delete_empty_bucket(s3: Any, name: str) -> bool:
+    """Delete the bucket if it holds no object version at all; False (kept) otherwise."""
+    try:
+        listing = s3.list_object_versions(Bucket=name, MaxKeys=1)
+    except ClientError as err:
+        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return True
+        raise
+    if listing.get("Versions") or listing.get("DeleteMarkers"):
+        return False
+    s3.delete_bucket(Bucket=name)
+    return True
+
+
+def _noncurrent_days(s3: Any, name: str) -> int:
+    try:
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    except ClientError:  # none
+        return 0
+    if rules != _lifecycle(_days_in(rules)):
+        return -1  # a rule the platform did not write: drift
+    return _days_in(rules)
+
+
+def _days_in(rules: list[dict[str, Any]]) -> int:
+    try:
+        return int(rules[0]["NoncurrentVersionExpiration"]["NoncurrentDays"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return -1
+
+
+def _lock_enabled(s3: Any, name: str) -> bool:
+    try:
+        locked = s3.get_object_lock_configuration(Bucket=name)
+    except ClientError:
+        return False
+    return (locked.get("ObjectLockConfiguration") or {}).get("ObjectLockEnabled") == "Enabled"
+
+
+def _retention(s3: Any, name: str) -> tuple[str, int]:
+    try:
+        config = s3.get_object_lock_configuration(Bucket=name).get("ObjectLockConfiguration")
+    except ClientError:
+        return "", 0
+    default = ((config or {}).get("Rule") or {}).get("DefaultRetention") or {}
+    return str(default.get("Mode", "")), int(default.get("Days", 0))
 
 
 def _ensure(s3: Any, name: str, *, object_lock: bool) -> bool:
@@ -77,15 +180,9 @@ def _ensure(s3: Any, name: str, *, object_lock: bool) -> bool:
             raise DataServiceError(f"bucket {name}: {err}") from err
         s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=object_lock)
         return True
-    if object_lock:
-        try:
-            locked = s3.get_object_lock_configuration(Bucket=name)
-        except ClientError:
-            locked = {}
-        enabled = (locked.get("ObjectLockConfiguration") or {}).get("ObjectLockEnabled")
-        if enabled != "Enabled":
-            raise DataServiceError(
-                f"bucket {name} exists without Object Lock, which cannot be turned on later: "
-                "copy its objects to a new bucket made with it, then remove this one"
-            )
+    if object_lock and not _lock_enabled(s3, name):
+        raise DataServiceError(
+            f"bucket {name} exists without Object Lock, which cannot be turned on later: "
+            "copy its objects to a new bucket made with it, then remove this one"
+        )
     return False

@@ -13,6 +13,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from urllib3.exceptions import HTTPError
 
+from pdn.dataservices.s3 import Endpoint
 from pdn.dc import control_plane, network, nodes, object_storage
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
@@ -116,6 +117,10 @@ class LocalDC:
         """The platform admin's access to the DC's object storage (S3 over TLS)."""
         ca = control_plane.credential_paths(self.settings).ca.cert
         return object_storage.admin_access(self.settings, ca)
+
+    def object_storage_endpoint(self) -> Endpoint:
+        ca = control_plane.credential_paths(self.settings).ca.cert
+        return object_storage.endpoint(self.settings, ca)
 
     def api_client(self, *, break_glass: bool = False) -> k8s.ApiClient:
         """A client as the platform admin (RBAC-bound), or as break-glass (system:masters)."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdn import paths
+from pdn.dataservices.s3 import Endpoint
 from pdn.dc import pki
 from pdn.dc.errors import DCError
 from pdn.dc.probes import expect_ok, https_get
@@ -106,6 +107,18 @@ def admin_access(settings: DCSettings, ca: Path) -> S3Access:
     )
 
 
+def endpoint(settings: DCSettings, ca: Path) -> Endpoint:
+    """The store as its clients see it: S3 and IAM over TLS, and its admin plane (master and
+    filer, host:port.grpcPort) for quotas."""
+    p, host = settings.ports, settings.listen_host
+    return Endpoint(
+        f"https://{host}:{p.s3_https}",
+        ca.read_text(),
+        master=f"{host}:{p.storage_master}.{p.storage_master_grpc}",
+        filer=f"{host}:{p.storage_filer}.{p.storage_filer_grpc}",
+    )
+
+
 def process_spec(settings: DCSettings, ca: Path) -> ProcessSpec:
     """The store's process; ca: the DC's CA, which signs its certificate (for the probe)."""
     p, host = settings.ports, settings.listen_host
@@ -137,6 +150,10 @@ def process_spec(settings: DCSettings, ca: Path) -> ProcessSpec:
         f"-s3.cert.file={cert.cert}",
         f"-s3.key.file={cert.key}",
         f"-s3.config={identities}",
+        # Tenant identities are made through the IAM API (the admin key above), kept in the
+        # filer; a bucket with objects is never deleted by a DeleteBucket.
+        "-s3.iam.readOnly=false",
+        "-s3.allowDeleteBucketNotEmpty=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
     )

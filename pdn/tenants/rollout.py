@@ -18,15 +18,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pdn import orphans, paths
 from pdn.pulumi_env import PulumiEnvironment
-from pdn.stacks import Stack, StackError, state_dir, state_file
+from pdn.stacks import Stack, StackError, has_object_storage, state_dir, state_file
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
 from pdn.tenants.shards import (
     PROJECT,
     SHARDS,
+    STORAGE_TYPE,
+    dynamic_provider_urn,
     placed_in,
     provider_urn,
     shard_of,
@@ -91,7 +94,9 @@ def _check_layout(env: PulumiEnvironment, site: str) -> None:
             )
 
 
-def _prepare(stack: Stack, site: str, shard: int, platform: str, tenants_dir: Path) -> None:
+def _prepare(
+    stack: Stack, site: str, shard: int, platform: str, tenants_dir: Path, *, data_services: bool
+) -> None:
     # The shard reads the platform stack's kubeconfig (a secret): one secrets key for both.
     stack.ensure(secrets_of=Stack(stack.env, platform))
     stack.set_plain_config(
@@ -101,6 +106,7 @@ def _prepare(stack: Stack, site: str, shard: int, platform: str, tenants_dir: Pa
             "pdn:shards": str(SHARDS),
             "pdn:platformStack": f"organization/pdn/{platform}",
             "pdn:tenantsDir": str(tenants_dir.resolve()),
+            "pdn:dataServices": "true" if data_services else "false",
         }
     )
 
@@ -114,9 +120,11 @@ def roll_out(
     slugs: list[str] | None = None,
     platform: str = "local",
     parallel: int = 2,
+    refresh: bool = False,
     progress: Progress = print,
 ) -> list[ShardResult]:
-    """Roll out slugs (with what depends on them), or the whole fleet of site when None."""
+    """Roll out slugs (with what depends on them), or the whole fleet of site when None.
+    refresh: read every object back first, so a change made by hand is put right."""
     _reap_orphans(env, progress)
     _check_layout(env, site)
     jobs: dict[int, list[str] | None]
@@ -129,17 +137,39 @@ def roll_out(
         for slug in sorted(chosen):
             by_shard.setdefault(shard_of(slug), []).append(slug)
         jobs = {shard: members for shard, members in sorted(by_shard.items())}
+    # Tenants get their share of the object store where the platform stack is bound to one.
+    data_services = has_object_storage(Stack(env, platform))
 
     def run(shard: int, members: list[str] | None) -> ShardResult:
         stack = shard_stack(env, site, shard)
         started = time.monotonic()
-        _prepare(stack, site, shard, platform, tenants_dir)
-        targets = None if members is None else _targets(env, stack.name, site, members)
+        _prepare(stack, site, shard, platform, tenants_dir, data_services=data_services)
+        targets = (
+            None
+            if members is None
+            else _targets(env, stack.name, site, members, data_services=data_services)
+        )
         # The state is saved once, at the end, not after every step (a save rewrites the whole
         # shard's state): every object is an idempotent server-side apply, so a run killed
         # before its save is run again and takes over what it had made.
-        program = shard_program(fleet, site, shard, f"organization/pdn/{platform}", members)
-        changes = stack.up(targets=targets, checkpoints=False, program=program)
+        leaving = _leaving_buckets(env, stack.name, placed_in(fleet, site, shard))
+        if members is not None:  # a targeted run removes only the tenants it targets
+            leaving = {slug: kept for slug, kept in leaving.items() if slug in members}
+        program = shard_program(
+            fleet,
+            site,
+            shard,
+            f"organization/pdn/{platform}",
+            members,
+            data_services=data_services,
+        )
+        changes = stack.up(targets=targets, checkpoints=False, program=program, refresh=refresh)
+        for slug, kept in sorted(leaving.items()):
+            progress(
+                f"[{stack.name}] {slug} removed: its S3 key and grants are gone, its buckets "
+                f"{', '.join(kept)} are kept with their data (deleting agency data is never "
+                "implicit: empty and delete them by hand once the agency agrees)"
+            )
         updated = members if members is not None else placed_in(fleet, site, shard)
         if members is None and not updated:
             stack.remove()  # its last tenant is gone: later rollouts need not start it
@@ -160,22 +190,52 @@ def roll_out(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _targets(env: PulumiEnvironment, stack: str, site: str, slugs: list[str]) -> list[str]:
-    """What a run for slugs targets: their URNs, and those the state holds under their
-    components that the program may no longer make (a child renamed or dropped by a newer pdn),
-    so they are deleted. The cluster provider only while the shard has none: once it exists,
-    targeting it would take in every object that depends on it, the whole shard."""
+def _state_resources(env: PulumiEnvironment, stack: str) -> list[dict[str, Any]]:
+    """The resources a shard's state file records (none if it has none yet)."""
     try:
         state = json.loads(state_file(env, PROJECT, stack).read_text())
     except (OSError, ValueError):
         state = {}
-    resources = (state.get("checkpoint", {}).get("latest") or {}).get("resources") or []
+    return list((state.get("checkpoint", {}).get("latest") or {}).get("resources") or [])
+
+
+def _leaving_buckets(env: PulumiEnvironment, stack: str, placed: list[str]) -> dict[str, list[str]]:
+    """The buckets of tenants the shard's state holds and its program no longer makes: the
+    program drops them (retained), and the operator is told they are kept."""
+    storage = {r["urn"]: r for r in _state_resources(env, stack) if r["type"] == STORAGE_TYPE}
+    found: dict[str, list[str]] = {}
+    for r in _state_resources(env, stack):
+        owner = storage.get(r.get("parent", ""))
+        if owner is None or not r["type"].endswith(":Bucket"):
+            continue
+        slug = owner["urn"].rsplit("::", 1)[-1].removesuffix("-storage")
+        if slug not in placed:
+            found.setdefault(slug, []).append(str((r.get("outputs") or {}).get("name", r["id"])))
+    return found
+
+
+def _targets(
+    env: PulumiEnvironment, stack: str, site: str, slugs: list[str], *, data_services: bool
+) -> list[str]:
+    """What a run for slugs targets: their URNs, and those the state holds under their
+    components that the program may no longer make (a child renamed or dropped by a newer pdn),
+    so they are deleted. Each provider only while the shard has none: once it exists,
+    targeting it would take in every object that depends on it, the whole shard."""
+    resources = _state_resources(env, stack)
     recorded = {r["urn"] for r in resources}
-    wanted = [urn for slug in slugs for urn in tenant_urns(stack, slug)]
-    components = {tenant_urns(stack, slug)[0] for slug in slugs}
-    wanted += [r["urn"] for r in resources if r.get("parent") in components]
-    provider = provider_urn(stack, site)
-    return list(dict.fromkeys(wanted if provider in recorded else [provider, *wanted]))
+    wanted = [
+        urn for slug in slugs for urn in tenant_urns(stack, slug, data_services=data_services)
+    ]
+    inside = set(wanted)
+    for r in resources:  # in the state's order: a parent comes before its children
+        if r.get("parent") in inside:
+            inside.add(r["urn"])
+            wanted.append(r["urn"])
+    providers = [provider_urn(stack, site)]
+    if data_services:
+        providers.append(dynamic_provider_urn(stack))
+    missing = [p for p in providers if p not in recorded]
+    return list(dict.fromkeys([*missing, *wanted]))
 
 
 def tear_down(env: PulumiEnvironment, site: str, progress: Progress = print) -> None:

@@ -47,6 +47,20 @@ CHILDREN = (
 )
 
 
+# A tenant's share of the site's object store (with data services), its own component.
+STORAGE_TYPE = "pdn:dataservices:TenantStorage"
+_DYNAMIC = "pulumi-python:dynamic/pdn-object-storage"
+STORAGE_CHILDREN = (
+    ("data", f"{_DYNAMIC}:Bucket"),
+    ("backup", f"{_DYNAMIC}:Bucket"),
+    ("s3-user", f"{_DYNAMIC}:User"),
+)
+
+
+def storage_name(slug: str) -> str:
+    return f"{slug}-storage"
+
+
 def child_names(name: str) -> list[tuple[str, str]]:
     """(Pulumi type, resource name) of a tenant component's children."""
     return [(kind, f"{name}-{role}") for role, kind in CHILDREN]
@@ -57,10 +71,23 @@ def provider_urn(stack: str, site: str) -> str:
     return f"urn:pulumi:{stack}::{PROJECT}::pulumi:providers:kubernetes::{site}-cluster"
 
 
-def tenant_urns(stack: str, slug: str) -> list[str]:
-    """Every URN of one tenant in its shard stack: its component, then its children."""
+def dynamic_provider_urn(stack: str) -> str:
+    """The URN of a shard stack's provider of Python dynamic resources (the S3 ones)."""
+    return f"urn:pulumi:{stack}::{PROJECT}::pulumi:providers:pulumi-python::default"
+
+
+def tenant_urns(stack: str, slug: str, *, data_services: bool = False) -> list[str]:
+    """Every URN of one tenant in its shard stack: its component, then its children (and with
+    data services, its storage component and its children)."""
     prefix = f"urn:pulumi:{stack}::{PROJECT}::"
-    return [
+    urns = [
         f"{prefix}{TENANT_TYPE}::{slug}",
         *(f"{prefix}{TENANT_TYPE}${kind}::{name}" for kind, name in child_names(slug)),
     ]
+    if data_services:
+        storage = storage_name(slug)
+        urns.append(f"{prefix}{STORAGE_TYPE}::{storage}")
+        urns += [
+            f"{prefix}{STORAGE_TYPE}${kind}::{storage}-{role}" for role, kind in STORAGE_CHILDREN
+        ]
+    return urns

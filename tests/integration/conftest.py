@@ -3,15 +3,22 @@ through pdn.stacks (the way `pdn up` drives it)."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from pdn import paths, pulumi_env, stacks
 from pdn.dc.lifecycle import LocalDC
+from pdn.inventory import LOCAL_SITE, all_sites
+from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
+from pdn.tenants.rollout import existing_shards, roll_out, shard_stack, tear_down
 from tests.integration.dc_fixtures import running_dc
+
+SITE = "pdn-local"
 
 
 @pytest.fixture
@@ -43,6 +50,67 @@ def stack(engine: pulumi_env.PulumiEnvironment) -> Iterator[stacks.Stack]:
     finally:
         created.remove()
         assert set(paths.REPO_ROOT.glob("Pulumi.*.yaml")) == before
+
+
+@dataclass
+class Onboarded:
+    dc: LocalDC
+    env: pulumi_env.PulumiEnvironment
+    platform: str
+    tenants_dir: Path
+
+    def fleet(self) -> Fleet:
+        return load_fleet(tenant_files(self.tenants_dir), all_sites())
+
+    def roll_out(
+        self, slugs: list[str] | None = None, *, refresh: bool = False
+    ) -> dict[str, dict[str, int]]:
+        results = roll_out(
+            self.env,
+            self.fleet(),
+            SITE,
+            self.tenants_dir,
+            slugs=slugs,
+            platform=self.platform,
+            refresh=refresh,
+            progress=print,
+        )
+        return {r.stack: r.changes for r in results}
+
+
+@pytest.fixture(scope="session")
+def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Onboarded]:
+    """The platform stack bound to the DC's cluster and object store, and the example tenants,
+    in a state dir of their own (one rollout for the session); all removed afterwards, even on
+    failure."""
+    state = tmp_path_factory.mktemp("tenancy-state")
+    tenants_dir = tmp_path_factory.mktemp("tenants")
+    for example in tenant_files():
+        shutil.copy(example, tenants_dir / example.name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PDN_STATE_DIR", str(state))
+        patch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+        patch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+        env = pulumi_env.environment()
+        platform = f"it-platform-{uuid.uuid4().hex[:6]}"
+        admin = local_dc.object_storage_admin()
+        storage = stacks.ObjectStorageBinding(
+            local_dc.object_storage_endpoint(), admin.access_key, admin.secret_key
+        )
+        stacks.up_on_local_dc(
+            env, platform, local_dc.site, LOCAL_SITE, local_dc.kubeconfig, object_storage=storage
+        )
+        onboard = Onboarded(local_dc, env, platform, tenants_dir)
+        try:
+            onboard.roll_out()
+            yield onboard
+        finally:
+            try:
+                tear_down(env, SITE, progress=print)
+                for shard in existing_shards(env, SITE):
+                    shard_stack(env, SITE, shard).remove()
+            finally:
+                stacks.Stack(env, platform).remove()
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,65 +17,12 @@ from kubernetes.client.rest import ApiException
 from pdn import pulumi_env, stacks
 from pdn.cli.main import main
 from pdn.dc.lifecycle import LocalDC
-from pdn.inventory import LOCAL_SITE, all_sites
 from pdn.tenants import labels
-from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
 from pdn.tenants.reachability import Endpoint, can_connect
-from pdn.tenants.rollout import POLICY_PACK, existing_shards, roll_out, shard_stack, tear_down
+from pdn.tenants.rollout import POLICY_PACK, existing_shards, shard_stack
+from tests.integration.conftest import SITE, Onboarded
 
 pytestmark = pytest.mark.integration
-SITE = "pdn-local"
-
-
-@dataclass
-class Onboarded:
-    dc: LocalDC
-    env: pulumi_env.PulumiEnvironment
-    platform: str
-    tenants_dir: Path
-
-    def fleet(self) -> Fleet:
-        return load_fleet(tenant_files(self.tenants_dir), all_sites())
-
-    def roll_out(self, slugs: list[str] | None = None) -> dict[str, dict[str, int]]:
-        results = roll_out(
-            self.env,
-            self.fleet(),
-            SITE,
-            self.tenants_dir,
-            slugs=slugs,
-            platform=self.platform,
-            progress=print,
-        )
-        return {r.stack: r.changes for r in results}
-
-
-@pytest.fixture(scope="module")
-def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Onboarded]:
-    """The platform stack and the example tenants, in a state dir of their own; all removed
-    afterwards, even on failure."""
-    state = tmp_path_factory.mktemp("tenancy-state")
-    tenants_dir = tmp_path_factory.mktemp("tenants")
-    for example in tenant_files():
-        shutil.copy(example, tenants_dir / example.name)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PDN_STATE_DIR", str(state))
-        patch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
-        patch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
-        env = pulumi_env.environment()
-        platform = f"it-platform-{uuid.uuid4().hex[:6]}"
-        stacks.up_on_local_dc(env, platform, local_dc.site, LOCAL_SITE, local_dc.kubeconfig)
-        onboard = Onboarded(local_dc, env, platform, tenants_dir)
-        try:
-            onboard.roll_out()
-            yield onboard
-        finally:
-            try:
-                tear_down(env, SITE, progress=print)
-                for shard in existing_shards(env, SITE):
-                    shard_stack(env, SITE, shard).remove()
-            finally:
-                stacks.Stack(env, platform).remove()
 
 
 def _impersonated(dc: LocalDC, group: str) -> k8s.ApiClient:

@@ -3,6 +3,7 @@ and owner-only, every listener is named, and only this DC's stray sockets are re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -11,12 +12,14 @@ import pytest
 
 from pdn.dc import object_storage, pki
 from pdn.dc.errors import DCError
-from pdn.dc.settings import DCSettings
+from pdn.dc.settings import DCSettings, Ports
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> DCSettings:
-    return DCSettings(site_code="pdn-test", state_root=tmp_path)
+    # Ports no running DC uses: the socket test must never touch a live store's sockets.
+    ports = Ports(**{f.name: getattr(Ports(), f.name) + 40000 for f in dataclasses.fields(Ports)})
+    return DCSettings(site_code="pdn-test", state_root=tmp_path, ports=ports)
 
 
 def test_the_admin_key_is_made_once_and_private(settings: DCSettings) -> None:

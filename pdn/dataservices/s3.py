@@ -1,0 +1,91 @@
+"""Clients of a site's object store: the S3 API (buckets, objects) and its IAM API (identities),
+always over verified TLS, and the store's admin plane for what S3 has no call for (quotas).
+
+The CA is carried as PEM, not as a path: a Pulumi dynamic provider runs in its own process, and
+a path on one operator's disk in the state would break the next operator's `up`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pdn.dataservices.plan import DataServiceError
+
+REGION = "id-pdn-1"  # signed into every request; SeaweedFS and RGW accept any region name
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a site's object store answers S3 (https URL) and the CA that signs it (PEM). The
+    admin plane sets quotas: for SeaweedFS its master and filer (host:port.grpcPort)."""
+
+    url: str
+    ca_pem: str
+    master: str = ""
+    filer: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith("https://"):
+            raise DataServiceError(
+                f"object storage endpoint {self.url!r}: only https:// is accepted (keys and "
+                "data never cross the network in clear)"
+            )
+        if "BEGIN CERTIFICATE" not in self.ca_pem:
+            raise DataServiceError(
+                f"object storage endpoint {self.url}: its CA is not a PEM certificate"
+            )
+
+    def ca_file(self) -> Path:
+        """The CA as a file for botocore (one per content, private to this user)."""
+        digest = hashlib.sha256(self.ca_pem.encode()).hexdigest()[:16]
+        path = Path(tempfile.gettempdir()) / f"pdn-s3-ca-{digest}.pem"
+        if not path.is_file() or path.read_text() != self.ca_pem:
+            # A name of its own: providers of two shards may write it at once.
+            with tempfile.NamedTemporaryFile(
+                "w", dir=path.parent, prefix=path.name, delete=False
+            ) as tmp:
+                tmp.write(self.ca_pem)
+            Path(tmp.name).replace(path)
+        return path
+
+
+def client(endpoint: Endpoint, access_key: str, secret_key: str, service: str = "s3") -> Any:
+    """A boto3 client of the store (service "s3" or "iam", which SeaweedFS and RGW serve on the
+    same endpoint), path-style, TLS verified against the endpoint's CA."""
+    import boto3  # noqa: PLC0415  (heavy: only where a client is made)
+    from botocore.config import Config  # noqa: PLC0415
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint.url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=REGION,
+        verify=str(endpoint.ca_file()),
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            # SeaweedFS does not return the CRC checksums boto3 now asks for on every response.
+            response_checksum_validation="when_required",
+            request_checksum_calculation="when_required",
+        ),
+    )
+
+
+def unreachable(endpoint: Endpoint, err: Exception) -> DataServiceError:
+    """The error for a store that does not answer, or not over TLS, or not with its CA."""
+    text = str(err)
+    if "SSL" in text or "certificate" in text.lower():
+        hint = (
+            "it does not speak TLS with a certificate from the configured CA: check the "
+            "endpoint's port (the https one) and its CA"
+        )
+    else:
+        hint = "it does not answer: is the object store running (`pdn dc status`)?"
+    return DataServiceError(f"object storage {endpoint.url}: {hint} ({text})")
