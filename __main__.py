@@ -77,3 +77,37 @@ if object_storage_url is not None:
             }
         ),
     )
+
+# The site's database servers (DBaaS), for the tenant stacks: each engine's endpoint (plain)
+# and the platform's admin login on it (secret).
+database_servers = {
+    engine: endpoint
+    for engine in ("postgresql", "mariadb")
+    if (endpoint := config.get(f"{engine}Endpoint")) is not None
+}
+if database_servers:
+    database_ca = config.require("databaseCa")
+    pulumi.export(
+        "databases",
+        {
+            engine: {
+                "engine": engine,
+                "host": endpoint.rsplit(":", 1)[0],
+                "port": int(endpoint.rsplit(":", 1)[1]),
+                "ca_pem": database_ca,
+            }
+            for engine, endpoint in database_servers.items()
+        },
+    )
+    pulumi.export(
+        "database_admins",
+        pulumi.Output.secret(
+            {
+                engine: {
+                    "user": config.require("databaseAdminUser"),
+                    "password": config.require_secret(f"{engine}AdminPassword"),
+                }
+                for engine in database_servers
+            }
+        ),
+    )

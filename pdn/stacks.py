@@ -26,6 +26,7 @@ import yaml
 
 from pdn import paths
 from pdn.dataservices.s3 import Endpoint
+from pdn.dataservices.sql import Server
 from pdn.files import write_private
 from pdn.inventory import Site
 from pdn.pulumi_env import PulumiEnvError, PulumiEnvironment, ensure_kubernetes_plugin, run_pulumi
@@ -43,6 +44,19 @@ OBJECT_STORAGE_KEYS = {
     "filer": "pdn:objectStorageFiler",
 }
 OBJECT_STORAGE_ADMIN_KEYS = ("pdn:objectStorageAccessKey", "pdn:objectStorageSecretKey")
+# The site's database servers: per engine its endpoint (plain) and admin password (secret).
+DATABASE_CA_KEY = "pdn:databaseCa"
+DATABASE_ADMIN_USER_KEY = "pdn:databaseAdminUser"
+
+
+def database_endpoint_key(engine: str) -> str:
+    return f"pdn:{engine}Endpoint"
+
+
+def database_password_key(engine: str) -> str:
+    return f"pdn:{engine}AdminPassword"
+
+
 LOCAL_DC_CLUSTER = "local-dc"
 SALT_KEY = "encryptionsalt"
 Program = Callable[[], None]
@@ -334,6 +348,7 @@ def up_on_local_dc(
     kubeconfig: Path,
     *,
     object_storage: ObjectStorageBinding | None = None,
+    databases: tuple[DatabaseBinding, ...] = (),
     show: bool = False,
 ) -> dict[str, int]:
     """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, its object
@@ -355,7 +370,25 @@ def up_on_local_dc(
         access, secret_ = OBJECT_STORAGE_ADMIN_KEYS
         stack.set_config(access, object_storage.access_key, secret=True)
         stack.set_config(secret_, object_storage.secret_key, secret=True)
+    for db in databases:
+        stack.set_plain_config(
+            {
+                database_endpoint_key(db.server.engine): f"{db.server.host}:{db.server.port}",
+                DATABASE_CA_KEY: db.server.ca_pem,
+                DATABASE_ADMIN_USER_KEY: db.admin_user,
+            }
+        )
+        stack.set_config(database_password_key(db.server.engine), db.admin_password, secret=True)
     return stack.up(show=show)
+
+
+@dataclass(frozen=True)
+class DatabaseBinding:
+    """One of the site's database servers as a stack is bound to it, with its admin login."""
+
+    server: Server
+    admin_user: str
+    admin_password: str
 
 
 @dataclass(frozen=True)

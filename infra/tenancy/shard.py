@@ -19,7 +19,8 @@ from infra.tenancy.tenant import Tenant, TenantArgs
 from pdn.dataservices.plan import storage_of
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.render import render
-from pdn.tenants.shards import placed_in, storage_name
+from pdn.tenants.shards import databases_name, placed_in, storage_name
+from platform_services.databases.tenant_databases import TenantDatabases, TenantDatabasesArgs
 from platform_services.object_storage.tenant_storage import TenantStorage, TenantStorageArgs
 
 # pulumi_kubernetes loads its API groups lazily, with importlib's LazyLoader, which is not
@@ -62,6 +63,7 @@ def shard_program(
             )
         if data_services:
             _storage(platform, fleet, made)
+            _databases(platform, fleet, made)
         # From the fleet, not from the tenants made: a targeted run exports the whole shard too.
         pulumi.export("tenants", placed)
         pulumi.export("namespaces", {slug: fleet.tenants[slug].namespace for slug in placed})
@@ -100,4 +102,43 @@ def _storage(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) ->
     pulumi.export(
         "object_storage_secret_keys",
         pulumi.Output.secret({slug: s.secret_access_key for slug, s in shares.items()}),
+    )
+
+
+def _databases(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) -> None:
+    servers = platform.require_output("databases")
+    admins = platform.require_output("database_admins")
+    made = {}
+    for slug in slugs:
+        engines = [e.value for e in fleet.tenants[slug].databases]
+        if not engines:
+            continue
+        connections = {
+            engine: {
+                "server": servers[engine],
+                "admin_user": admins[engine]["user"],
+                "admin_password": pulumi.Output.secret(admins[engine]["password"]),
+            }
+            for engine in engines
+        }
+        made[slug] = TenantDatabases(databases_name(slug), TenantDatabasesArgs(slug, connections))
+    # For the migration tooling: each tenant's databases and logins (passwords secret).
+    pulumi.export(
+        "databases",
+        {
+            slug: {
+                engine: {
+                    "host": servers[engine]["host"],
+                    "port": servers[engine]["port"],
+                    "database": dbs.database,
+                    "user": owner,
+                }
+                for engine, owner in dbs.owners.items()
+            }
+            for slug, dbs in made.items()
+        },
+    )
+    pulumi.export(
+        "database_passwords",
+        pulumi.Output.secret({slug: dbs.passwords for slug, dbs in made.items()}),
     )

@@ -35,6 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _up(args: argparse.Namespace) -> int:
     # Imported when the command runs: `pdn --help` stays fast.
     from pdn import pulumi_env, stacks, toolchain  # noqa: PLC0415
+    from pdn.dataservices.sql import ENGINES  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.inventory import all_sites, load_site  # noqa: PLC0415
     from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files  # noqa: PLC0415
@@ -55,8 +56,19 @@ def _up(args: argparse.Namespace) -> int:
     storage = stacks.ObjectStorageBinding(
         dc.object_storage_endpoint(), admin.access_key, admin.secret_key
     )
+    servers = tuple(
+        stacks.DatabaseBinding(access.server, access.user, access.password)
+        for access in (dc.database_admin(engine) for engine in ENGINES)
+    )
     changes = stacks.up_on_local_dc(
-        env, args.stack, site, args.inventory, dc.kubeconfig, object_storage=storage, show=True
+        env,
+        args.stack,
+        site,
+        args.inventory,
+        dc.kubeconfig,
+        object_storage=storage,
+        databases=servers,
+        show=True,
     )
     print(f"stack {args.stack} on {site.code}: {_summary(changes)}")
     results = roll_out(env, fleet, site.code, TENANTS_DIR, platform=args.stack, progress=progress)

@@ -14,7 +14,7 @@ from kubernetes import config as k8s_config
 from urllib3.exceptions import HTTPError
 
 from pdn.dataservices.s3 import Endpoint
-from pdn.dc import control_plane, network, nodes, object_storage
+from pdn.dc import control_plane, databases, network, nodes, object_storage, packages
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
 from pdn.dc.settings import DCSettings
@@ -28,7 +28,7 @@ UNHEALTHY_CONFIRM = 3.0  # a once-healthy process failing its check this long is
 RESTART_GRACE = 10.0  # SIGTERM to SIGKILL for a process being replaced
 HEAL_ROUNDS = 3
 # The DC's processes in start order: the control plane, then the data services it offers.
-COMPONENTS = (*control_plane.ORDER, object_storage.NAME)
+COMPONENTS = (*control_plane.ORDER, object_storage.NAME, *databases.NAMES)
 
 
 class _PhaseReporter:
@@ -122,6 +122,11 @@ class LocalDC:
         ca = control_plane.credential_paths(self.settings).ca.cert
         return object_storage.endpoint(self.settings, ca)
 
+    def database_admin(self, engine: str) -> databases.DatabaseAccess:
+        """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""
+        ca = control_plane.credential_paths(self.settings).ca.cert
+        return databases.admin_access(self.settings, engine, ca)
+
     def api_client(self, *, break_glass: bool = False) -> k8s.ApiClient:
         """A client as the platform admin (RBAC-bound), or as break-glass (system:masters)."""
         path = self.settings.super_admin_kubeconfig if break_glass else self.kubeconfig
@@ -138,11 +143,15 @@ class LocalDC:
         report = _PhaseReporter(progress)
         report("network", f"address {self.settings.advertise_address} on {self.settings.interface}")
         network.ensure_advertise_address(self.settings)
+        installed = packages.ensure(lambda message: report("packages", message))
+        report("packages", ", ".join(f"{i.package} {i.version}" for i in installed))
         report("certificates", f"PKI in {self.settings.pki_dir}")
         creds = control_plane.ensure_credentials(self.settings)
         specs = {s.name: s for s in control_plane.process_specs(self.settings, creds, toolchain)}
         object_storage.ensure_files(self.settings, creds.ca)
         specs[object_storage.NAME] = object_storage.process_spec(self.settings, creds.ca.cert)
+        databases.ensure_files(self.settings, creds.ca)
+        specs.update((s.name, s) for s in databases.process_specs(self.settings, creds.ca.cert))
         self._check_ports_free(specs.values())
         try:
             for attempt in range(1, HEAL_ROUNDS + 1):
@@ -190,7 +199,8 @@ class LocalDC:
                     raise DCError(f"cannot release kwok's node leases: {_api_reason(err)}") from err
         self._ensure(kwok, "nodes", report)
         self._wait_nodes_ready(report)
-        self._ensure(specs[object_storage.NAME], "data services", report)
+        for name in (object_storage.NAME, *databases.NAMES):
+            self._ensure(specs[name], "data services", report)
 
     def _ensure(self, spec: ProcessSpec, phase: str, report: _PhaseReporter) -> None:
         """Healthy: untouched. Starting: waited for. Stopping, hung or failing: restarted."""
@@ -278,6 +288,7 @@ class LocalDC:
             creds = control_plane.credential_paths(self.settings)
             specs = control_plane.process_specs(self.settings, creds, bin_dir())
             specs.append(object_storage.process_spec(self.settings, creds.ca.cert))
+            specs += databases.process_specs(self.settings, creds.ca.cert)
         by_name = {s.name: s for s in specs}
         for name in COMPONENTS:
             pid = self.supervisor.pid(name)
@@ -314,3 +325,5 @@ class LocalDC:
         if purge:
             shutil.rmtree(self.settings.root, ignore_errors=True)
             progress(f"removed {self.settings.root}")
+            databases.purge(self.settings)
+            progress(f"removed {self.settings.database_dir}")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pdn.dc.errors import DCError
 from pdn.files import open_private_log, private_dir, write_private
@@ -26,6 +27,14 @@ class ProcessSpec:
     ports: tuple[int, ...]
     probe: HealthProbe
     cwd: Path | None = None  # for a program that reads its config files from where it runs
+    user: str | None = None  # a server that refuses to run as root (PostgreSQL) runs as this
+
+
+def _as_user(user: str | None) -> dict[str, Any]:
+    """Popen's arguments to run as user (its own group, no supplementary groups)."""
+    if user is None:
+        return {}
+    return {"user": user, "group": user, "extra_groups": []}
 
 
 class Supervisor:
@@ -114,6 +123,7 @@ class Supervisor:
                 start_new_session=True,
                 close_fds=True,
                 cwd=spec.cwd,
+                **_as_user(spec.user),
             )
         finally:
             os.close(log)

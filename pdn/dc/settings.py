@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,12 @@ class Ports:
     storage_volume_grpc: int = 18339
     storage_filer: int = 18340
     storage_filer_grpc: int = 18341
+    # Databases (DBaaS), TLS only.
+    postgresql: int = 15432
+    mariadb: int = 13306
+
+
+DATABASE_ROOT = Path("/var/lib/pdn/dc")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,13 @@ class DCSettings:
     @property
     def object_storage_dir(self) -> Path:
         return self.root / "object-storage"
+
+    @property
+    def database_dir(self) -> Path:
+        """The database servers' data: outside the state root, which sits in root's home (0700),
+        where their unprivileged users could not reach it; one per site and state root."""
+        digest = hashlib.sha256(str(self.state_root.resolve()).encode()).hexdigest()[:8]
+        return DATABASE_ROOT / f"{self.site_code}-{digest}"
 
     @property
     def etcd_data_dir(self) -> Path:

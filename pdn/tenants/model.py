@@ -93,6 +93,13 @@ class PlatformService(StrEnum):
         return {"sso": "pdn-identity"}.get(self.value, f"pdn-{self.value}")
 
 
+class DatabaseEngine(StrEnum):
+    """The database services (DBaaS) a tenant may have one database on."""
+
+    POSTGRESQL = "postgresql"
+    MARIADB = "mariadb"  # most agency applications are PHP on MySQL
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -212,6 +219,10 @@ class Tenant(_Strict):
     groups: Groups
     flows: Annotated[list[Flow], Field(max_length=50)] = []
     accept_from: Annotated[list[Slug], Field(max_length=50)] = []  # tenants that may reach us
+    # One database per engine listed, with its own login (data services).
+    databases: Annotated[
+        list[Annotated[DatabaseEngine, Field(strict=False)]], Field(max_length=2)
+    ] = []
 
     @property
     def effective_quota(self) -> Quota:
@@ -233,6 +244,8 @@ class Tenant(_Strict):
             raise ValueError("contacts: name at least one contact with role: owner")
         if len(set(self.sites)) != len(self.sites):
             raise ValueError("sites: a site is listed twice")
+        if len(set(self.databases)) != len(self.databases):
+            raise ValueError("databases: an engine is listed twice (one database per engine)")
         if any(f.tenant == self.slug for f in self.flows if isinstance(f, TenantFlow)):
             raise ValueError("flows: a tenant reaches its own namespace without a flow")
         return self

@@ -26,6 +26,8 @@ from pdn.stacks import Stack, StackError, has_object_storage, state_dir, state_f
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
 from pdn.tenants.shards import (
+    DATABASE_TYPE,
+    DATABASES_TYPE,
     PROJECT,
     SHARDS,
     STORAGE_TYPE,
@@ -147,12 +149,12 @@ def roll_out(
         targets = (
             None
             if members is None
-            else _targets(env, stack.name, site, members, data_services=data_services)
+            else _targets(env, stack.name, site, fleet, members, data_services=data_services)
         )
         # The state is saved once, at the end, not after every step (a save rewrites the whole
         # shard's state): every object is an idempotent server-side apply, so a run killed
         # before its save is run again and takes over what it had made.
-        leaving = _leaving_buckets(env, stack.name, placed_in(fleet, site, shard))
+        leaving = _leaving_data(env, stack.name, placed_in(fleet, site, shard))
         if members is not None:  # a targeted run removes only the tenants it targets
             leaving = {slug: kept for slug, kept in leaving.items() if slug in members}
         program = shard_program(
@@ -166,9 +168,9 @@ def roll_out(
         changes = stack.up(targets=targets, checkpoints=False, program=program, refresh=refresh)
         for slug, kept in sorted(leaving.items()):
             progress(
-                f"[{stack.name}] {slug} removed: its S3 key and grants are gone, its buckets "
-                f"{', '.join(kept)} are kept with their data (deleting agency data is never "
-                "implicit: empty and delete them by hand once the agency agrees)"
+                f"[{stack.name}] {slug} removed: its S3 key, database logins and grants are "
+                f"gone; its {', '.join(kept)} are kept with their data (deleting agency data "
+                "is never implicit: remove them by hand once the agency agrees)"
             )
         updated = members if members is not None else placed_in(fleet, site, shard)
         if members is None and not updated:
@@ -199,23 +201,41 @@ def _state_resources(env: PulumiEnvironment, stack: str) -> list[dict[str, Any]]
     return list((state.get("checkpoint", {}).get("latest") or {}).get("resources") or [])
 
 
-def _leaving_buckets(env: PulumiEnvironment, stack: str, placed: list[str]) -> dict[str, list[str]]:
-    """The buckets of tenants the shard's state holds and its program no longer makes: the
-    program drops them (retained), and the operator is told they are kept."""
-    storage = {r["urn"]: r for r in _state_resources(env, stack) if r["type"] == STORAGE_TYPE}
+def _leaving_data(env: PulumiEnvironment, stack: str, placed: list[str]) -> dict[str, list[str]]:
+    """The buckets and databases of tenants the shard's state holds and its program no longer
+    makes: their logins go, their data is kept, and the operator is told."""
+    resources = _state_resources(env, stack)
+    owners = {r["urn"]: r for r in resources if r["type"] in (STORAGE_TYPE, DATABASES_TYPE)}
     found: dict[str, list[str]] = {}
-    for r in _state_resources(env, stack):
-        owner = storage.get(r.get("parent", ""))
-        if owner is None or not r["type"].endswith(":Bucket"):
+    for r in resources:
+        owner = owners.get(r.get("parent", ""))
+        if owner is None or r["type"].endswith(":User"):
             continue
-        slug = owner["urn"].rsplit("::", 1)[-1].removesuffix("-storage")
-        if slug not in placed:
-            found.setdefault(slug, []).append(str((r.get("outputs") or {}).get("name", r["id"])))
+        slug = owner["urn"].rsplit("::", 1)[-1].rsplit("-", 1)[0]
+        if slug in placed:
+            continue
+        if r["type"] == DATABASE_TYPE:
+            engine = r["urn"].rsplit("-", 1)[-1]
+            found.setdefault(slug, []).append(f"{engine} database {r['id']}")
+        else:
+            name = (r.get("outputs") or {}).get("name", r["id"])
+            found.setdefault(slug, []).append(f"bucket {name}")
     return found
 
 
+def _engines(fleet: Fleet, slug: str) -> tuple[str, ...]:
+    tenant = fleet.tenants.get(slug)
+    return tuple(sorted(e.value for e in tenant.databases)) if tenant else ()
+
+
 def _targets(
-    env: PulumiEnvironment, stack: str, site: str, slugs: list[str], *, data_services: bool
+    env: PulumiEnvironment,
+    stack: str,
+    site: str,
+    fleet: Fleet,
+    slugs: list[str],
+    *,
+    data_services: bool,
 ) -> list[str]:
     """What a run for slugs targets: their URNs, and those the state holds under their
     components that the program may no longer make (a child renamed or dropped by a newer pdn),
@@ -224,7 +244,11 @@ def _targets(
     resources = _state_resources(env, stack)
     recorded = {r["urn"] for r in resources}
     wanted = [
-        urn for slug in slugs for urn in tenant_urns(stack, slug, data_services=data_services)
+        urn
+        for slug in slugs
+        for urn in tenant_urns(
+            stack, slug, data_services=data_services, engines=_engines(fleet, slug)
+        )
     ]
     inside = set(wanted)
     for r in resources:  # in the state's order: a parent comes before its children

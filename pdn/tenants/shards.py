@@ -61,6 +61,15 @@ def storage_name(slug: str) -> str:
     return f"{slug}-storage"
 
 
+# Its databases (with data services and engines in its file), a component of their own.
+DATABASES_TYPE = "pdn:dataservices:TenantDatabases"
+DATABASE_TYPE = "pulumi-python:dynamic/pdn-databases:Database"
+
+
+def databases_name(slug: str) -> str:
+    return f"{slug}-databases"
+
+
 def child_names(name: str) -> list[tuple[str, str]]:
     """(Pulumi type, resource name) of a tenant component's children."""
     return [(kind, f"{name}-{role}") for role, kind in CHILDREN]
@@ -76,9 +85,11 @@ def dynamic_provider_urn(stack: str) -> str:
     return f"urn:pulumi:{stack}::{PROJECT}::pulumi:providers:pulumi-python::default"
 
 
-def tenant_urns(stack: str, slug: str, *, data_services: bool = False) -> list[str]:
+def tenant_urns(
+    stack: str, slug: str, *, data_services: bool = False, engines: tuple[str, ...] = ()
+) -> list[str]:
     """Every URN of one tenant in its shard stack: its component, then its children (and with
-    data services, its storage component and its children)."""
+    data services, its storage and databases components and their children)."""
     prefix = f"urn:pulumi:{stack}::{PROJECT}::"
     urns = [
         f"{prefix}{TENANT_TYPE}::{slug}",
@@ -90,4 +101,8 @@ def tenant_urns(stack: str, slug: str, *, data_services: bool = False) -> list[s
         urns += [
             f"{prefix}{STORAGE_TYPE}${kind}::{storage}-{role}" for role, kind in STORAGE_CHILDREN
         ]
+        if engines:
+            dbs = databases_name(slug)
+            urns.append(f"{prefix}{DATABASES_TYPE}::{dbs}")
+            urns += [f"{prefix}{DATABASES_TYPE}${DATABASE_TYPE}::{dbs}-{e}" for e in engines]
     return urns

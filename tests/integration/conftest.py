@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pdn import paths, pulumi_env, stacks
+from pdn.dataservices.sql import ENGINES
 from pdn.dc.lifecycle import LocalDC
 from pdn.inventory import LOCAL_SITE, all_sites
 from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
@@ -97,8 +98,18 @@ def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> It
         storage = stacks.ObjectStorageBinding(
             local_dc.object_storage_endpoint(), admin.access_key, admin.secret_key
         )
+        servers = tuple(
+            stacks.DatabaseBinding(access.server, access.user, access.password)
+            for access in (local_dc.database_admin(engine) for engine in ENGINES)
+        )
         stacks.up_on_local_dc(
-            env, platform, local_dc.site, LOCAL_SITE, local_dc.kubeconfig, object_storage=storage
+            env,
+            platform,
+            local_dc.site,
+            LOCAL_SITE,
+            local_dc.kubeconfig,
+            object_storage=storage,
+            databases=servers,
         )
         onboard = Onboarded(local_dc, env, platform, tenants_dir)
         try:

@@ -29,6 +29,8 @@ TEST_PORTS = Ports(
     storage_volume_grpc=28339,
     storage_filer=28340,
     storage_filer_grpc=28341,
+    postgresql=25432,
+    mariadb=23306,
 )
 
 

@@ -69,6 +69,8 @@ def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
         "kube-scheduler",
         "kwok",
         "object-storage",
+        "postgresql",
+        "mariadb",
     ]
     local_dc.up(progress=lambda _: None)
     after = local_dc.status()
@@ -300,3 +302,27 @@ def test_an_api_error_while_registering_nodes_is_one_line(local_dc: LocalDC) -> 
             admission.delete_validating_admission_policy(FREEZE_POLICY)
         local_dc.up(progress=lambda _: None)
     assert local_dc.status().healthy
+
+
+@pytest.mark.parametrize("engine", ["postgresql", "mariadb"])
+def test_a_killed_database_server_comes_back_with_its_data(local_dc: LocalDC, engine: str) -> None:
+    from pdn.dataservices.sql import connect  # noqa: PLC0415
+
+    access = local_dc.database_admin(engine)
+    table = f"heal_{engine}"
+    with connect(access.server, access.user, access.password) as conn, conn.cursor() as cur:
+        if engine == "postgresql":
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {table} (v text)")
+        else:
+            cur.execute("CREATE DATABASE IF NOT EXISTS heal")
+            table = f"heal.{table}"
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {table} (v text)")
+        cur.execute(f"INSERT INTO {table} VALUES ('sebelum')")  # noqa: S608 (a constant name)
+    pid = local_dc.supervisor.pid(engine)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    local_dc.up(progress=print)
+    assert local_dc.supervisor.pid(engine) not in (None, pid)
+    with connect(access.server, access.user, access.password) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT v FROM {table}")  # noqa: S608 (a constant name)
+        assert ("sebelum",) in list(cur.fetchall())

@@ -34,9 +34,10 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     assert main(["dc", "status"]) == 1
     out = capsys.readouterr().out
     components = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-    for component in (*components, "object-storage"):
+    data_services = ("object-storage", "postgresql", "mariadb")
+    for component in (*components, *data_services):
         assert f"{component}" in out
-    assert out.count("UNHEALTHY: not running") == 6
+    assert out.count("UNHEALTHY: not running") == 8
     assert "0/8 Ready" in out
 
 

@@ -118,3 +118,38 @@ def test_every_tier_plans_both_buckets() -> None:
         assert backup.versioning
         assert backup.object_lock
         assert backup.lock_days > 0
+
+
+def test_database_names_come_from_the_slug_and_are_checked() -> None:
+    from pdn.dataservices.databases import database_name, owner_name  # noqa: PLC0415
+
+    assert database_name("kab-bekasi-rsud") == "kab_bekasi_rsud"
+    assert owner_name("postgresql", "kab_bekasi_rsud") == "kab_bekasi_rsud_owner"
+    assert owner_name("mariadb", "kab_bekasi_rsud") == "kab_bekasi_rsud"
+    with pytest.raises(DataServiceError, match="database name"):
+        database_name("9-kota")
+
+
+def test_a_password_never_reaches_the_server_in_plaintext() -> None:
+    from pdn.dataservices.databases import native_password_hash, scram_verifier  # noqa: PLC0415
+
+    verifier = scram_verifier("rahasia-negara")
+    assert verifier.startswith("SCRAM-SHA-256$4096:")
+    assert "rahasia" not in verifier
+    assert scram_verifier("rahasia-negara") != verifier  # salted
+    # MySQL's documented example: PASSWORD('mypass').
+    assert native_password_hash("mypass") == "*6C8989366EAF75BB670AD8EA7A7FC1176A95CEF4"
+
+
+def test_a_database_changed_by_hand_is_a_change_and_a_new_engine_replaces() -> None:
+    from platform_services.databases.providers import DatabaseProvider  # noqa: PLC0415
+
+    server = {"engine": "postgresql", "host": "127.0.0.1", "port": 15432, "ca_pem": CA}
+    olds = {"server": server, "admin_user": "a", "admin_password": "p", "database": "x"}
+    provider = DatabaseProvider()
+    assert not provider.diff("x", {**olds, "in_sync": True}, olds).changes
+    drifted = provider.diff("x", {**olds, "in_sync": False}, olds)
+    assert drifted.changes
+    assert not drifted.replaces
+    moved = provider.diff("x", olds, {**olds, "server": {**server, "engine": "mariadb"}})
+    assert moved.replaces == ["database"]

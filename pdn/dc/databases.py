@@ -1,0 +1,269 @@
+"""The local DC's database servers (DBaaS): PostgreSQL 15 and MariaDB 10.11 from Debian's
+packages (pdn.dc.packages), each its own instance on loopback, TLS only, with a certificate from
+the DC's CA, as the site's database service answers in production.
+
+- Data lives in settings.database_dir (under /var/lib/pdn), owned by the server's own
+  unprivileged user: PostgreSQL refuses to run as root, and the DC's state dir sits in root's
+  home where those users cannot reach.
+- The platform's admin on each (`pdn_admin`, a generated password kept owner-only in the DC's
+  state) reaches it over TLS with a password; nothing listens on a unix socket for others, and
+  a plain-TCP login is refused (pg_hba `hostnossl … reject`; MariaDB
+  `require_secure_transport`).
+"""
+
+from __future__ import annotations
+
+import json
+import pwd
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pdn.dataservices import sql
+from pdn.dataservices.sql import MARIADB, POSTGRESQL, Server
+from pdn.dc import pki
+from pdn.dc.errors import DCError
+from pdn.dc.processes import ProcessSpec
+from pdn.dc.settings import DCSettings
+from pdn.files import private_dir, write_private
+
+NAMES = (POSTGRESQL, MARIADB)
+ADMIN = "pdn_admin"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+SERVICE_USER = {POSTGRESQL: "postgres", MARIADB: "mysql"}
+CERT_FILE = "databases"
+PG_HBA = (
+    "# pdn: TLS and a password, from loopback; anything else is refused.\n"
+    "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+    "hostnossl all all 0.0.0.0/0 reject\n"
+)
+
+
+@dataclass(frozen=True)
+class DatabaseAccess:
+    """The platform admin's login on one server."""
+
+    server: Server
+    user: str
+    password: str
+
+
+def _admins_file(settings: DCSettings) -> Path:
+    return settings.root / "databases" / "admins.json"
+
+
+def _admins(settings: DCSettings) -> dict[str, str]:
+    """Each engine's admin password, made once, owner-only (root)."""
+    path = _admins_file(settings)
+    try:
+        found = json.loads(path.read_text())
+    except FileNotFoundError:
+        found = {}
+    except (OSError, ValueError) as err:
+        raise DCError(f"{path}: unreadable ({err}): remove it and run `pdn dc up`") from err
+    if set(found) != set(NAMES):
+        found = {name: found.get(name) or secrets.token_urlsafe(24) for name in NAMES}
+        write_private(path, json.dumps(found, indent=2))
+    return {str(k): str(v) for k, v in found.items()}
+
+
+def server(settings: DCSettings, engine: str, ca: Path) -> Server:
+    """The server as its clients see it; ca: the DC's CA certificate."""
+    port = settings.ports.postgresql if engine == POSTGRESQL else settings.ports.mariadb
+    return Server(engine, settings.listen_host, port, ca.read_text())
+
+
+def admin_access(settings: DCSettings, engine: str, ca: Path) -> DatabaseAccess:
+    path = _admins_file(settings)
+    try:
+        password = json.loads(path.read_text())[engine]
+    except (OSError, ValueError, KeyError) as err:
+        raise DCError(f"{path}: no {engine} admin password ({err}): run `pdn dc up`") from err
+    return DatabaseAccess(server(settings, engine, ca), ADMIN, password)
+
+
+def _problem(settings: DCSettings, engine: str, ca: Path) -> str | None:
+    access = admin_access(settings, engine, ca)
+    return sql.problem(access.server, access.user, access.password)
+
+
+def _owned_dir(path: Path, user: str) -> Path:
+    """path, owner-only, owned by user (made if missing)."""
+    private_dir(path)
+    entry = pwd.getpwnam(user)
+    shutil.chown(path, entry.pw_uid, entry.pw_gid)
+    return path
+
+
+def _owned_file(path: Path, content: str | bytes, user: str) -> None:
+    write_private(path, content)
+    entry = pwd.getpwnam(user)
+    shutil.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def ensure_files(settings: DCSettings, ca: pki.KeyPair) -> None:
+    """Each server's data directory (initialised once), its certificate and key (owned by the
+    server's user), its access rules and the admin login."""
+    cert = pki.ensure_cert(
+        settings.pki_dir,
+        ca,
+        pki.CertSpec(
+            CERT_FILE,
+            "pdn databases",
+            dns_names=("localhost", "127.0.0.1"),
+            ip_addresses=("127.0.0.1",),
+            server=True,
+        ),
+    )
+    passwords = _admins(settings)
+    root = settings.database_dir
+    root.mkdir(parents=True, exist_ok=True, mode=0o755)  # each server's dir is its own, 0700
+    for name in NAMES:
+        user = SERVICE_USER[name]
+        home = _owned_dir(root / name, user)
+        _owned_file(home / "server.crt", cert.cert.read_bytes(), user)
+        _owned_file(home / "server.key", cert.key.read_bytes(), user)
+        _owned_file(home / "ca.crt", ca.cert.read_bytes(), user)
+    _init_postgresql(root / POSTGRESQL, passwords[POSTGRESQL])
+    _init_mariadb(root / MARIADB, passwords[MARIADB])
+
+
+def _run_as(user: str, argv: list[str], what: str) -> None:
+    entry = pwd.getpwnam(user)
+    try:
+        done = subprocess.run(
+            argv,
+            user=entry.pw_uid,
+            group=entry.pw_gid,
+            extra_groups=[],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+            cwd="/",
+        )
+    except subprocess.TimeoutExpired as err:
+        raise DCError(f"{what}: did not finish in 120 s") from err
+    if done.returncode != 0:
+        raise DCError(f"{what} failed: {(done.stderr or done.stdout).strip()[-400:]}")
+
+
+def _init_postgresql(home: Path, password: str) -> None:
+    user = SERVICE_USER[POSTGRESQL]
+    _owned_file(home / "pg_hba.conf", PG_HBA, user)
+    data = home / "data"
+    if (data / "PG_VERSION").is_file():
+        return
+    shutil.rmtree(data, ignore_errors=True)  # a half-made one from an interrupted first run
+    pwfile = home / ".initdb-password"
+    _owned_file(pwfile, password, user)
+    try:
+        _run_as(
+            user,
+            [
+                str(PG_BIN / "initdb"),
+                f"--pgdata={data}",
+                f"--username={ADMIN}",
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--data-checksums",  # pgBackRest verifies pages with them
+            ],
+            "initdb (PostgreSQL)",
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+
+
+def _init_mariadb(home: Path, password: str) -> None:
+    user = SERVICE_USER[MARIADB]
+    # Run at every start: the admin exists with this password, over TLS only. The file holds
+    # the password, owner-only (mysql), like the store's key file.
+    sql = (
+        f"CREATE USER IF NOT EXISTS '{ADMIN}'@'127.0.0.1' IDENTIFIED BY '{password}' "
+        "REQUIRE SSL;\n"
+        f"ALTER USER '{ADMIN}'@'127.0.0.1' IDENTIFIED BY '{password}' REQUIRE SSL;\n"
+        f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN}'@'127.0.0.1' WITH GRANT OPTION;\n"
+    )
+    _owned_file(home / "init.sql", sql, user)
+    data = home / "data"
+    if (data / "mysql").is_dir():
+        return
+    shutil.rmtree(data, ignore_errors=True)
+    _run_as(
+        user,
+        [
+            "/usr/bin/mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={data}",
+            "--skip-test-db",  # else a `test` database anyone may write
+            "--auth-root-authentication-method=socket",
+            f"--user={user}",
+        ],
+        "mariadb-install-db",
+    )
+
+
+def process_specs(settings: DCSettings, ca: Path) -> list[ProcessSpec]:
+    """The two servers; ca: the DC's CA certificate (for their probes)."""
+    home = settings.database_dir
+    host, p = settings.listen_host, settings.ports
+    pg, maria = home / POSTGRESQL, home / MARIADB
+    postgresql = ProcessSpec(
+        POSTGRESQL,
+        (
+            str(PG_BIN / "postgres"),
+            f"-D{pg / 'data'}",
+            f"-clisten_addresses={host}",
+            f"-cport={p.postgresql}",
+            "-cunix_socket_directories=",  # TCP with TLS only
+            f"-chba_file={pg / 'pg_hba.conf'}",
+            "-cssl=on",
+            f"-cssl_cert_file={pg / 'server.crt'}",
+            f"-cssl_key_file={pg / 'server.key'}",
+            "-cssl_min_protocol_version=TLSv1.2",
+            "-cpassword_encryption=scram-sha-256",
+            "-cshared_buffers=64MB",
+            "-clogging_collector=off",  # to stderr: the DC's log of it
+        ),
+        (p.postgresql,),
+        lambda: _problem(settings, POSTGRESQL, ca),
+        cwd=pg,
+        user=SERVICE_USER[POSTGRESQL],
+    )
+    mariadb = ProcessSpec(
+        MARIADB,
+        (
+            "/usr/sbin/mariadbd",
+            "--no-defaults",  # not /etc/mysql: this instance's settings are all here
+            "--basedir=/usr",
+            f"--datadir={maria / 'data'}",
+            f"--bind-address={host}",
+            f"--port={p.mariadb}",
+            f"--socket={maria / 'mariadbd.sock'}",
+            f"--pid-file={maria / 'mariadbd.pid'}",
+            f"--init-file={maria / 'init.sql'}",
+            f"--ssl-cert={maria / 'server.crt'}",
+            f"--ssl-key={maria / 'server.key'}",
+            f"--ssl-ca={maria / 'ca.crt'}",
+            "--require-secure-transport=ON",
+            "--tls-version=TLSv1.2,TLSv1.3",
+            "--skip-name-resolve",
+            "--innodb-buffer-pool-size=64M",
+            "--log-bin=mariadb-bin",  # point-in-time recovery and mariadb-backup's position
+            "--server-id=1",
+        ),
+        (p.mariadb,),
+        lambda: _problem(settings, MARIADB, ca),
+        cwd=maria,
+        user=SERVICE_USER[MARIADB],
+    )
+    return [postgresql, mariadb]
+
+
+def purge(settings: DCSettings) -> None:
+    shutil.rmtree(settings.database_dir, ignore_errors=True)
