@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants lock
+.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants bench-backups lock
 
 # Dependencies only from requirements.lock, each file checked against its sha256, nothing
 # resolved; then the project itself, without dependencies and without a build environment.
@@ -59,3 +59,6 @@ bench-scale: toolchain
 
 bench-tenants: toolchain
 	$(BIN)/python benchmarks/tenant_fleet.py --write-readme
+
+bench-backups: toolchain
+	$(BIN)/python benchmarks/backups.py --write-readme

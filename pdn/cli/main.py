@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 
-from pdn.cli import dc, env, stack, tenant, toolchain
+from pdn.cli import backup, dc, env, stack, tenant, toolchain
+from pdn.dataservices.errors import DataServiceError
 from pdn.dc.errors import DCError
 from pdn.inventory import InventoryError
 from pdn.pulumi_env import PulumiEnvError
@@ -22,13 +23,14 @@ USER_ERRORS = (
     DCError,
     TenantError,
     RegionCodeError,
+    DataServiceError,
 )
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdn", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (toolchain, dc, env, stack, tenant):
+    for module in (toolchain, dc, env, stack, tenant, backup):
         module.register(commands)
     return root
 

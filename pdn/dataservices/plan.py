@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from pdn.dataservices.errors import DataServiceError
 from pdn.tenants.model import Tenant, Tier
 
-
-class DataServiceError(Exception):
-    """A data service cannot be planned as asked; the message says what to fix."""
+__all__ = ["DataServiceError"]
 
 
 class LockMode(StrEnum):

@@ -28,7 +28,11 @@ UNHEALTHY_CONFIRM = 3.0  # a once-healthy process failing its check this long is
 RESTART_GRACE = 10.0  # SIGTERM to SIGKILL for a process being replaced
 HEAL_ROUNDS = 3
 # The DC's processes in start order: the control plane, then the data services it offers.
-COMPONENTS = (*control_plane.ORDER, object_storage.NAME, *databases.NAMES)
+COMPONENTS = (
+    *control_plane.ORDER,
+    *(store.name for store in object_storage.STORES),
+    *databases.NAMES,
+)
 
 
 class _PhaseReporter:
@@ -113,14 +117,19 @@ class LocalDC:
             )
         return toolchain
 
-    def object_storage_admin(self) -> object_storage.S3Access:
-        """The platform admin's access to the DC's object storage (S3 over TLS)."""
+    def object_storage_admin(
+        self, store: object_storage.Store = object_storage.PRIMARY
+    ) -> object_storage.S3Access:
+        """The platform admin's access to the DC's object storage (S3 over TLS); store: the
+        site's own, or the one standing in for the second site."""
         ca = control_plane.credential_paths(self.settings).ca.cert
-        return object_storage.admin_access(self.settings, ca)
+        return object_storage.admin_access(self.settings, ca, store)
 
-    def object_storage_endpoint(self) -> Endpoint:
+    def object_storage_endpoint(
+        self, store: object_storage.Store = object_storage.PRIMARY
+    ) -> Endpoint:
         ca = control_plane.credential_paths(self.settings).ca.cert
-        return object_storage.endpoint(self.settings, ca)
+        return object_storage.endpoint(self.settings, ca, store)
 
     def database_admin(self, engine: str) -> databases.DatabaseAccess:
         """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""
@@ -148,8 +157,9 @@ class LocalDC:
         report("certificates", f"PKI in {self.settings.pki_dir}")
         creds = control_plane.ensure_credentials(self.settings)
         specs = {s.name: s for s in control_plane.process_specs(self.settings, creds, toolchain)}
-        object_storage.ensure_files(self.settings, creds.ca)
-        specs[object_storage.NAME] = object_storage.process_spec(self.settings, creds.ca.cert)
+        for store in object_storage.STORES:
+            object_storage.ensure_files(self.settings, creds.ca, store)
+            specs[store.name] = object_storage.process_spec(self.settings, creds.ca.cert, store)
         databases.ensure_files(self.settings, creds.ca)
         specs.update((s.name, s) for s in databases.process_specs(self.settings, creds.ca.cert))
         self._check_ports_free(specs.values())
@@ -199,7 +209,7 @@ class LocalDC:
                     raise DCError(f"cannot release kwok's node leases: {_api_reason(err)}") from err
         self._ensure(kwok, "nodes", report)
         self._wait_nodes_ready(report)
-        for name in (object_storage.NAME, *databases.NAMES):
+        for name in (*(store.name for store in object_storage.STORES), *databases.NAMES):
             self._ensure(specs[name], "data services", report)
 
     def _ensure(self, spec: ProcessSpec, phase: str, report: _PhaseReporter) -> None:
@@ -287,7 +297,10 @@ class LocalDC:
         if creds_ready:
             creds = control_plane.credential_paths(self.settings)
             specs = control_plane.process_specs(self.settings, creds, bin_dir())
-            specs.append(object_storage.process_spec(self.settings, creds.ca.cert))
+            specs += [
+                object_storage.process_spec(self.settings, creds.ca.cert, store)
+                for store in object_storage.STORES
+            ]
             specs += databases.process_specs(self.settings, creds.ca.cert)
         by_name = {s.name: s for s in specs}
         for name in COMPONENTS:

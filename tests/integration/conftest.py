@@ -128,3 +128,13 @@ def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> It
 def local_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDC]:
     """One local DC for the session (about 5 s to start)."""
     yield from running_dc(tmp_path_factory.mktemp("dc-state"))
+
+
+# Modules whose tests destroy the platform's cluster-wide objects (tenant roles, node labels)
+# of the session's DC: they run before any test that onboards tenants (the session's
+# `onboarded` platform owns those objects from then on).
+RUN_FIRST = ("test_platform_baseline.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in RUN_FIRST)  # stable: order kept otherwise

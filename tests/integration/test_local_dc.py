@@ -69,6 +69,7 @@ def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
         "kube-scheduler",
         "kwok",
         "object-storage",
+        "object-storage-second-site",
         "postgresql",
         "mariadb",
     ]

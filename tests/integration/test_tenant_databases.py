@@ -155,8 +155,8 @@ def test_removing_a_tenant_keeps_its_database_and_drops_its_login(
     info, password = _logins(onboarded)[("kab-bekasi-rsud", MARIADB)]
     server = onboarded.dc.database_admin(MARIADB).server
     with connect(server, info["user"], password, info["database"]) as conn, conn.cursor() as cur:
-        cur.execute("CREATE TABLE pasien (id int primary key, nama varchar(50))")
-        cur.execute("INSERT INTO pasien VALUES (1, 'Siti')")
+        cur.execute("CREATE TABLE rawat_inap (id int primary key, nama varchar(50))")
+        cur.execute("INSERT INTO rawat_inap VALUES (1, 'Siti')")
     removed = onboarded.tenants_dir / "kab-bekasi-rsud.yaml"
     kept = removed.read_bytes()
     removed.unlink()
@@ -167,12 +167,12 @@ def test_removing_a_tenant_keeps_its_database_and_drops_its_login(
         with pytest.raises(DataServiceError, match="denied"):
             connect(server, info["user"], password, info["database"])
         with _admin(onboarded, MARIADB).connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT nama FROM kab_bekasi_rsud.pasien")
+            cur.execute("SELECT nama FROM kab_bekasi_rsud.rawat_inap")
             assert cur.fetchall() == (("Siti",),)
     finally:
         removed.write_bytes(kept)
         onboarded.roll_out()
     info, password = _logins(onboarded)[("kab-bekasi-rsud", MARIADB)]
     with connect(server, info["user"], password, info["database"]) as conn, conn.cursor() as cur:
-        cur.execute("SELECT nama FROM pasien")
+        cur.execute("SELECT nama FROM rawat_inap")
         assert cur.fetchall() == (("Siti",),)

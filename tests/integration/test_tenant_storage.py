@@ -18,6 +18,7 @@ from pdn import paths
 from pdn.dataservices import buckets, identities, quota
 from pdn.dataservices.plan import storage_of
 from pdn.dataservices.s3 import Endpoint, client
+from pdn.dc import object_storage
 from pdn.tenants.rollout import existing_shards, shard_stack
 from platform_services.object_storage.tenant_storage import user_name
 from tests.integration.conftest import SITE, Onboarded
@@ -138,7 +139,10 @@ def test_no_generated_secret_is_in_plaintext_anywhere(onboarded: Onboarded) -> N
     secrets = [onboarded.dc.object_storage_admin().secret_key]
     secrets += [secret for _, secret in _shares(onboarded).values()]
     assert len(secrets) > 1
-    identities_file = onboarded.dc.settings.object_storage_dir / "identities.json"
+    identities_files = {
+        object_storage.file_paths(onboarded.dc.settings, store)[1]
+        for store in object_storage.STORES
+    }
     files = [
         *_files_pdn_writes(onboarded),
         *(p for p in onboarded.dc.settings.log_dir.rglob("*") if p.is_file()),
@@ -146,7 +150,7 @@ def test_no_generated_secret_is_in_plaintext_anywhere(onboarded: Onboarded) -> N
     leaks = [
         (str(path), n)
         for path in files
-        if path != identities_file  # the store's own key file (owner-only), its one home
+        if path not in identities_files  # each store's own key file (owner-only), its home
         for n, secret in enumerate(secrets)
         if secret.encode() in path.read_bytes()
     ]

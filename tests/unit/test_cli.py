@@ -34,10 +34,10 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     assert main(["dc", "status"]) == 1
     out = capsys.readouterr().out
     components = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-    data_services = ("object-storage", "postgresql", "mariadb")
+    data_services = ("object-storage", "object-storage-second-site", "postgresql", "mariadb")
     for component in (*components, *data_services):
         assert f"{component}" in out
-    assert out.count("UNHEALTHY: not running") == 8
+    assert out.count("UNHEALTHY: not running") == 9
     assert "0/8 Ready" in out
 
 

@@ -1,0 +1,205 @@
+"""Backups and restores of tenants' data against the raw paths, on one scratch DC, in one run.
+
+The example tenants are onboarded (buckets, databases), one of them (a hospital) gets 512 MiB
+of files and a ~256 MB MariaDB table. Then, each against its raw path on the same data:
+- object backup (`pdn backup run`: to this site and the second) vs a boto3 multipart upload of
+  the same bytes as one plain file, to one site;
+- MariaDB server backup (mariadb-backup streamed to both sites, table checksums) vs
+  `mariadb-dump` to a file then a boto3 multipart upload of it, to one site;
+- restore drill of the hospital (every object and table verified) vs `cp` of the same files;
+- a restore drill of every example tenant, and the drill's rate per GB.
+
+    python benchmarks/backups.py [--write-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from common import REPO, quiet, scratch_dc, write_readme_section
+
+from pdn import pulumi_env, stacks
+from pdn.dataservices import db_backup, runner
+from pdn.dataservices.sql import ENGINES, connect
+from pdn.dc.lifecycle import LocalDC
+from pdn.inventory import LOCAL_SITE, all_sites, load_site
+from pdn.tenants.fleet import load_fleet, tenant_files
+from pdn.tenants.rollout import roll_out
+
+SITE = "pdn-local"
+HOSPITAL = "kab-bekasi-rsud"
+FILES, FILE_MIB = 64, 8
+
+
+def _onboard(dc: LocalDC, scratch: Path) -> Path:
+    env = pulumi_env.environment()
+    storage = dc.object_storage_admin()
+    servers = tuple(
+        stacks.DatabaseBinding(a.server, a.user, a.password)
+        for a in (dc.database_admin(e) for e in ENGINES)
+    )
+    stacks.up_on_local_dc(
+        env,
+        "bench-platform",
+        load_site(LOCAL_SITE),
+        LOCAL_SITE,
+        dc.kubeconfig,
+        object_storage=stacks.ObjectStorageBinding(
+            dc.object_storage_endpoint(), storage.access_key, storage.secret_key
+        ),
+        databases=servers,
+    )
+    tenants = scratch / "tenants"
+    tenants.mkdir()
+    for example in tenant_files():
+        shutil.copy(example, tenants / example.name)
+    roll_out(
+        env,
+        load_fleet(tenant_files(tenants), all_sites()),
+        SITE,
+        tenants,
+        platform="bench-platform",
+        progress=quiet,
+    )
+    return tenants
+
+
+def _timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def _seed(dc: LocalDC, scratch: Path, s3: Any) -> tuple[Path, Path, int]:
+    """The hospital's files (in its bucket, and as one plain file) and its big table."""
+    files = scratch / "files"
+    files.mkdir()
+    for i in range(FILES):
+        (files / f"berkas-{i:03d}.bin").write_bytes(os.urandom(FILE_MIB * 2**20))
+    data_bytes = FILES * FILE_MIB * 2**20
+    for path in sorted(files.iterdir()):
+        s3.upload_file(str(path), f"{HOSPITAL}-data", f"arsip/{path.name}")
+    s3.create_bucket(Bucket="bench-raw")
+    plain = scratch / "plain.bin"
+    with plain.open("wb") as out:
+        for path in sorted(files.iterdir()):
+            out.write(path.read_bytes())
+    print(f"{data_bytes / 2**20:.0f} MiB of files in {HOSPITAL}-data", flush=True)
+
+    admin = dc.database_admin("mariadb")
+    with connect(admin.server, admin.user, admin.password) as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE kab_bekasi_rsud.rekam_medis (id int primary key, isi text) ENGINE=InnoDB"
+        )
+        cur.execute(
+            "INSERT INTO kab_bekasi_rsud.rekam_medis "
+            "SELECT seq, REPEAT(MD5(RAND()), 32) FROM seq_1_to_250000"
+        )
+    print("MariaDB table filled", flush=True)
+
+    return files, plain, data_bytes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write-readme", action="store_true")
+    args = parser.parse_args()
+    f: dict[str, float] = {}
+    with scratch_dc(LOCAL_SITE, slot=5) as (dc, scratch):
+        dc.up(progress=quiet)
+        tenants = _onboard(dc, scratch)
+        fleet = load_fleet(tenant_files(tenants), all_sites())
+        sites = runner.local_sites(dc)
+        s3 = sites.primary.s3
+
+        files, plain, data_bytes = _seed(dc, scratch, s3)
+        f["objects backup"] = _timed(
+            lambda: runner.run(sites, fleet, SITE, [HOSPITAL], progress=quiet)
+        )
+        f["raw upload"] = _timed(lambda: s3.upload_file(str(plain), "bench-raw", "plain.bin"))
+        print(f"objects: backup {f['objects backup']:.1f}s, raw {f['raw upload']:.1f}s", flush=True)
+
+        server = db_backup.MariaDBServer(dc.settings.database_dir / "mariadb" / "mariadbd.sock")
+        result = db_backup.back_up_mariadb(server, sites.primary, [sites.second], quiet)
+        f["db backup"], f["db bytes"] = result.seconds, float(result.bytes)
+        dump = scratch / "dump.sql"
+
+        def raw_dump() -> None:
+            with dump.open("wb") as out:
+                subprocess.run(
+                    [
+                        "mariadb-dump",
+                        "--no-defaults",
+                        f"--socket={server.socket}",
+                        "--user=root",
+                        "--single-transaction",
+                        "--all-databases",
+                    ],
+                    stdout=out,
+                    check=True,
+                )
+            s3.upload_file(str(dump), "bench-raw", "dump.sql")
+
+        f["db raw"] = _timed(raw_dump)
+        print(f"mariadb: backup {f['db backup']:.1f}s, dump+upload {f['db raw']:.1f}s", flush=True)
+
+        drilled = runner.drill_tenant(sites, fleet, SITE, HOSPITAL, progress=quiet)
+        assert drilled.verified, drilled  # noqa: S101 (a benchmark that restored wrong is void)
+        f["drill"] = drilled.seconds
+        f["drill bytes"] = float(drilled.bucket.bytes) + f["db bytes"]
+        copy = scratch / "copy"
+        f["cp"] = _timed(lambda: shutil.copytree(files, copy))
+        for slug in sorted(fleet.tenants):
+            if SITE in fleet.tenants[slug].sites:
+                f[f"drill {slug}"] = runner.drill_tenant(
+                    sites, fleet, SITE, slug, progress=quiet
+                ).seconds
+        f["data bytes"] = float(data_bytes)
+    table = render(f)
+    print(table)
+    if args.write_readme:
+        write_readme_section("backups", table)
+        print(f"written to {REPO / 'README.md'}")
+    return 0
+
+
+def render(f: dict[str, float]) -> str:
+    mib = f["data bytes"] / 2**20
+    gb = f["drill bytes"] / 1e9
+    drills = ", ".join(
+        f"{k.removeprefix('drill ')} {v:.1f} s"
+        for k, v in sorted(f.items())
+        if k.startswith("drill ") and k != "drill bytes"
+    )
+    return "\n".join(
+        [
+            f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores; one run on a "
+            "scratch local DC.",
+            "",
+            "| what | time | raw path (same data, same run) | time | throughput ratio |",
+            "|---|---|---|---|---|",
+            f"| object backup of {mib:.0f} MiB (`pdn backup run`: read, hash, to both sites) | "
+            f"{f['objects backup']:.1f} s | boto3 multipart upload of the same bytes, one site | "
+            f"{f['raw upload']:.1f} s | {f['raw upload'] / f['objects backup']:.2f}x |",
+            f"| MariaDB server backup ({f['db bytes'] / 2**20:.0f} MiB stream: mariadb-backup to "
+            f"both sites, checksums) | {f['db backup']:.1f} s | `mariadb-dump` to a file, then "
+            f"boto3 upload, one site | {f['db raw']:.1f} s | {f['db raw'] / f['db backup']:.2f}x |",
+            f"| restore drill of {HOSPITAL} ({mib:.0f} MiB of files + its server's backup, every "
+            f"checksum) | {f['drill']:.1f} s | `cp -r` of the same files | {f['cp']:.1f} s | "
+            f"{f['cp'] / f['drill']:.2f}x |",
+            "",
+            f"Restore drill rate: {f['drill'] / gb:.0f} s per GB (goal: under 120). Drill of every "
+            f"example tenant: {drills}.",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,380 @@
+"""Backups of a tenant's object data, kept where ransomware cannot reach them: in its backup
+bucket (Object Lock: each backup object is undeletable for the tier's lock days) at this site
+and at a second PDN site.
+
+Layout of a backup bucket, the same at every site:
+- `objects/<sha256>`: each distinct object content once (content-addressed: a run uploads only
+  what no earlier run holds, and a stored copy is never overwritten by a different content);
+- `catalog/objects/<stamp>.json`: the manifest of one run (every key of the data bucket with its
+  size, ETag and sha256), written last, at every site: a run that is interrupted leaves no
+  manifest, so the previous one stays the last good backup;
+- `catalog/runs/<stamp>.json`: the run's journal (started; then complete or failed), so that
+  `pdn backup status` says what happened to a run that left no manifest;
+- `catalog/drills/<stamp>.json`: each restore drill's result and measured recovery time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from botocore.exceptions import ClientError
+
+from pdn.dataservices.buckets import BucketSpec, ensure_bucket
+from pdn.dataservices.plan import DataServiceError
+
+Progress = Callable[[str], None]
+CHUNK = 8 * 2**20
+SPOOL = 64 * 2**20  # objects up to this size are hashed in memory
+
+
+def stamp(now: datetime | None = None) -> str:
+    """A run's identity: UTC time to the millisecond, sortable as text."""
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%S") + f".{now.microsecond // 1000:03d}Z"
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Site:
+    """A PDN site's object store, as the platform reaches it (an S3 client with its key)."""
+
+    name: str
+    s3: Any
+
+
+@dataclass
+class Entry:
+    size: int
+    etag: str
+    sha256: str
+
+
+@dataclass
+class Manifest:
+    tenant: str
+    stamp: str
+    bucket: str
+    objects: dict[str, Entry] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(e.size for e in self.objects.values())
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "tenant": self.tenant,
+                "stamp": self.stamp,
+                "bucket": self.bucket,
+                "objects": {k: vars(e) for k, e in sorted(self.objects.items())},
+            },
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        raw = json.loads(text)
+        return cls(
+            raw["tenant"],
+            raw["stamp"],
+            raw["bucket"],
+            {k: Entry(**v) for k, v in raw["objects"].items()},
+        )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    tenant: str
+    stamp: str
+    objects: int
+    uploaded: int  # contents not held by an earlier run
+    bytes_read: int
+    seconds: float
+    sites: tuple[str, ...]
+
+
+def _put_json(s3: Any, bucket: str, key: str, document: str) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=document.encode(), ContentType="application/json")
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as err:
+        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return False
+        raise
+    return True
+
+
+def _keys(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield str(item["Key"])
+
+
+def current_keys(s3: Any, bucket: str) -> list[str]:
+    return list(_keys(s3, bucket, ""))
+
+
+def current_keys_prefixed(s3: Any, bucket: str, prefix: str) -> list[str]:
+    return list(_keys(s3, bucket, prefix))
+
+
+def manifests(site: Site, backup_bucket: str) -> list[str]:
+    """The stamps of the complete runs at site, oldest first."""
+    try:
+        keys = list(_keys(site.s3, backup_bucket, "catalog/objects/"))
+    except ClientError as err:
+        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return []
+        raise
+    return sorted(k.rsplit("/", 1)[-1].removesuffix(".json") for k in keys)
+
+
+def read_manifest(site: Site, backup_bucket: str, run: str) -> Manifest:
+    body = site.s3.get_object(Bucket=backup_bucket, Key=f"catalog/objects/{run}.json")["Body"]
+    return Manifest.from_json(body.read().decode())
+
+
+def journal(site: Site, backup_bucket: str, kind: str = "runs") -> list[dict[str, Any]]:
+    """Every run's (or drill's) last journal entry at site, oldest first."""
+    found = []
+    try:
+        keys = sorted(_keys(site.s3, backup_bucket, f"catalog/{kind}/"))
+    except ClientError as err:
+        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return []
+        raise
+    for key in keys:
+        body = site.s3.get_object(Bucket=backup_bucket, Key=key)["Body"].read()
+        found.append(json.loads(body))
+    return found
+
+
+def chunks(body: Any) -> Iterator[bytes]:
+    while chunk := body.read(CHUNK):
+        yield chunk
+
+
+def _spooled_copy(s3: Any, bucket: str, key: str) -> tuple[IO[bytes], str, int]:
+    """The object's content in a spool file, with its sha256 and size."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (returned open)
+    digest = hashlib.sha256()
+    size = 0
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    for chunk in chunks(body):
+        digest.update(chunk)
+        spool.write(chunk)
+        size += len(chunk)
+    spool.seek(0)
+    return spool, digest.hexdigest(), size
+
+
+class _Unclosable:
+    """A file that boto3 may close after an upload, kept open for the next site's upload."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        return self.raw.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        pass
+
+
+def _store(spool: IO[bytes], sha: str, sites: list[Site], bucket: str) -> int:
+    """Upload one content to each site that does not hold it yet; returns the uploads."""
+    uploads = 0
+    for site in sites:
+        if not _exists(site.s3, bucket, f"objects/{sha}"):
+            spool.seek(0)
+            site.s3.upload_fileobj(_Unclosable(spool), bucket, f"objects/{sha}")
+            uploads += 1
+    return uploads
+
+
+def back_up_bucket(
+    tenant: str,
+    data_bucket: str,
+    backup_spec: BucketSpec,
+    primary: Site,
+    copies: list[Site],
+    *,
+    progress: Progress = print,
+    fail_after: int | None = None,
+) -> RunResult:
+    """One backup run of data_bucket into the backup bucket at primary and at every copy site.
+    fail_after: stop (as a crash would) after that many uploads, for the fault tests."""
+    started = time.monotonic()
+    run = stamp()
+    sites = [primary, *copies]
+    for site in copies:  # the second site's backup bucket, made like the first (idempotent)
+        ensure_bucket(site.s3, backup_spec)
+    bucket = backup_spec.name
+    entry = json.dumps({"tenant": tenant, "stamp": run, "status": "running"})
+    for site in sites:
+        _put_json(site.s3, bucket, f"catalog/runs/{run}.json", entry)
+    previous = manifests(primary, bucket)
+    last = read_manifest(primary, bucket, previous[-1]) if previous else None
+    manifest = Manifest(tenant, run, data_bucket)
+    uploaded = bytes_read = 0
+    try:
+        for page in primary.s3.get_paginator("list_objects_v2").paginate(Bucket=data_bucket):
+            for item in page.get("Contents", []):
+                key, etag, size = item["Key"], item["ETag"].strip('"'), int(item["Size"])
+                known = last.objects.get(key) if last else None
+                if known is not None and known.etag == etag and known.size == size:
+                    manifest.objects[key] = known  # unchanged since the last run
+                    continue
+                spool, sha, size = _spooled_copy(primary.s3, data_bucket, key)
+                bytes_read += size
+                with spool:
+                    uploaded += _store(spool, sha, sites, bucket)
+                if fail_after is not None and uploaded >= fail_after:
+                    raise DataServiceError(f"backup of {tenant} stopped (fault)")
+                manifest.objects[key] = Entry(size, etag, sha)
+        for site in sites:  # last: the run counts only once its manifest is everywhere
+            _put_json(site.s3, bucket, f"catalog/objects/{run}.json", manifest.to_json())
+    except Exception as err:
+        failed = json.dumps(
+            {"tenant": tenant, "stamp": run, "status": "failed", "error": str(err)[:500]}
+        )
+        for site in sites:
+            # The site may be what failed: there, status says the run never finished.
+            with contextlib.suppress(Exception):
+                _put_json(site.s3, bucket, f"catalog/runs/{run}.json", failed)
+        raise
+    seconds = time.monotonic() - started
+    done = json.dumps(
+        {
+            "tenant": tenant,
+            "stamp": run,
+            "status": "complete",
+            "objects": len(manifest.objects),
+            "bytes": manifest.total_bytes,
+            "seconds": round(seconds, 3),
+        }
+    )
+    for site in sites:
+        _put_json(site.s3, bucket, f"catalog/runs/{run}.json", done)
+    progress(
+        f"{tenant}: {len(manifest.objects)} object(s), {uploaded} new upload(s), "
+        f"{bytes_read / 2**20:.1f} MiB read, at {', '.join(s.name for s in sites)} "
+        f"in {seconds:.1f}s"
+    )
+    return RunResult(
+        tenant,
+        run,
+        len(manifest.objects),
+        uploaded,
+        bytes_read,
+        seconds,
+        tuple(s.name for s in sites),
+    )
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    tenant: str
+    site: str
+    backup: str  # the stamp of the run restored
+    objects: int
+    bytes: int
+    seconds: float
+    mismatches: tuple[str, ...]  # keys whose restored content differs from the manifest
+
+    @property
+    def verified(self) -> bool:
+        return not self.mismatches
+
+
+def restore_bucket(
+    site: Site,
+    backup_bucket: str,
+    target: Site,
+    target_bucket: str,
+    *,
+    run: str | None = None,
+) -> DrillResult:
+    """Restore a run (the latest by default) of the backup at site into target_bucket on
+    target, checking every object's sha256 against the manifest as it is written."""
+    started = time.monotonic()
+    runs = manifests(site, backup_bucket)
+    if not runs:
+        raise DataServiceError(f"{backup_bucket} at {site.name}: no complete backup to restore")
+    chosen = run or runs[-1]
+    manifest = read_manifest(site, backup_bucket, chosen)
+    mismatches = []
+    for key, entry in sorted(manifest.objects.items()):
+        body = site.s3.get_object(Bucket=backup_bucket, Key=f"objects/{entry.sha256}")["Body"]
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115
+        digest = hashlib.sha256()
+        with spool:
+            for chunk in chunks(body):
+                digest.update(chunk)
+                spool.write(chunk)
+            if digest.hexdigest() != entry.sha256:
+                mismatches.append(key)
+                continue
+            spool.seek(0)
+            target.s3.upload_fileobj(spool, target_bucket, key)
+    return DrillResult(
+        manifest.tenant,
+        site.name,
+        chosen,
+        len(manifest.objects),
+        manifest.total_bytes,
+        time.monotonic() - started,
+        tuple(mismatches),
+    )
+
+
+def verify_bucket(s3: Any, bucket: str, manifest: Manifest) -> list[str]:
+    """The keys of manifest whose content in bucket differs (or is missing), by sha256."""
+    wrong = []
+    for key, entry in sorted(manifest.objects.items()):
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError:
+            wrong.append(key)
+            continue
+        digest = hashlib.sha256()
+        for chunk in chunks(body):
+            digest.update(chunk)
+        if digest.hexdigest() != entry.sha256:
+            wrong.append(key)
+    return wrong
+
+
+def record_drill(sites: list[Site], backup_bucket: str, result: DrillResult) -> None:
+    record_document(
+        sites,
+        backup_bucket,
+        {**vars(result), "mismatches": list(result.mismatches), "data_set": "bucket"},
+    )
+
+
+def record_document(sites: list[Site], backup_bucket: str, document: dict[str, Any]) -> None:
+    """A drill's result, in the tenant's backup catalog at every site."""
+    text = json.dumps(document, default=str)
+    for site in sites:
+        _put_json(site.s3, backup_bucket, f"catalog/drills/{stamp()}.json", text)

@@ -1,0 +1,390 @@
+"""Backups of a site's MariaDB server, with mariadb-backup streamed to the object store of this
+site and of the second one, and restore drills of one tenant's database from them.
+
+mariadb-backup copies the whole server (a physical, consistent hot backup): its stream goes to
+`mariadb/<stamp>.xbstream` in the platform's database backup bucket (Object Lock, like every
+backup), then the table checksums of every tenant database to `mariadb/<stamp>.json`, written
+last at every site: a backup without its manifest is incomplete and never restored. A drill
+restores the latest stream into a scratch directory, prepares it, starts a scratch server on a
+socket of its own (no network), and compares each of the tenant's tables (row count and
+`CHECKSUM TABLE … EXTENDED`) with what the manifest recorded at backup time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pdn.dataservices import backup
+from pdn.dataservices.buckets import BucketSpec, ensure_bucket
+from pdn.dataservices.errors import DataServiceError
+
+Progress = Callable[[str], None]
+DB_BACKUP_BUCKET = "pdn-db-backup"
+# The longest lock of any tier (vital: 35 days, COMPLIANCE): a server backup holds them all.
+DB_BACKUP_SPEC = BucketSpec(
+    DB_BACKUP_BUCKET, object_lock=True, lock_mode="COMPLIANCE", lock_days=35
+)
+SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
+START_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class MariaDBServer:
+    """The local server as its backup reaches it: root over its private socket (as root)."""
+
+    socket: Path
+
+
+Checksums = dict[str, dict[str, list[int]]]  # database -> table -> [rows, checksum]
+
+
+def _mariadb(socket: Path, sql: str, *, skip_grants: bool = False) -> list[list[str]]:
+    argv = ["mariadb", "--no-defaults", f"--socket={socket}", "--batch", "--skip-column-names"]
+    if not skip_grants:
+        argv.append("--user=root")
+    done = subprocess.run(
+        [*argv, "-e", sql], capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode != 0:
+        raise DataServiceError(f"mariadb ({socket}): {done.stderr.strip()[-300:]}")
+    return [line.split("\t") for line in done.stdout.splitlines() if line]
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
+
+
+def _identifier(name: str) -> str:
+    """A schema or table name, quoted into SQL only once it is this plain."""
+    if not _IDENTIFIER.match(name):
+        raise DataServiceError(f"table or database name {name!r} is not a plain identifier")
+    return name
+
+
+def checksums(socket: Path, databases: list[str] | None = None) -> Checksums:
+    """Row count and extended checksum of every table of the databases (default: all but the
+    server's own)."""
+    names = databases or [
+        row[0] for row in _mariadb(socket, "SHOW DATABASES") if row[0] not in SYSTEM_SCHEMAS
+    ]
+    found: Checksums = {}
+    for name in map(_identifier, names):
+        tables = [
+            _identifier(row[0])
+            for row in _mariadb(
+                socket,
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = "  # noqa: S608 (checked name)
+                f"'{name}' AND table_type = 'BASE TABLE' ORDER BY table_name",
+            )
+        ]
+        found[name] = {}
+        for table in tables:
+            count = f"SELECT COUNT(*) FROM `{name}`.`{table}`"  # noqa: S608 (checked names)
+            (rows,) = _mariadb(socket, count)
+            (check,) = _mariadb(socket, f"CHECKSUM TABLE `{name}`.`{table}` EXTENDED")
+            found[name][table] = [int(rows[0]), int(check[1])]
+    return found
+
+
+@dataclass(frozen=True)
+class ServerBackup:
+    engine: str
+    stamp: str
+    bytes: int
+    seconds: float
+    sites: tuple[str, ...]
+
+
+def back_up_mariadb(
+    server: MariaDBServer, primary: backup.Site, copies: list[backup.Site], progress: Progress
+) -> ServerBackup:
+    started = time.monotonic()
+    run = backup.stamp()
+    sites = [primary, *copies]
+    for site in sites:
+        ensure_bucket(site.s3, DB_BACKUP_SPEC)
+    key = f"mariadb/{run}.xbstream"
+    with tempfile.TemporaryDirectory(prefix="pdn-mariadb-backup-") as scratch:
+        proc = subprocess.Popen(
+            [
+                "mariadb-backup",
+                "--backup",
+                "--stream=xbstream",
+                f"--target-dir={scratch}",
+                "--user=root",
+                f"--socket={server.socket}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        if proc.stdout is None:  # never: stdout is a pipe
+            raise DataServiceError("mariadb-backup has no output")
+        counted = _Counting(proc.stdout)
+        try:
+            primary.s3.upload_fileobj(counted, DB_BACKUP_BUCKET, key)
+        finally:
+            _, err = proc.communicate(timeout=600)
+        if proc.returncode != 0:
+            raise DataServiceError(
+                f"mariadb-backup failed (exit {proc.returncode}): {err.decode()[-400:]}"
+            )
+    for site in copies:  # the second site's copy, streamed from the first
+        body = primary.s3.get_object(Bucket=DB_BACKUP_BUCKET, Key=key)["Body"]
+        site.s3.upload_fileobj(body, DB_BACKUP_BUCKET, key)
+    manifest = json.dumps(
+        {
+            "engine": "mariadb",
+            "stamp": run,
+            "bytes": counted.count,
+            "databases": checksums(server.socket),
+        },
+        indent=1,
+    )
+    for site in sites:  # last: complete only once the manifest is everywhere
+        site.s3.put_object(
+            Bucket=DB_BACKUP_BUCKET, Key=f"mariadb/{run}.json", Body=manifest.encode()
+        )
+    seconds = time.monotonic() - started
+    progress(
+        f"mariadb: server backup {run}, {counted.count / 2**20:.1f} MiB streamed, at "
+        f"{', '.join(s.name for s in sites)} in {seconds:.1f}s"
+    )
+    return ServerBackup("mariadb", run, counted.count, seconds, tuple(s.name for s in sites))
+
+
+class _Counting:
+    """A pipe as a file for boto3, counting what it reads."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw, self.count = raw, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.raw.read(size)
+        self.count += len(chunk)
+        return chunk
+
+
+def server_backups(site: backup.Site, engine: str) -> list[str]:
+    """The stamps of the complete server backups of engine at site, oldest first."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        keys = backup.current_keys_prefixed(site.s3, DB_BACKUP_BUCKET, f"{engine}/")
+    except ClientError as err:
+        if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+            return []
+        raise
+    return sorted(k.rsplit("/", 1)[-1].removesuffix(".json") for k in keys if k.endswith(".json"))
+
+
+def server_manifest(site: backup.Site, engine: str, run: str) -> dict[str, Any]:
+    body = site.s3.get_object(Bucket=DB_BACKUP_BUCKET, Key=f"{engine}/{run}.json")["Body"]
+    loaded: dict[str, Any] = json.loads(body.read())
+    return loaded
+
+
+@dataclass(frozen=True)
+class DatabaseDrill:
+    engine: str
+    database: str
+    site: str
+    backup: str
+    tables: int
+    rows: int
+    seconds: float
+    mismatches: tuple[str, ...]
+
+    @property
+    def verified(self) -> bool:
+        return not self.mismatches
+
+
+def _latest(site: backup.Site, database: str) -> tuple[str, dict[str, list[int]]]:
+    runs = server_backups(site, "mariadb")
+    if not runs:
+        raise DataServiceError(f"no complete mariadb backup at {site.name}: run `pdn backup run`")
+    run = runs[-1]
+    expected = server_manifest(site, "mariadb", run)["databases"].get(database)
+    if expected is None:
+        raise DataServiceError(f"mariadb backup {run} at {site.name} does not hold {database}")
+    return run, expected
+
+
+@contextlib.contextmanager
+def _restored_server(site: backup.Site, run: str) -> Iterator[Path]:
+    """The server backup `run` at site, unpacked, prepared and served by a scratch mariadbd on
+    a socket of its own (no network, no grants); yields the socket; all removed afterwards."""
+    scratch = Path(tempfile.mkdtemp(prefix="pdn-mariadb-restore-"))
+    proc = None
+    try:
+        data = scratch / "data"
+        data.mkdir()
+        body = site.s3.get_object(Bucket=DB_BACKUP_BUCKET, Key=f"mariadb/{run}.xbstream")["Body"]
+        extract = subprocess.Popen(["mbstream", "-x", "-C", str(data)], stdin=subprocess.PIPE)
+        if extract.stdin is None:  # never: stdin is a pipe
+            raise DataServiceError("mbstream has no input")
+        for chunk in backup.chunks(body):
+            extract.stdin.write(chunk)
+        extract.stdin.close()
+        if extract.wait(timeout=600) != 0:
+            raise DataServiceError(f"mbstream could not unpack mariadb backup {run}")
+        _run(["mariadb-backup", "--prepare", f"--target-dir={data}"], "mariadb-backup --prepare")
+        for path in (scratch, *scratch.rglob("*")):
+            shutil.chown(path, "mysql", "mysql")
+        socket = scratch / "restore.sock"
+        proc = subprocess.Popen(
+            [
+                "/usr/sbin/mariadbd",
+                "--no-defaults",
+                "--user=mysql",
+                f"--datadir={data}",
+                f"--socket={socket}",
+                "--skip-networking",  # a socket of its own: nothing reaches it from outside
+                "--skip-grant-tables",
+                "--skip-log-bin",
+                f"--pid-file={scratch / 'restore.pid'}",
+                "--innodb-buffer-pool-size=32M",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_socket(socket, proc)
+        yield socket
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=60)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def drill_mariadb(site: backup.Site, database: str, progress: Progress) -> DatabaseDrill:
+    """Restore the latest server backup at site into a scratch server and verify database."""
+    started = time.monotonic()
+    run, expected = _latest(site, database)
+    with _restored_server(site, run) as socket:
+        got = checksums(socket, [database]).get(database, {})
+    result = _verdict(
+        site,
+        database=database,
+        run=run,
+        expected=expected,
+        got=got,
+        seconds=time.monotonic() - started,
+    )
+    verdict = "verified" if result.verified else "NOT verified: " + ", ".join(result.mismatches)
+    progress(
+        f"mariadb {database}: backup {run} from {site.name}: {result.tables} table(s), "
+        f"{result.rows} row(s) {verdict} in {result.seconds:.1f}s (recovery time)"
+    )
+    return result
+
+
+def _verdict(
+    site: backup.Site,
+    *,
+    database: str,
+    run: str,
+    expected: dict[str, list[int]],
+    got: dict[str, list[int]],
+    seconds: float,
+) -> DatabaseDrill:
+    mismatches = tuple(sorted(t for t in {*expected, *got} if expected.get(t) != got.get(t)))
+    return DatabaseDrill(
+        "mariadb",
+        database,
+        site.name,
+        run,
+        len(expected),
+        sum(v[0] for v in expected.values()),
+        seconds,
+        mismatches,
+    )
+
+
+def restore_mariadb_live(
+    site: backup.Site, database: str, live: MariaDBServer, progress: Progress
+) -> DatabaseDrill:
+    """Put the latest backup of database back on the live server. What it replaces is kept:
+    its tables move to `<database>_replaced_<stamp>` (which the tenant's login cannot reach)
+    before the backup's are loaded."""
+    started = time.monotonic()
+    run, expected = _latest(site, database)
+    database = _identifier(database)
+    kept = _identifier(f"{database}_replaced_{backup.stamp().replace('.', '')[:15]}")
+    with _restored_server(site, run) as socket:
+        tables = [row[0] for row in _mariadb(live.socket, f"SHOW FULL TABLES FROM `{database}`")]
+        _mariadb(live.socket, f"CREATE DATABASE `{kept}`")
+        for table in map(_identifier, tables):
+            _mariadb(live.socket, f"RENAME TABLE `{database}`.`{table}` TO `{kept}`.`{table}`")
+        dump = subprocess.Popen(
+            [
+                "mariadb-dump",
+                "--no-defaults",
+                f"--socket={socket}",
+                "--single-transaction",
+                "--routines",
+                "--triggers",
+                database,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        load = subprocess.run(
+            ["mariadb", "--no-defaults", f"--socket={live.socket}", "--user=root", database],
+            stdin=dump.stdout,
+            capture_output=True,
+            timeout=3600,
+            check=False,
+        )
+        _, dump_err = dump.communicate(timeout=60)
+        if dump.returncode != 0 or load.returncode != 0:
+            raise DataServiceError(
+                f"restoring {database}: {(dump_err or load.stderr).decode().strip()[-300:]} "
+                f"(the replaced tables are in {kept})"
+            )
+    got = checksums(live.socket, [database]).get(database, {})
+    result = _verdict(
+        site,
+        database=database,
+        run=run,
+        expected=expected,
+        got=got,
+        seconds=time.monotonic() - started,
+    )
+    progress(
+        f"mariadb {database}: backup {run} from {site.name} restored into the live server in "
+        f"{result.seconds:.1f}s ({'verified' if result.verified else 'NOT verified'}); what it "
+        f"replaced is kept in {kept}"
+    )
+    return result
+
+
+def _run(argv: list[str], what: str) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise DataServiceError(f"{what} failed: {done.stderr.strip()[-400:]}")
+
+
+def _wait_socket(socket: Path, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise DataServiceError(f"the scratch mariadbd exited ({proc.returncode})")
+        if socket.exists():
+            try:
+                _mariadb(socket, "SELECT 1", skip_grants=True)
+                return
+            except DataServiceError:
+                pass
+        time.sleep(0.2)
+    raise DataServiceError(f"the scratch mariadbd did not answer in {START_TIMEOUT} s")

@@ -1,0 +1,388 @@
+"""`pdn backup` and `pdn restore` over a site's tenants: which data sets each tenant has, their
+backups at every site against the tier's policy, and restore drills that prove them."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pdn.dataservices import backup, db_backup
+from pdn.dataservices.buckets import BucketSpec, specs_of
+from pdn.dataservices.databases import database_name
+from pdn.dataservices.plan import BackupPolicy, DataServiceError, storage_of
+from pdn.tenants.fleet import Fleet
+
+if TYPE_CHECKING:
+    from pdn.dc.lifecycle import LocalDC
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Sites:
+    """The site's own store and the second PDN site's, as backup reaches them."""
+
+    primary: backup.Site
+    second: backup.Site
+    mariadb: db_backup.MariaDBServer | None = None  # the site's server, if backups reach it
+
+    def all(self) -> list[backup.Site]:
+        return [self.primary, self.second]
+
+    def named(self, name: str | None) -> backup.Site:
+        if name is None:
+            return self.primary
+        for site in self.all():
+            if site.name == name:
+                return site
+        raise DataServiceError(
+            f"site {name!r}: backups are kept at {', '.join(s.name for s in self.all())}"
+        )
+
+
+def local_sites(dc: LocalDC) -> Sites:
+    """The local DC's two object stores, reached with the platform admin's key on each."""
+    from pdn.dataservices.s3 import client  # noqa: PLC0415
+    from pdn.dc import object_storage  # noqa: PLC0415
+
+    def reach(store: object_storage.Store, name: str) -> backup.Site:
+        access = dc.object_storage_admin(store)
+        endpoint = dc.object_storage_endpoint(store)
+        return backup.Site(name, client(endpoint, access.access_key, access.secret_key))
+
+    return Sites(
+        reach(object_storage.PRIMARY, dc.site.code),
+        reach(object_storage.SECOND_SITE, f"{dc.site.code}-second-site"),
+        db_backup.MariaDBServer(dc.settings.database_dir / "mariadb" / "mariadbd.sock"),
+    )
+
+
+def _engines(fleet: Fleet, slug: str) -> set[str]:
+    return {e.value for e in fleet.tenants[slug].databases}
+
+
+def _tenants(fleet: Fleet, site: str, slugs: list[str] | None) -> list[str]:
+    on_site = sorted(s for s, t in fleet.tenants.items() if site in t.sites)
+    if not slugs:
+        return on_site
+    unknown = sorted(set(slugs) - set(on_site))
+    if unknown:
+        raise DataServiceError(
+            f"not tenants of {site}: {', '.join(unknown)} (see `pdn tenant list`)"
+        )
+    return sorted(set(slugs))
+
+
+def _specs(fleet: Fleet, slug: str) -> tuple[BucketSpec, BucketSpec]:
+    return specs_of(storage_of(fleet.tenants[slug]))
+
+
+def _reachable(site: backup.Site) -> None:
+    try:
+        site.s3.list_buckets()
+    except (BotoCoreError, ClientError) as err:
+        raise DataServiceError(
+            f"site {site.name}'s object store does not answer ({err.__class__.__name__}: "
+            f"{err}): no backup is complete without its copy there; bring it back "
+            "(`pdn dc up`) and run again"
+        ) from err
+
+
+def run(
+    sites: Sites,
+    fleet: Fleet,
+    site: str,
+    slugs: list[str] | None = None,
+    *,
+    progress: Progress = print,
+) -> list[backup.RunResult]:
+    """Back up each tenant's data bucket at both sites; every tenant is tried, and a failure
+    is reported at the end (the tenants before it keep their new backups)."""
+    for each in sites.all():
+        _reachable(each)
+    results, failures = [], []
+    chosen = _tenants(fleet, site, slugs)
+    for slug in chosen:
+        data, backup_spec = _specs(fleet, slug)
+        try:
+            results.append(
+                backup.back_up_bucket(
+                    slug, data.name, backup_spec, sites.primary, [sites.second], progress=progress
+                )
+            )
+        except (DataServiceError, BotoCoreError, ClientError) as err:
+            failures.append(f"{slug}: {err}")
+            progress(f"{slug}: FAILED: {err}")
+    if sites.mariadb is not None and any(_engines(fleet, s) & {"mariadb"} for s in chosen):
+        try:  # one server backup holds every tenant's database on it
+            db_backup.back_up_mariadb(sites.mariadb, sites.primary, [sites.second], progress)
+        except (DataServiceError, BotoCoreError, ClientError, OSError) as err:
+            failures.append(f"mariadb server: {err}")
+            progress(f"mariadb server: FAILED: {err}")
+    if failures:
+        raise DataServiceError(
+            f"{len(failures)} backup(s) failed (the previous good backup of each is kept): "
+            + "; ".join(failures)
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    tenant: str
+    data_set: str
+    last_good: str | None  # stamp
+    age: timedelta | None
+    policy: BackupPolicy
+    sites: tuple[str, ...]  # where the last good backup is
+    note: str  # a later run that failed or never finished; a missing copy
+    last_drill: str | None
+
+    @property
+    def overdue(self) -> bool:
+        return self.age is None or self.age > self.policy.stale_after
+
+    @property
+    def state(self) -> str:
+        if self.last_good is None:
+            return "NONE"
+        if self.overdue:
+            return "OVERDUE"
+        if self.note:
+            return "WARN"
+        return "OK"
+
+
+def status(
+    sites: Sites, fleet: Fleet, site: str, *, now: datetime | None = None
+) -> list[StatusRow]:
+    now = now or datetime.now(UTC)
+    rows = []
+    for slug in _tenants(fleet, site, None):
+        data, backup_spec = _specs(fleet, slug)
+        policy = storage_of(fleet.tenants[slug]).backup
+        held: dict[str, list[str]] = {}
+        notes = []
+        for each in sites.all():
+            try:
+                held[each.name] = backup.manifests(each, backup_spec.name)
+            except (BotoCoreError, ClientError) as err:
+                held[each.name] = []
+                notes.append(f"{each.name} unreadable ({err.__class__.__name__})")
+        primary_runs = held.get(sites.primary.name, [])
+        last = primary_runs[-1] if primary_runs else None
+        at = tuple(name for name, runs in held.items() if last is not None and last in runs)
+        if last is not None and len(at) < len(held):
+            notes.append(f"no copy at {', '.join(n for n in held if n not in at)}")
+        try:
+            runs = backup.journal(sites.primary, backup_spec.name)
+            drills = backup.journal(sites.primary, backup_spec.name, "drills")
+        except (BotoCoreError, ClientError):
+            runs, drills = [], []
+        for entry in runs:
+            if last is None or entry["stamp"] > last:
+                if entry.get("status") == "failed":
+                    notes.append(f"run {entry['stamp']} failed: {entry.get('error', '')[:120]}")
+                elif entry.get("status") == "running":
+                    notes.append(f"run {entry['stamp']} never finished (interrupted)")
+        bucket_drills = [d for d in drills if d.get("data_set", "bucket") == "bucket"]
+        drill = bucket_drills[-1] if bucket_drills else None
+        if "mariadb" in _engines(fleet, slug):
+            rows.append(_database_row(sites, slug, policy, drills, now))
+        rows.append(
+            StatusRow(
+                slug,
+                f"bucket {data.name}",
+                last,
+                now - backup.parse_stamp(last) if last else None,
+                policy,
+                at,
+                "; ".join(notes),
+                (
+                    f"{drill['backup']} from {drill['site']}: "
+                    f"{'verified' if not drill['mismatches'] else 'MISMATCH'} in "
+                    f"{float(drill['seconds']):.1f}s"
+                )
+                if drill
+                else None,
+            )
+        )
+    return rows
+
+
+def _database_row(
+    sites: Sites, slug: str, policy: BackupPolicy, drills: list[dict[str, Any]], now: datetime
+) -> StatusRow:
+    """The row of a tenant's MariaDB database: the server backups that hold it."""
+    database = database_name(slug)
+    held = {}
+    notes = []
+    for each in sites.all():
+        try:
+            held[each.name] = db_backup.server_backups(each, "mariadb")
+        except (BotoCoreError, ClientError) as err:
+            held[each.name] = []
+            notes.append(f"{each.name} unreadable ({err.__class__.__name__})")
+    runs = held.get(sites.primary.name, [])
+    last = runs[-1] if runs else None
+    if last is not None:
+        manifest = db_backup.server_manifest(sites.primary, "mariadb", last)
+        if database not in manifest["databases"]:
+            notes.append(f"the last server backup {last} predates the database")
+            last = None
+    at = tuple(name for name, stamps in held.items() if last is not None and last in stamps)
+    if last is not None and len(at) < len(held):
+        notes.append(f"no copy at {', '.join(n for n in held if n not in at)}")
+    mine = [d for d in drills if d.get("data_set") == f"mariadb database {database}"]
+    drill = mine[-1] if mine else None
+    return StatusRow(
+        slug,
+        f"mariadb database {database}",
+        last,
+        now - backup.parse_stamp(last) if last else None,
+        policy,
+        at,
+        "; ".join(notes),
+        (
+            f"{drill['backup']} from {drill['site']}: "
+            f"{'verified' if not drill['mismatches'] else 'MISMATCH'} in "
+            f"{float(drill['seconds']):.1f}s"
+        )
+        if drill
+        else None,
+    )
+
+
+def _delete_bucket(s3: Any, bucket: str) -> None:
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+            s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+
+
+def drill(
+    sites: Sites,
+    fleet: Fleet,
+    site: str,
+    slug: str,
+    *,
+    from_site: str | None = None,
+    progress: Progress = print,
+) -> backup.DrillResult:
+    """Restore the latest backup of the tenant's data into a scratch bucket, verify every
+    object against the manifest, record the result and the time it took, remove the scratch."""
+    (slug,) = _tenants(fleet, site, [slug])
+    _, backup_spec = _specs(fleet, slug)
+    source = sites.named(from_site)
+    scratch = f"drill-{uuid.uuid4().hex[:12]}"
+    sites.primary.s3.create_bucket(Bucket=scratch)
+    try:
+        result = backup.restore_bucket(source, backup_spec.name, sites.primary, scratch)
+        manifest = backup.read_manifest(source, backup_spec.name, result.backup)
+        started = time.monotonic()
+        wrong = backup.verify_bucket(sites.primary.s3, scratch, manifest)
+        result = backup.DrillResult(
+            result.tenant,
+            result.site,
+            result.backup,
+            result.objects,
+            result.bytes,
+            result.seconds + (time.monotonic() - started),
+            tuple(sorted({*result.mismatches, *wrong})),
+        )
+    finally:
+        _delete_bucket(sites.primary.s3, scratch)
+    backup.record_drill(sites.all(), backup_spec.name, result)
+    progress(
+        f"{slug}: backup {result.backup} from {result.site}: {result.objects} object(s), "
+        f"{result.bytes / 2**20:.1f} MiB restored and "
+        f"{'verified' if result.verified else 'NOT verified: ' + ', '.join(result.mismatches)} "
+        f"in {result.seconds:.2f}s (recovery time)"
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class TenantDrill:
+    bucket: backup.DrillResult
+    databases: tuple[db_backup.DatabaseDrill, ...]
+
+    @property
+    def verified(self) -> bool:
+        return self.bucket.verified and all(d.verified for d in self.databases)
+
+    @property
+    def seconds(self) -> float:
+        return self.bucket.seconds + sum(d.seconds for d in self.databases)
+
+
+def drill_tenant(
+    sites: Sites,
+    fleet: Fleet,
+    site: str,
+    slug: str,
+    *,
+    from_site: str | None = None,
+    progress: Progress = print,
+) -> TenantDrill:
+    """Every data set of the tenant: its bucket, then each database, restored and verified."""
+    bucket = drill(sites, fleet, site, slug, from_site=from_site, progress=progress)
+    source = sites.named(from_site)
+    _, backup_spec = _specs(fleet, slug)
+    databases = []
+    if "mariadb" in _engines(fleet, slug):
+        result = db_backup.drill_mariadb(source, database_name(slug), progress)
+        databases.append(result)
+        backup.record_document(
+            sites.all(),
+            backup_spec.name,
+            {
+                **vars(result),
+                "mismatches": list(result.mismatches),
+                "data_set": f"mariadb database {result.database}",
+            },
+        )
+    return TenantDrill(bucket, tuple(databases))
+
+
+def restore_live(
+    sites: Sites,
+    fleet: Fleet,
+    site: str,
+    slug: str,
+    *,
+    from_site: str | None = None,
+    progress: Progress = print,
+) -> TenantDrill:
+    """Restore the latest backup of every data set of the tenant into its live target. What it
+    replaces is kept: the bucket is versioned, so each overwritten object stays as an older
+    version (objects written since are hidden by a delete marker); a database's tables move to
+    `<database>_replaced_<stamp>` first."""
+    (slug,) = _tenants(fleet, site, [slug])
+    data, backup_spec = _specs(fleet, slug)
+    source = sites.named(from_site)
+    result = backup.restore_bucket(source, backup_spec.name, sites.primary, data.name)
+    manifest = backup.read_manifest(source, backup_spec.name, result.backup)
+    current = backup.current_keys(sites.primary.s3, data.name)
+    extra = [k for k in current if k not in manifest.objects]
+    for key in extra:  # written after the backup (a ransom note): a delete marker hides it
+        sites.primary.s3.delete_object(Bucket=data.name, Key=key)
+    progress(
+        f"{slug}: {result.objects} object(s) of backup {result.backup} from {result.site} "
+        f"written back to {data.name} in {result.seconds:.2f}s, {len(extra)} object(s) "
+        "written since hidden; what they replaced is kept as older versions"
+    )
+    databases = []
+    if "mariadb" in _engines(fleet, slug):
+        if sites.mariadb is None:
+            raise DataServiceError("this site's MariaDB server is not reachable for restores")
+        databases.append(
+            db_backup.restore_mariadb_live(source, database_name(slug), sites.mariadb, progress)
+        )
+    return TenantDrill(result, tuple(databases))

@@ -1,0 +1,233 @@
+"""Backups of tenants' object data on the real stores of two sites, proven by restores: a
+drill that verifies every checksum, the ransomware drill (a tenant's data encrypted in place
+with its own key, then restored from the immutable copy), an interrupted backup that leaves the
+previous one usable, and a second site that is down."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from pdn.dataservices import backup, runner
+from pdn.dataservices.plan import DataServiceError
+from pdn.dataservices.s3 import client
+from pdn.dataservices.sql import connect
+from pdn.dc import object_storage
+from pdn.tenants.rollout import existing_shards, shard_stack
+from tests.integration.conftest import SITE, Onboarded
+
+pytestmark = pytest.mark.integration
+TENANT = "kab-bekasi-rsud"
+
+
+def _tenant_s3(onboarded: Onboarded, slug: str) -> tuple[Any, str]:
+    for shard in existing_shards(onboarded.env, SITE):
+        outputs = shard_stack(onboarded.env, SITE, shard).outputs(show_secrets=True)
+        share = (outputs.get("object_storage") or {}).get(slug)
+        if share:
+            key = outputs["object_storage_secret_keys"][slug]
+            endpoint = onboarded.dc.object_storage_endpoint()
+            return client(endpoint, share["access_key_id"], key), share["data_bucket"]
+    raise AssertionError(f"no object storage output for {slug}")
+
+
+def _contents(s3: Any, bucket: str) -> dict[str, str]:
+    return {
+        key: hashlib.sha256(s3.get_object(Bucket=bucket, Key=key)["Body"].read()).hexdigest()
+        for key in backup.current_keys(s3, bucket)
+    }
+
+
+def _tenant_db(onboarded: Onboarded, slug: str) -> Any:
+    """A connection to the tenant's MariaDB database with its own login."""
+    for shard in existing_shards(onboarded.env, SITE):
+        outputs = shard_stack(onboarded.env, SITE, shard).outputs(show_secrets=True)
+        info = ((outputs.get("databases") or {}).get(slug) or {}).get("mariadb")
+        if info:
+            password = outputs["database_passwords"][slug]["mariadb"]
+            server = onboarded.dc.database_admin("mariadb").server
+            return connect(server, info["user"], password, info["database"])
+    raise AssertionError(f"no mariadb database output for {slug}")
+
+
+def _rows(conn: Any) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, nama, diagnosa FROM pasien ORDER BY id")
+        return list(cur.fetchall())
+
+
+@pytest.fixture
+def sites(onboarded: Onboarded) -> Iterator[runner.Sites]:
+    yield runner.local_sites(onboarded.dc)
+    onboarded.dc.up(progress=lambda _: None)  # a test may have stopped a site
+
+
+@pytest.fixture
+def tenant_data(onboarded: Onboarded) -> dict[str, str]:
+    """Files an agency keeps (names with spaces and non-ASCII, one of 6 MiB), written with the
+    tenant's own key; their sha256 by key."""
+    s3, bucket = _tenant_s3(onboarded, TENANT)
+    files = {
+        "rekam medis/pasien-0001.pdf": os.urandom(300_000),
+        "rekam medis/pasien-0002 (salinan).pdf": os.urandom(120_000),
+        "laporan/Laporan Tahunan 2025 — ringkasan.docx": os.urandom(6 * 2**20),
+        "foto/ruang operasi ü.jpg": os.urandom(50_000),
+    }
+    for key, body in files.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return _contents(s3, bucket)
+
+
+@pytest.fixture
+def tenant_rows(onboarded: Onboarded) -> list[tuple[Any, ...]]:
+    """A hospital's patient table in its MariaDB database, written with its own login."""
+    with _tenant_db(onboarded, TENANT) as conn, conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS pasien")
+        cur.execute(
+            "CREATE TABLE pasien (id int primary key, nama varchar(80), diagnosa text) "
+            "CHARACTER SET utf8mb4"
+        )
+        cur.executemany(
+            "INSERT INTO pasien VALUES (%s, %s, %s)",
+            [(i, f"Pasien {i} — Bekasi", f"diagnosa nomor {i} ü") for i in range(1, 501)],
+        )
+        return _rows(conn)
+
+
+def test_a_backup_is_at_both_sites_and_a_drill_verifies_it(
+    onboarded: Onboarded, sites: runner.Sites, tenant_data: dict[str, str]
+) -> None:
+    (result,) = runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+    assert result.sites == (SITE, f"{SITE}-second-site")
+    assert result.objects == len(tenant_data)
+    again = runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)[0]
+    assert again.uploaded == 0  # nothing changed: nothing is copied twice
+    for site in sites.all():
+        drilled = runner.drill(
+            sites, onboarded.fleet(), SITE, TENANT, from_site=site.name, progress=print
+        )
+        assert drilled.verified
+        assert drilled.objects == len(tenant_data)
+        print(f"recovery time of {TENANT} from {site.name}: {drilled.seconds:.2f}s")
+    (row,) = [
+        r
+        for r in runner.status(sites, onboarded.fleet(), SITE)
+        if r.tenant == TENANT and r.data_set.startswith("bucket")
+    ]
+    assert row.state == "OK", row
+    assert row.sites == (SITE, f"{SITE}-second-site")
+    assert row.last_drill is not None
+    assert "verified" in row.last_drill
+
+
+def test_ransomware_drill(
+    onboarded: Onboarded,
+    sites: runner.Sites,
+    tenant_data: dict[str, str],
+    tenant_rows: list[tuple[Any, ...]],
+) -> None:
+    """Encrypt the tenant's live data in place with its own key, as ransomware holding that key
+    would, try to destroy the backups with it and with the platform's key; restore from the
+    second site's immutable copy; nothing written up to the last backup is lost."""
+    runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+    s3, bucket = _tenant_s3(onboarded, TENANT)
+    cipher = AESGCM(AESGCM.generate_key(bit_length=256))
+    for key in tenant_data:
+        plain = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        s3.put_object(Bucket=bucket, Key=key, Body=cipher.encrypt(os.urandom(12), plain, None))
+    s3.put_object(Bucket=bucket, Key="BACA_SAYA_UNTUK_DEKRIPSI.txt", Body=b"bayar 10 BTC")
+    with _tenant_db(onboarded, TENANT) as conn, conn.cursor() as cur:  # and its database
+        for row_id, nama, diagnosa in tenant_rows:
+            sealed = cipher.encrypt(os.urandom(12), f"{nama}|{diagnosa}".encode(), None).hex()
+            cur.execute(
+                "UPDATE pasien SET nama = %s, diagnosa = %s WHERE id = %s",
+                (sealed[:80], sealed, row_id),
+            )
+        assert _rows(conn) != tenant_rows
+    assert all(_contents(s3, bucket)[k] != tenant_data[k] for k in tenant_data)
+    backup_bucket = f"{TENANT}-backup"
+    with pytest.raises(ClientError):  # the tenant's key does not reach its backups
+        s3.list_objects_v2(Bucket=backup_bucket)
+    for site in sites.all():  # nor does the platform's: the locked versions stay
+        for page in site.s3.get_paginator("list_object_versions").paginate(Bucket=backup_bucket):
+            version = page["Versions"][0]
+            with pytest.raises(ClientError):
+                site.s3.delete_object(
+                    Bucket=backup_bucket, Key=version["Key"], VersionId=version["VersionId"]
+                )
+            break
+    started = time.monotonic()
+    runner.restore_live(
+        sites, onboarded.fleet(), SITE, TENANT, from_site=f"{SITE}-second-site", progress=print
+    )
+    print(f"ransomware drill: {TENANT} recovered in {time.monotonic() - started:.2f}s")
+    assert _contents(s3, bucket) == tenant_data  # the ransom note is gone from view too
+    with _tenant_db(onboarded, TENANT) as conn:
+        assert _rows(conn) == tenant_rows  # every row as it was at the backup
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="rekam medis/pasien-0001.pdf")
+    assert len(versions["Versions"]) >= 3  # the encrypted one is kept, as an older version
+
+
+def test_an_interrupted_backup_leaves_the_previous_one_usable(
+    onboarded: Onboarded, sites: runner.Sites, tenant_data: dict[str, str]
+) -> None:
+    (good,) = runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+    s3, bucket = _tenant_s3(onboarded, TENANT)
+    s3.put_object(Bucket=bucket, Key="baru/a.bin", Body=os.urandom(1000))
+    s3.put_object(Bucket=bucket, Key="baru/b.bin", Body=os.urandom(1000))
+    data, backup_spec = runner._specs(onboarded.fleet(), TENANT)
+    with pytest.raises(DataServiceError, match="stopped"):
+        backup.back_up_bucket(
+            TENANT, data.name, backup_spec, sites.primary, [sites.second], fail_after=1
+        )
+    (row,) = [
+        r
+        for r in runner.status(sites, onboarded.fleet(), SITE)
+        if r.tenant == TENANT and r.data_set.startswith("bucket")
+    ]
+    assert row.last_good == good.stamp
+    assert "failed" in row.note
+    print(f"status after the interrupted run: {row.state} {row.note}")
+    drilled = runner.drill(sites, onboarded.fleet(), SITE, TENANT, progress=print)
+    assert drilled.verified
+    assert drilled.backup == good.stamp
+
+
+def test_a_second_site_that_is_down_is_a_clear_error(
+    onboarded: Onboarded, sites: runner.Sites
+) -> None:
+    onboarded.dc.supervisor.stop(object_storage.SECOND_SITE.name)
+    with pytest.raises(DataServiceError, match="second-site's object store does not answer"):
+        runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+
+
+def test_bad_requests_name_what_to_fix(onboarded: Onboarded, sites: runner.Sites) -> None:
+    with pytest.raises(DataServiceError, match="not tenants of"):
+        runner.run(sites, onboarded.fleet(), SITE, ["kab-tidak-ada"], progress=print)
+    with pytest.raises(DataServiceError, match="backups are kept at"):
+        runner.drill(sites, onboarded.fleet(), SITE, TENANT, from_site="pdn-batam")
+
+
+def test_a_database_backup_is_restored_and_verified_from_either_site(
+    onboarded: Onboarded, sites: runner.Sites, tenant_rows: list[tuple[Any, ...]]
+) -> None:
+    runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+    for site in sites.all():
+        drilled = runner.drill_tenant(
+            sites, onboarded.fleet(), SITE, TENANT, from_site=site.name, progress=print
+        )
+        assert drilled.verified
+        (database,) = drilled.databases
+        assert database.rows >= len(tenant_rows)
+        print(f"recovery time of {TENANT}'s data sets from {site.name}: {drilled.seconds:.2f}s")
+    rows = runner.status(sites, onboarded.fleet(), SITE)
+    (db_row,) = [r for r in rows if r.tenant == TENANT and r.data_set.startswith("mariadb")]
+    assert db_row.state == "OK", db_row
+    assert db_row.last_drill is not None
