@@ -23,6 +23,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     actions = parser.add_subparsers(dest="action", required=True)
     run = actions.add_parser("run", parents=[common], help="back up tenants (default: all)")
     run.add_argument("slugs", nargs="*", help="tenants to back up (default: every one)")
+    run.add_argument(
+        "--due",
+        action="store_true",
+        help="only those whose last backup is as old as their tier's period (for a schedule)",
+    )
     run.set_defaults(handler=_run)
     status = actions.add_parser(
         "status", parents=[common], help="per tenant and data set: last good backup, age, sites"
@@ -63,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
     from pdn.dataservices import runner  # noqa: PLC0415
 
     sites, fleet, site = _context(args)
-    results = runner.run(sites, fleet, site, args.slugs or None, progress=progress)
+    results = runner.run(sites, fleet, site, args.slugs or None, due=args.due, progress=progress)
     print(f"{len(results)} tenant(s) backed up at {', '.join(s.name for s in sites.all())}")
     return 0
 

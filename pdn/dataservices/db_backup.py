@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pdn.dataservices import backup
 from pdn.dataservices.buckets import BucketSpec, ensure_bucket
@@ -113,7 +115,10 @@ def back_up_mariadb(
     for site in sites:
         ensure_bucket(site.s3, DB_BACKUP_SPEC)
     key = f"mariadb/{run}.xbstream"
-    with tempfile.TemporaryDirectory(prefix="pdn-mariadb-backup-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="pdn-mariadb-backup-") as scratch,
+        ThreadPoolExecutor(max_workers=len(sites) + 1) as pool,
+    ):
         proc = subprocess.Popen(
             [
                 "mariadb-backup",
@@ -126,28 +131,25 @@ def back_up_mariadb(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        if proc.stdout is None:  # never: stdout is a pipe
-            raise DataServiceError("mariadb-backup has no output")
-        counted = _Counting(proc.stdout)
-        try:
-            primary.s3.upload_fileobj(counted, DB_BACKUP_BUCKET, key)
-        finally:
-            _, err = proc.communicate(timeout=600)
+        # One read of the stream, uploaded to every site at once through a pipe each; the
+        # tables' checksums are taken meanwhile.
+        pipes = [os.pipe() for _ in sites]
+        uploads = [
+            pool.submit(_upload_from, site, os.fdopen(read, "rb"), key)
+            for site, (read, _) in zip(sites, pipes, strict=True)
+        ]
+        sums = pool.submit(checksums, server.socket)
+        count = _tee(proc, [os.fdopen(write, "wb") for _, write in pipes])
+        _, err = proc.communicate(timeout=600)
+        for upload in uploads:
+            upload.result()
         if proc.returncode != 0:
             raise DataServiceError(
                 f"mariadb-backup failed (exit {proc.returncode}): {err.decode()[-400:]}"
             )
-    for site in copies:  # the second site's copy, streamed from the first
-        body = primary.s3.get_object(Bucket=DB_BACKUP_BUCKET, Key=key)["Body"]
-        site.s3.upload_fileobj(body, DB_BACKUP_BUCKET, key)
+        tables = sums.result()
     manifest = json.dumps(
-        {
-            "engine": "mariadb",
-            "stamp": run,
-            "bytes": counted.count,
-            "databases": checksums(server.socket),
-        },
-        indent=1,
+        {"engine": "mariadb", "stamp": run, "bytes": count, "databases": tables}, indent=1
     )
     for site in sites:  # last: complete only once the manifest is everywhere
         site.s3.put_object(
@@ -155,22 +157,35 @@ def back_up_mariadb(
         )
     seconds = time.monotonic() - started
     progress(
-        f"mariadb: server backup {run}, {counted.count / 2**20:.1f} MiB streamed, at "
+        f"mariadb: server backup {run}, {count / 2**20:.1f} MiB streamed, at "
         f"{', '.join(s.name for s in sites)} in {seconds:.1f}s"
     )
-    return ServerBackup("mariadb", run, counted.count, seconds, tuple(s.name for s in sites))
+    return ServerBackup("mariadb", run, count, seconds, tuple(s.name for s in sites))
 
 
-class _Counting:
-    """A pipe as a file for boto3, counting what it reads."""
+def _upload_from(site: backup.Site, source: IO[bytes], key: str) -> None:
+    with source:
+        site.s3.upload_fileobj(source, DB_BACKUP_BUCKET, key)
 
-    def __init__(self, raw: Any) -> None:
-        self.raw, self.count = raw, 0
 
-    def read(self, size: int = -1) -> bytes:
-        chunk: bytes = self.raw.read(size)
-        self.count += len(chunk)
-        return chunk
+def _tee(proc: subprocess.Popen[bytes], outputs: list[IO[bytes]]) -> int:
+    """Copy the process's output into every output; its size. A reader that is gone (its
+    upload failed) stops the backup: the process is killed, the error surfaces from it."""
+    if proc.stdout is None:  # never: stdout is a pipe
+        raise DataServiceError("mariadb-backup has no output")
+    count = 0
+    try:
+        while chunk := proc.stdout.read(backup.CHUNK):
+            count += len(chunk)
+            for out in outputs:
+                out.write(chunk)
+    except BrokenPipeError:
+        proc.kill()
+    finally:
+        for out in outputs:
+            with contextlib.suppress(BrokenPipeError):
+                out.close()
+    return count
 
 
 def server_backups(site: backup.Site, engine: str) -> list[str]:
@@ -388,3 +403,191 @@ def _wait_socket(socket: Path, proc: subprocess.Popen[bytes]) -> None:
                 pass
         time.sleep(0.2)
     raise DataServiceError(f"the scratch mariadbd did not answer in {START_TIMEOUT} s")
+
+
+# PostgreSQL: pgBackRest, one repository per site (repo1 here, repo2 the second site), the WAL
+# archived to both continuously. A backup run takes a full backup into each repository, then
+# records every database's table checksums in `postgresql/<label>.json` of the database backup
+# bucket, written last at every site.
+
+
+@dataclass(frozen=True)
+class PostgreSQLServer:
+    """The local server as its backup reaches it: pgBackRest with the DC's configuration, and
+    the platform admin's connection for checksums."""
+
+    run_pgbackrest: Callable[..., str]  # (*args) -> stdout, as the server's OS user
+    connect: Callable[[str], Any]  # database -> connection as the platform admin
+
+
+def _pg_checksums(conn: Any) -> dict[str, list[Any]]:
+    """table -> [rows, md5 of the rows' md5s in order] for every table of a database."""
+    from psycopg import sql  # noqa: PLC0415
+
+    found: dict[str, list[Any]] = {}
+    tables = conn.execute(
+        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
+        "('pg_catalog', 'information_schema') ORDER BY 1, 2"
+    ).fetchall()
+    for schema, table in tables:
+        name = sql.Identifier(schema, table)
+        rows, digest = conn.execute(
+            sql.SQL(
+                "SELECT count(*), "
+                "coalesce(md5(string_agg(md5(t::text), '' ORDER BY md5(t::text))), '') FROM {} t"
+            ).format(name)
+        ).fetchone()
+        found[f"{schema}.{table}"] = [int(rows), str(digest)]
+    return found
+
+
+def pg_database_checksums(server: PostgreSQLServer) -> dict[str, dict[str, list[Any]]]:
+    with server.connect("postgres") as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'"
+            ).fetchall()
+        ]
+    found = {}
+    for name in names:
+        with server.connect(name) as conn:
+            found[name] = _pg_checksums(conn)
+    return found
+
+
+def back_up_postgresql(
+    server: PostgreSQLServer, sites: list[backup.Site], progress: Progress
+) -> ServerBackup:
+    started = time.monotonic()
+    labels = []
+    for repo in range(1, len(sites) + 1):
+        server.run_pgbackrest(f"--repo={repo}", "--type=full", "backup")
+        info = json.loads(server.run_pgbackrest(f"--repo={repo}", "--output=json", "info"))
+        labels.append(info[0]["backup"][-1]["label"])
+    run = backup.stamp()
+    manifest = json.dumps(
+        {
+            "engine": "postgresql",
+            "stamp": run,
+            "labels": {site.name: label for site, label in zip(sites, labels, strict=True)},
+            "databases": pg_database_checksums(server),
+        },
+        indent=1,
+    )
+    for site in sites:
+        site.s3.put_object(
+            Bucket=DB_BACKUP_BUCKET, Key=f"postgresql/{run}.json", Body=manifest.encode()
+        )
+    seconds = time.monotonic() - started
+    progress(
+        f"postgresql: server backups {', '.join(labels)} (pgBackRest, full) at "
+        f"{', '.join(s.name for s in sites)} in {seconds:.1f}s"
+    )
+    return ServerBackup("postgresql", run, 0, seconds, tuple(s.name for s in sites))
+
+
+def drill_postgresql(
+    server: PostgreSQLServer,
+    site: backup.Site,
+    repo: int,
+    database: str,
+    progress: Progress,
+) -> DatabaseDrill:
+    """Restore the latest backup in repository `repo` (site's) into a scratch data directory,
+    recover it to its end, start a scratch server on a socket of its own, and compare the
+    tenant database's tables with the manifest recorded at backup time."""
+    import psycopg  # noqa: PLC0415
+
+    started = time.monotonic()
+    runs = server_backups(site, "postgresql")
+    if not runs:
+        raise DataServiceError(
+            f"no complete postgresql backup at {site.name}: run `pdn backup run`"
+        )
+    run = runs[-1]
+    manifest = server_manifest(site, "postgresql", run)
+    expected = manifest["databases"].get(database)
+    if expected is None:
+        raise DataServiceError(f"postgresql backup {run} at {site.name} does not hold {database}")
+    label = manifest["labels"][site.name]
+    scratch = Path(tempfile.mkdtemp(prefix="pdn-pg-drill-"))
+    proc = None
+    try:
+        data = scratch / "data"
+        for path in (scratch,):
+            shutil.chown(path, "postgres", "postgres")
+        server.run_pgbackrest(
+            f"--repo={repo}",
+            f"--set={label}",
+            f"--pg1-path={data}",
+            "--type=immediate",
+            "--target-action=promote",
+            "--archive-mode=off",
+            "restore",
+        )
+        hba = scratch / "hba.conf"
+        hba.write_text("local all all trust\n")  # the socket dir is postgres's alone
+        shutil.chown(hba, "postgres", "postgres")
+        proc = subprocess.Popen(
+            [
+                "/usr/lib/postgresql/15/bin/postgres",
+                f"-D{data}",
+                "-clisten_addresses=",
+                f"-cunix_socket_directories={scratch}",
+                f"-chba_file={hba}",
+                "-cport=5432",
+                "-carchive_mode=off",
+                "-cssl=off",
+                "-cshared_buffers=32MB",
+            ],
+            user="postgres",
+            group="postgres",
+            extra_groups=[],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        got = _wait_pg(scratch, database, proc, psycopg)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=60)
+        shutil.rmtree(scratch, ignore_errors=True)
+    mismatches = tuple(sorted(t for t in {*expected, *got} if expected.get(t) != got.get(t)))
+    result = DatabaseDrill(
+        "postgresql",
+        database,
+        site.name,
+        run,
+        len(expected),
+        sum(int(v[0]) for v in expected.values()),
+        time.monotonic() - started,
+        mismatches,
+    )
+    verdict = "verified" if result.verified else "NOT verified: " + ", ".join(mismatches)
+    progress(
+        f"postgresql {database}: backup {label} from {site.name}: {result.tables} table(s), "
+        f"{result.rows} row(s) {verdict} in {result.seconds:.1f}s (recovery time)"
+    )
+    return result
+
+
+def _wait_pg(scratch: Path, database: str, proc: subprocess.Popen[bytes], psycopg: Any) -> Any:
+    """The restored database's checksums, once the scratch server has recovered and opened."""
+    deadline = time.monotonic() + START_TIMEOUT
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise DataServiceError(f"the scratch postgres exited ({proc.returncode})")
+        try:
+            with psycopg.connect(
+                host=str(scratch), port=5432, user="pdn_admin", dbname=database, autocommit=True
+            ) as conn:
+                if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                    raise DataServiceError("still recovering")
+                return _pg_checksums(conn)
+        except Exception as err:  # not up yet, or still recovering
+            last = err
+            time.sleep(0.3)
+    raise DataServiceError(f"the scratch postgres did not open in {START_TIMEOUT} s: {last}")

@@ -3,6 +3,7 @@ backups at every site against the tier's policy, and restore drills that prove t
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pdn.dataservices import backup, db_backup
 from pdn.dataservices.buckets import BucketSpec, specs_of
 from pdn.dataservices.databases import database_name
 from pdn.dataservices.plan import BackupPolicy, DataServiceError, storage_of
+from pdn.dc.errors import DCError
 from pdn.tenants.fleet import Fleet
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class Sites:
     primary: backup.Site
     second: backup.Site
     mariadb: db_backup.MariaDBServer | None = None  # the site's server, if backups reach it
+    postgresql: db_backup.PostgreSQLServer | None = None
 
     def all(self) -> list[backup.Site]:
         return [self.primary, self.second]
@@ -48,8 +51,11 @@ class Sites:
 
 def local_sites(dc: LocalDC) -> Sites:
     """The local DC's two object stores, reached with the platform admin's key on each."""
+    from pdn.dataservices import sql  # noqa: PLC0415
     from pdn.dataservices.s3 import client  # noqa: PLC0415
-    from pdn.dc import object_storage  # noqa: PLC0415
+    from pdn.dc import databases, object_storage  # noqa: PLC0415
+
+    admin = dc.database_admin(sql.POSTGRESQL)
 
     def reach(store: object_storage.Store, name: str) -> backup.Site:
         access = dc.object_storage_admin(store)
@@ -60,7 +66,20 @@ def local_sites(dc: LocalDC) -> Sites:
         reach(object_storage.PRIMARY, dc.site.code),
         reach(object_storage.SECOND_SITE, f"{dc.site.code}-second-site"),
         db_backup.MariaDBServer(dc.settings.database_dir / "mariadb" / "mariadbd.sock"),
+        db_backup.PostgreSQLServer(
+            functools.partial(databases.run_pgbackrest, dc.settings),
+            lambda database: sql.connect(admin.server, admin.user, admin.password, database),
+        ),
     )
+
+
+def _is_due(sites: Sites, fleet: Fleet, slug: str) -> bool:
+    _, backup_spec = _specs(fleet, slug)
+    runs = backup.manifests(sites.primary, backup_spec.name)
+    if not runs:
+        return True
+    age = datetime.now(UTC) - backup.parse_stamp(runs[-1])
+    return age >= storage_of(fleet.tenants[slug]).backup.every
 
 
 def _engines(fleet: Fleet, slug: str) -> set[str]:
@@ -100,14 +119,20 @@ def run(
     site: str,
     slugs: list[str] | None = None,
     *,
+    due: bool = False,
     progress: Progress = print,
 ) -> list[backup.RunResult]:
-    """Back up each tenant's data bucket at both sites; every tenant is tried, and a failure
-    is reported at the end (the tenants before it keep their new backups)."""
+    """Back up each tenant's data bucket at both sites, and the database servers its
+    databases are on; every tenant is tried, and a failure is reported at the end (the tenants
+    before it keep their new backups). due: only the tenants whose last good backup is as old
+    as their tier's period (what a schedule runs, every few minutes)."""
     for each in sites.all():
         _reachable(each)
     results, failures = [], []
     chosen = _tenants(fleet, site, slugs)
+    if due:
+        chosen = [s for s in chosen if _is_due(sites, fleet, s)]
+        progress(f"due: {', '.join(chosen) or 'none'}")
     for slug in chosen:
         data, backup_spec = _specs(fleet, slug)
         try:
@@ -119,12 +144,26 @@ def run(
         except (DataServiceError, BotoCoreError, ClientError) as err:
             failures.append(f"{slug}: {err}")
             progress(f"{slug}: FAILED: {err}")
-    if sites.mariadb is not None and any(_engines(fleet, s) & {"mariadb"} for s in chosen):
-        try:  # one server backup holds every tenant's database on it
-            db_backup.back_up_mariadb(sites.mariadb, sites.primary, [sites.second], progress)
-        except (DataServiceError, BotoCoreError, ClientError, OSError) as err:
-            failures.append(f"mariadb server: {err}")
-            progress(f"mariadb server: FAILED: {err}")
+    engines = {e for s in chosen for e in _engines(fleet, s)}
+    # One server backup holds every tenant's database on that server.
+    jobs: list[tuple[str, Callable[[], object]]] = []
+    if sites.mariadb is not None and "mariadb" in engines:
+        maria = sites.mariadb
+        jobs.append(
+            (
+                "mariadb",
+                lambda: db_backup.back_up_mariadb(maria, sites.primary, [sites.second], progress),
+            )
+        )
+    if sites.postgresql is not None and "postgresql" in engines:
+        pg = sites.postgresql
+        jobs.append(("postgresql", lambda: db_backup.back_up_postgresql(pg, sites.all(), progress)))
+    for engine, job in jobs:
+        try:
+            job()
+        except (DataServiceError, DCError, BotoCoreError, ClientError, OSError) as err:
+            failures.append(f"{engine} server: {err}")
+            progress(f"{engine} server: FAILED: {err}")
     if failures:
         raise DataServiceError(
             f"{len(failures)} backup(s) failed (the previous good backup of each is kept): "
@@ -193,8 +232,12 @@ def status(
                     notes.append(f"run {entry['stamp']} never finished (interrupted)")
         bucket_drills = [d for d in drills if d.get("data_set", "bucket") == "bucket"]
         drill = bucket_drills[-1] if bucket_drills else None
-        if "mariadb" in _engines(fleet, slug):
-            rows.append(_database_row(sites, slug, policy, drills, now))
+        for engine in sorted(_engines(fleet, slug)):
+            rows.append(
+                _database_row(
+                    sites, engine=engine, slug=slug, policy=policy, drills=drills, now=now
+                )
+            )
         rows.append(
             StatusRow(
                 slug,
@@ -217,33 +260,39 @@ def status(
 
 
 def _database_row(
-    sites: Sites, slug: str, policy: BackupPolicy, drills: list[dict[str, Any]], now: datetime
+    sites: Sites,
+    *,
+    engine: str,
+    slug: str,
+    policy: BackupPolicy,
+    drills: list[dict[str, Any]],
+    now: datetime,
 ) -> StatusRow:
-    """The row of a tenant's MariaDB database: the server backups that hold it."""
+    """The row of one of a tenant's databases: the server backups that hold it."""
     database = database_name(slug)
     held = {}
     notes = []
     for each in sites.all():
         try:
-            held[each.name] = db_backup.server_backups(each, "mariadb")
+            held[each.name] = db_backup.server_backups(each, engine)
         except (BotoCoreError, ClientError) as err:
             held[each.name] = []
             notes.append(f"{each.name} unreadable ({err.__class__.__name__})")
     runs = held.get(sites.primary.name, [])
     last = runs[-1] if runs else None
     if last is not None:
-        manifest = db_backup.server_manifest(sites.primary, "mariadb", last)
+        manifest = db_backup.server_manifest(sites.primary, engine, last)
         if database not in manifest["databases"]:
             notes.append(f"the last server backup {last} predates the database")
             last = None
     at = tuple(name for name, stamps in held.items() if last is not None and last in stamps)
     if last is not None and len(at) < len(held):
         notes.append(f"no copy at {', '.join(n for n in held if n not in at)}")
-    mine = [d for d in drills if d.get("data_set") == f"mariadb database {database}"]
+    mine = [d for d in drills if d.get("data_set") == f"{engine} database {database}"]
     drill = mine[-1] if mine else None
     return StatusRow(
         slug,
-        f"mariadb database {database}",
+        f"{engine} database {database}",
         last,
         now - backup.parse_stamp(last) if last else None,
         policy,
@@ -336,16 +385,26 @@ def drill_tenant(
     source = sites.named(from_site)
     _, backup_spec = _specs(fleet, slug)
     databases = []
-    if "mariadb" in _engines(fleet, slug):
-        result = db_backup.drill_mariadb(source, database_name(slug), progress)
-        databases.append(result)
+    engines = _engines(fleet, slug)
+    if "mariadb" in engines:
+        databases.append(db_backup.drill_mariadb(source, database_name(slug), progress))
+    if "postgresql" in engines:
+        if sites.postgresql is None:
+            raise DataServiceError("this site's PostgreSQL is not reachable for drills")
+        repo = sites.all().index(source) + 1  # pgBackRest's repository of that site
+        databases.append(
+            db_backup.drill_postgresql(
+                sites.postgresql, source, repo, database_name(slug), progress
+            )
+        )
+    for result in databases:
         backup.record_document(
             sites.all(),
             backup_spec.name,
             {
                 **vars(result),
                 "mismatches": list(result.mismatches),
-                "data_set": f"mariadb database {result.database}",
+                "data_set": f"{result.engine} database {result.database}",
             },
         )
     return TenantDrill(bucket, tuple(databases))

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pdn.dataservices import sql
 from pdn.dataservices.sql import MARIADB, POSTGRESQL, Server
@@ -35,10 +36,69 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SERVICE_USER = {POSTGRESQL: "postgres", MARIADB: "mysql"}
 CERT_FILE = "databases"
 PG_HBA = (
-    "# pdn: TLS and a password, from loopback; anything else is refused.\n"
+    "# pdn: TLS and a password, from loopback; anything else is refused. The one exception:\n"
+    "# pgBackRest, run as the OS user postgres, as pdn_admin on the server's private socket\n"
+    "# (its directory is postgres's alone).\n"
+    "local all pdn_admin peer map=pdn-backup\n"
     "hostssl all all 127.0.0.1/32 scram-sha-256\n"
     "hostnossl all all 0.0.0.0/0 reject\n"
 )
+PG_IDENT = "pdn-backup postgres pdn_admin\n"
+STANZA = "pdn"
+DB_BACKUP_BUCKET = "pdn-db-backup"
+
+
+@dataclass(frozen=True)
+class BackupRepository:
+    """An object store pgBackRest writes PostgreSQL's backups and WAL to (one per site)."""
+
+    host: str
+    port: int
+    access_key: str
+    secret_key: str
+
+
+def pgbackrest_conf(settings: DCSettings) -> Path:
+    return settings.database_dir / POSTGRESQL / "pgbackrest.conf"
+
+
+def _pgbackrest_conf_text(settings: DCSettings, repos: list[BackupRepository]) -> str:
+    pg = settings.database_dir / POSTGRESQL
+    lines = ["[global]"]
+    for n, repo in enumerate(repos, start=1):
+        lines += [
+            f"repo{n}-type=s3",
+            f"repo{n}-path=/postgresql",
+            f"repo{n}-s3-bucket={DB_BACKUP_BUCKET}",
+            f"repo{n}-s3-endpoint={repo.host}",
+            f"repo{n}-storage-port={repo.port}",
+            f"repo{n}-s3-region=id-pdn-1",
+            f"repo{n}-s3-key={repo.access_key}",
+            f"repo{n}-s3-key-secret={repo.secret_key}",
+            f"repo{n}-s3-uri-style=path",
+            # TLS only (pgBackRest speaks nothing else to S3), verified against the DC's CA.
+            f"repo{n}-storage-ca-file={pg / 'ca.crt'}",
+            f"repo{n}-retention-full=4",
+        ]
+    lines += [
+        "process-max=2",
+        "compress-type=lz4",
+        "start-fast=y",
+        "archive-check=y",
+        f"log-path={pg / 'pgbackrest' / 'log'}",
+        f"lock-path={pg / 'pgbackrest' / 'lock'}",
+        f"spool-path={pg / 'pgbackrest' / 'spool'}",
+        "log-level-console=warn",
+        "log-level-file=info",
+        "",
+        f"[{STANZA}]",
+        f"pg1-path={pg / 'data'}",
+        f"pg1-port={settings.ports.postgresql}",
+        f"pg1-socket-path={pg / 'run'}",
+        f"pg1-user={ADMIN}",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -103,9 +163,12 @@ def _owned_file(path: Path, content: str | bytes, user: str) -> None:
     shutil.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def ensure_files(settings: DCSettings, ca: pki.KeyPair) -> None:
+def ensure_files(
+    settings: DCSettings, ca: pki.KeyPair, repos: list[BackupRepository] | None = None
+) -> None:
     """Each server's data directory (initialised once), its certificate and key (owned by the
-    server's user), its access rules and the admin login."""
+    server's user), its access rules and the admin login; pgBackRest's configuration with the
+    backup repositories (owner-only: it holds their keys)."""
     cert = pki.ensure_cert(
         settings.pki_dir,
         ca,
@@ -127,6 +190,10 @@ def ensure_files(settings: DCSettings, ca: pki.KeyPair) -> None:
         _owned_file(home / "server.key", cert.key.read_bytes(), user)
         _owned_file(home / "ca.crt", ca.cert.read_bytes(), user)
     _init_postgresql(root / POSTGRESQL, passwords[POSTGRESQL])
+    pg = root / POSTGRESQL
+    for sub in ("run", "pgbackrest", "pgbackrest/log", "pgbackrest/lock", "pgbackrest/spool"):
+        _owned_dir(pg / sub, SERVICE_USER[POSTGRESQL])
+    _owned_file(pgbackrest_conf(settings), _pgbackrest_conf_text(settings, repos or []), "postgres")
     _init_mariadb(root / MARIADB, passwords[MARIADB])
 
 
@@ -154,6 +221,7 @@ def _run_as(user: str, argv: list[str], what: str) -> None:
 def _init_postgresql(home: Path, password: str) -> None:
     user = SERVICE_USER[POSTGRESQL]
     _owned_file(home / "pg_hba.conf", PG_HBA, user)
+    _owned_file(home / "pg_ident.conf", PG_IDENT, user)
     data = home / "data"
     if (data / "PG_VERSION").is_file():
         return
@@ -220,8 +288,14 @@ def process_specs(settings: DCSettings, ca: Path) -> list[ProcessSpec]:
             f"-D{pg / 'data'}",
             f"-clisten_addresses={host}",
             f"-cport={p.postgresql}",
-            "-cunix_socket_directories=",  # TCP with TLS only
+            # Clients: TCP with TLS only. The socket is for pgBackRest, in postgres's own dir.
+            f"-cunix_socket_directories={pg / 'run'}",
             f"-chba_file={pg / 'pg_hba.conf'}",
+            f"-cident_file={pg / 'pg_ident.conf'}",
+            "-carchive_mode=on",
+            f"-carchive_command=pgbackrest --config={pgbackrest_conf(settings)} "
+            f"--stanza={STANZA} archive-push %p",
+            "-carchive_timeout=300",
             "-cssl=on",
             f"-cssl_cert_file={pg / 'server.crt'}",
             f"-cssl_key_file={pg / 'server.key'}",
@@ -263,6 +337,44 @@ def process_specs(settings: DCSettings, ca: Path) -> list[ProcessSpec]:
         user=SERVICE_USER[MARIADB],
     )
     return [postgresql, mariadb]
+
+
+def run_pgbackrest(settings: DCSettings, *args: str, timeout: float = 3600) -> str:
+    """pgBackRest with this DC's configuration, as postgres (it reads the data directory)."""
+    entry = pwd.getpwnam(SERVICE_USER[POSTGRESQL])
+    argv = ["pgbackrest", f"--config={pgbackrest_conf(settings)}", f"--stanza={STANZA}", *args]
+    try:
+        done = subprocess.run(
+            argv,
+            user=entry.pw_uid,
+            group=entry.pw_gid,
+            extra_groups=[],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+            cwd="/",
+        )
+    except subprocess.TimeoutExpired as err:
+        raise DCError(f"`pgbackrest {' '.join(args)}` did not finish in {timeout:.0f} s") from err
+    if done.returncode != 0:
+        raise DCError(
+            f"`pgbackrest {' '.join(args)}` failed (exit {done.returncode}): "
+            f"{(done.stderr or done.stdout).strip()[-500:]}"
+        )
+    return done.stdout
+
+
+def ensure_backup_repository(settings: DCSettings, s3_clients: list[Any]) -> None:
+    """The database backup bucket on every site's store (Object Lock, made once) and
+    pgBackRest's stanza in it (idempotent), so WAL archiving works from the first minute."""
+    from pdn.dataservices.buckets import BucketSpec, ensure_bucket  # noqa: PLC0415
+
+    spec = BucketSpec(DB_BACKUP_BUCKET, object_lock=True, lock_mode="COMPLIANCE", lock_days=35)
+    for s3 in s3_clients:
+        ensure_bucket(s3, spec)
+    run_pgbackrest(settings, "stanza-create", timeout=300)
 
 
 def purge(settings: DCSettings) -> None:

@@ -6,6 +6,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +132,16 @@ class LocalDC:
         ca = control_plane.credential_paths(self.settings).ca.cert
         return object_storage.endpoint(self.settings, ca, store)
 
+    def _ensure_backup_repository(self) -> None:
+        from pdn.dataservices.s3 import client  # noqa: PLC0415
+
+        clients = []
+        for store in object_storage.STORES:
+            access = self.object_storage_admin(store)
+            endpoint = self.object_storage_endpoint(store)
+            clients.append(client(endpoint, access.access_key, access.secret_key))
+        databases.ensure_backup_repository(self.settings, clients)
+
     def database_admin(self, engine: str) -> databases.DatabaseAccess:
         """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""
         ca = control_plane.credential_paths(self.settings).ca.cert
@@ -160,7 +171,17 @@ class LocalDC:
         for store in object_storage.STORES:
             object_storage.ensure_files(self.settings, creds.ca, store)
             specs[store.name] = object_storage.process_spec(self.settings, creds.ca.cert, store)
-        databases.ensure_files(self.settings, creds.ca)
+        repos = [
+            databases.BackupRepository(
+                self.settings.listen_host,
+                object_storage.ports_of(self.settings, store).s3_https,
+                access.access_key,
+                access.secret_key,
+            )
+            for store in object_storage.STORES
+            for access in [object_storage.admin_access(self.settings, creds.ca.cert, store)]
+        ]
+        databases.ensure_files(self.settings, creds.ca, repos)
         specs.update((s.name, s) for s in databases.process_specs(self.settings, creds.ca.cert))
         self._check_ports_free(specs.values())
         try:
@@ -211,6 +232,8 @@ class LocalDC:
         self._wait_nodes_ready(report)
         for name in (*(store.name for store in object_storage.STORES), *databases.NAMES):
             self._ensure(specs[name], "data services", report)
+        report("data services", "backup repositories at every site (pgBackRest stanza)")
+        self._ensure_backup_repository()
 
     def _ensure(self, spec: ProcessSpec, phase: str, report: _PhaseReporter) -> None:
         """Healthy: untouched. Starting: waited for. Stopping, hung or failing: restarted."""
@@ -330,7 +353,18 @@ class LocalDC:
 
     def down(self, purge: bool = False, progress: Progress = print) -> None:
         """Stop every process by PID (reverse order), remove the address; purge deletes data."""
-        for name in reversed(COMPONENTS):
+        # The data services are independent of each other and each takes seconds to stop (an
+        # object store's filer waits ~15 s): together. Then the control plane, in reverse.
+        data_services = [
+            *databases.NAMES,
+            *(store.name for store in object_storage.STORES),
+        ]
+        with ThreadPoolExecutor(max_workers=len(data_services)) as pool:
+            stopped = list(pool.map(self.supervisor.stop, data_services))
+        for name, was_running in zip(data_services, stopped, strict=True):
+            if was_running:
+                progress(f"{name}: stopped")
+        for name in reversed(control_plane.ORDER):
             if self.supervisor.stop(name):
                 progress(f"{name}: stopped")
         object_storage.remove_stray_sockets(self.settings)
