@@ -13,6 +13,7 @@ the DC's CA, as the site's database service answers in production.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pwd
 import secrets
@@ -371,10 +372,18 @@ def ensure_backup_repository(settings: DCSettings, s3_clients: list[Any]) -> Non
     pgBackRest's stanza in it (idempotent), so WAL archiving works from the first minute."""
     from pdn.dataservices.buckets import BucketSpec, ensure_bucket  # noqa: PLC0415
 
+    # Done once per configuration (a healthy DC's `dc up` stays fast); a new repository or key
+    # changes the configuration and runs it again.
+    conf = pgbackrest_conf(settings)
+    marker = conf.with_name("stanza.done")
+    digest = hashlib.sha256(conf.read_bytes()).hexdigest()
+    if marker.is_file() and marker.read_text() == digest:
+        return
     spec = BucketSpec(DB_BACKUP_BUCKET, object_lock=True, lock_mode="COMPLIANCE", lock_days=35)
     for s3 in s3_clients:
         ensure_bucket(s3, spec)
     run_pgbackrest(settings, "stanza-create", timeout=300)
+    write_private(marker, digest)
 
 
 def purge(settings: DCSettings) -> None:
