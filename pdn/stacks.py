@@ -20,15 +20,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from pdn import paths
-from pdn.dataservices.s3 import Endpoint
-from pdn.dataservices.sql import Server
 from pdn.files import write_private
 from pdn.inventory import Site
+
+if TYPE_CHECKING:
+    from pdn.dataservices.s3 import Endpoint
+    from pdn.dataservices.sql import Server
 from pdn.pulumi_env import PulumiEnvError, PulumiEnvironment, ensure_kubernetes_plugin, run_pulumi
 
 KUBECONFIG_KEY = "pdn:kubeconfig"

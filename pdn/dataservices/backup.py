@@ -29,7 +29,7 @@ from typing import IO, Any
 from botocore.exceptions import ClientError
 
 from pdn.dataservices.buckets import BucketSpec, ensure_bucket
-from pdn.dataservices.plan import DataServiceError
+from pdn.dataservices.errors import DataServiceError
 
 Progress = Callable[[str], None]
 CHUNK = 8 * 2**20

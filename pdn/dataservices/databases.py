@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pdn.dataservices.plan import DataServiceError
+from pdn.dataservices.errors import DataServiceError
 from pdn.dataservices.sql import MARIADB, POSTGRESQL, Server, connect
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")

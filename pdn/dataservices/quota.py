@@ -13,7 +13,7 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from pdn.dataservices.plan import DataServiceError
+from pdn.dataservices.errors import DataServiceError
 from pdn.dataservices.s3 import Endpoint
 
 MIB = 2**20

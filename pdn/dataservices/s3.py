@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pdn.dataservices.plan import DataServiceError
+from pdn.dataservices.errors import DataServiceError
 
 REGION = "id-pdn-1"  # signed into every request; SeaweedFS and RGW accept any region name
 

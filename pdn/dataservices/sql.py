@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pdn.dataservices.plan import DataServiceError
+from pdn.dataservices.errors import DataServiceError
 
 POSTGRESQL = "postgresql"
 MARIADB = "mariadb"

@@ -86,6 +86,10 @@ def _pgbackrest_conf_text(settings: DCSettings, repos: list[BackupRepository]) -
         "compress-type=lz4",
         "start-fast=y",
         "archive-check=y",
+        # A store that does not answer fails a WAL push in seconds, not minutes: the server
+        # retries it, and its shutdown is not held up by an archiver waiting on a dead store.
+        "io-timeout=15",
+        "archive-timeout=30",
         f"log-path={pg / 'pgbackrest' / 'log'}",
         f"lock-path={pg / 'pgbackrest' / 'lock'}",
         f"spool-path={pg / 'pgbackrest' / 'spool'}",

@@ -353,17 +353,15 @@ class LocalDC:
 
     def down(self, purge: bool = False, progress: Progress = print) -> None:
         """Stop every process by PID (reverse order), remove the address; purge deletes data."""
-        # The data services are independent of each other and each takes seconds to stop (an
-        # object store's filer waits ~15 s): together. Then the control plane, in reverse.
-        data_services = [
-            *databases.NAMES,
-            *(store.name for store in object_storage.STORES),
-        ]
-        with ThreadPoolExecutor(max_workers=len(data_services)) as pool:
-            stopped = list(pool.map(self.supervisor.stop, data_services))
-        for name, was_running in zip(data_services, stopped, strict=True):
-            if was_running:
-                progress(f"{name}: stopped")
+        # The databases first, together: PostgreSQL archives its last WAL to the object stores
+        # as it stops (with a store gone, its archiver would hang on and hold the data
+        # directory). Then the stores, together (a filer waits ~15 s). Then the control plane.
+        for group in (databases.NAMES, tuple(store.name for store in object_storage.STORES)):
+            with ThreadPoolExecutor(max_workers=len(group)) as pool:
+                stopped = list(pool.map(self.supervisor.stop, group))
+            for name, was_running in zip(group, stopped, strict=True):
+                if was_running:
+                    progress(f"{name}: stopped")
         for name in reversed(control_plane.ORDER):
             if self.supervisor.stop(name):
                 progress(f"{name}: stopped")

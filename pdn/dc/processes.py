@@ -174,6 +174,8 @@ def terminate(pid: int, timeout: float, *, group: bool = True) -> bool:
     `timeout`. True once it is gone; False if it outlives SIGKILL by KILL_DEADLINE."""
     _signal(pid, signal.SIGTERM, group)
     if _wait_gone(pid, timeout):
+        if group:  # a child left behind (a server's helper) would hold what the next one needs
+            _signal(pid, signal.SIGKILL, group)
         return True
     _signal(pid, signal.SIGKILL, group)
     return _wait_gone(pid, KILL_DEADLINE)

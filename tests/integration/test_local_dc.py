@@ -327,3 +327,35 @@ def test_a_killed_database_server_comes_back_with_its_data(local_dc: LocalDC, en
     with connect(access.server, access.user, access.password) as conn, conn.cursor() as cur:
         cur.execute(f"SELECT v FROM {table}")  # noqa: S608 (a constant name)
         assert ("sebelum",) in list(cur.fetchall())
+
+
+def _processes_of(root: Path) -> list[str]:
+    """Live processes whose command line names a path under root."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(root) in cmdline and state != "Z":
+            found.append(f"{proc.name}: {cmdline[:120]}")
+    return found
+
+
+def test_down_leaves_no_process_behind_and_up_starts_again(local_dc: LocalDC) -> None:
+    """PostgreSQL archives WAL to the object stores as it stops: the stores stop after it, and
+    no helper of any server (an archiver, a pgBackRest push) outlives the DC."""
+    from pdn.dataservices.sql import connect  # noqa: PLC0415
+
+    access = local_dc.database_admin("postgresql")
+    with connect(access.server, access.user, access.password) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS wal_probe (v text)")
+        conn.execute("INSERT INTO wal_probe SELECT md5(g::text) FROM generate_series(1, 5000) g")
+        conn.execute("SELECT pg_switch_wal()")  # a segment to archive as it stops
+    local_dc.down(progress=print)
+    left = _processes_of(local_dc.settings.database_dir) + _processes_of(local_dc.settings.root)
+    assert left == []
+    assert local_dc.up(progress=print).healthy
