@@ -418,6 +418,7 @@ class PostgreSQLServer:
 
     run_pgbackrest: Callable[..., str]  # (*args) -> stdout, as the server's OS user
     connect: Callable[[str], Any]  # database -> connection as the platform admin
+    libpq_env: Callable[[], dict[str, str]]  # the same, for libpq's tools (TLS verified)
 
 
 def _pg_checksums(conn: Any) -> dict[str, list[Any]]:
@@ -487,19 +488,8 @@ def back_up_postgresql(
     return ServerBackup("postgresql", run, 0, seconds, tuple(s.name for s in sites))
 
 
-def drill_postgresql(
-    server: PostgreSQLServer,
-    site: backup.Site,
-    repo: int,
-    database: str,
-    progress: Progress,
-) -> DatabaseDrill:
-    """Restore the latest backup in repository `repo` (site's) into a scratch data directory,
-    recover it to its end, start a scratch server on a socket of its own, and compare the
-    tenant database's tables with the manifest recorded at backup time."""
-    import psycopg  # noqa: PLC0415
-
-    started = time.monotonic()
+def _latest_pg(site: backup.Site, database: str) -> tuple[str, str, dict[str, list[Any]]]:
+    """(run, pgBackRest label at site, the database's recorded checksums) of the latest."""
     runs = server_backups(site, "postgresql")
     if not runs:
         raise DataServiceError(
@@ -510,13 +500,21 @@ def drill_postgresql(
     expected = manifest["databases"].get(database)
     if expected is None:
         raise DataServiceError(f"postgresql backup {run} at {site.name} does not hold {database}")
-    label = manifest["labels"][site.name]
-    scratch = Path(tempfile.mkdtemp(prefix="pdn-pg-drill-"))
+    return run, str(manifest["labels"][site.name]), expected
+
+
+@contextlib.contextmanager
+def _restored_pg(server: PostgreSQLServer, repo: int, label: str) -> Iterator[Path]:
+    """Backup `label` of repository `repo` restored into a scratch directory and recovered to
+    its end, served by a scratch postgres on a socket of its own (no network, no archiving, so
+    it never writes into the live repository); yields the socket's directory."""
+    import psycopg  # noqa: PLC0415
+
+    scratch = Path(tempfile.mkdtemp(prefix="pdn-pg-restore-"))
     proc = None
     try:
         data = scratch / "data"
-        for path in (scratch,):
-            shutil.chown(path, "postgres", "postgres")
+        shutil.chown(scratch, "postgres", "postgres")
         server.run_pgbackrest(
             f"--repo={repo}",
             f"--set={label}",
@@ -548,14 +546,34 @@ def drill_postgresql(
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        got = _wait_pg(scratch, database, proc, psycopg)
+        _wait_pg(scratch, proc, psycopg)
+        yield scratch
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=60)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _scratch_checksums(scratch: Path, database: str) -> dict[str, list[Any]]:
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(
+        host=str(scratch), port=5432, user="pdn_admin", dbname=database, autocommit=True
+    ) as conn:
+        return _pg_checksums(conn)
+
+
+def _pg_result(
+    site: backup.Site,
+    database: str,
+    run: str,
+    checks: tuple[dict[str, Any], dict[str, Any]],
+    started: float,
+) -> DatabaseDrill:
+    expected, got = checks
     mismatches = tuple(sorted(t for t in {*expected, *got} if expected.get(t) != got.get(t)))
-    result = DatabaseDrill(
+    return DatabaseDrill(
         "postgresql",
         database,
         site.name,
@@ -565,7 +583,23 @@ def drill_postgresql(
         time.monotonic() - started,
         mismatches,
     )
-    verdict = "verified" if result.verified else "NOT verified: " + ", ".join(mismatches)
+
+
+def drill_postgresql(
+    server: PostgreSQLServer,
+    site: backup.Site,
+    repo: int,
+    database: str,
+    progress: Progress,
+) -> DatabaseDrill:
+    """Restore the latest backup in repository `repo` (site's) into a scratch server and
+    compare the tenant database's tables with the manifest recorded at backup time."""
+    started = time.monotonic()
+    run, label, expected = _latest_pg(site, database)
+    with _restored_pg(server, repo, label) as scratch:
+        got = _scratch_checksums(scratch, database)
+    result = _pg_result(site, database, run, (expected, got), started)
+    verdict = "verified" if result.verified else "NOT verified: " + ", ".join(result.mismatches)
     progress(
         f"postgresql {database}: backup {label} from {site.name}: {result.tables} table(s), "
         f"{result.rows} row(s) {verdict} in {result.seconds:.1f}s (recovery time)"
@@ -573,8 +607,103 @@ def drill_postgresql(
     return result
 
 
-def _wait_pg(scratch: Path, database: str, proc: subprocess.Popen[bytes], psycopg: Any) -> Any:
-    """The restored database's checksums, once the scratch server has recovered and opened."""
+def restore_postgresql_live(
+    server: PostgreSQLServer,
+    site: backup.Site,
+    repo: int,
+    database: str,
+    progress: Progress,
+) -> DatabaseDrill:
+    """Put the latest backup of database back on the live server: restored into a scratch
+    server, dumped from it, loaded into a new database of the same name and owner. What it
+    replaces is kept: the live database is renamed `<database>_replaced_<stamp>` first (its
+    sessions ended), owned by the platform admin, out of the tenant's reach."""
+    from psycopg import sql  # noqa: PLC0415
+
+    started = time.monotonic()
+    run, label, expected = _latest_pg(site, database)
+    owner = f"{database}_owner"
+    kept = f"{database}_replaced_{backup.stamp().replace('.', '')[:15].lower()}"
+    with _restored_pg(server, repo, label) as scratch:
+        dump = scratch / "tenant.dump"
+        _run(
+            [
+                "pg_dump",
+                "-Fc",
+                f"--host={scratch}",
+                "--port=5432",
+                "--username=pdn_admin",
+                f"--file={dump}",
+                database,
+            ],
+            "pg_dump of the restored database",
+        )
+        with server.connect("postgres") as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (database,),
+            )
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(database), sql.Identifier(kept)
+                )
+            )
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} OWNER TO CURRENT_USER").format(sql.Identifier(kept))
+            )
+            conn.execute(
+                sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC, {}").format(
+                    sql.Identifier(kept), sql.Identifier(owner)
+                )
+            )
+        with server.connect(kept) as inside:  # its tables too: the platform's, not the tenant's
+            inside.execute(
+                sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(sql.Identifier(owner))
+            )
+        with server.connect("postgres") as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
+                    sql.Identifier(database), sql.Identifier(owner)
+                )
+            )
+            conn.execute(
+                sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                    sql.Identifier(database)
+                )
+            )
+        load = subprocess.run(
+            [
+                "pg_restore",
+                "--no-owner",
+                f"--role={owner}",
+                "--exit-on-error",
+                f"--dbname={database}",
+                str(dump),
+            ],
+            env={**os.environ, **server.libpq_env()},
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+        if load.returncode != 0:
+            raise DataServiceError(
+                f"pg_restore into {database}: {load.stderr.strip()[-300:]} (the replaced "
+                f"database is {kept})"
+            )
+    with server.connect(database) as conn:
+        got = _pg_checksums(conn)
+    result = _pg_result(site, database, run, (expected, got), started)
+    progress(
+        f"postgresql {database}: backup {label} from {site.name} restored into the live server "
+        f"in {result.seconds:.1f}s ({'verified' if result.verified else 'NOT verified'}); what "
+        f"it replaced is kept as database {kept}"
+    )
+    return result
+
+
+def _wait_pg(scratch: Path, proc: subprocess.Popen[bytes], psycopg: Any) -> None:
+    """Until the scratch server has recovered and accepts connections."""
     deadline = time.monotonic() + START_TIMEOUT
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -582,12 +711,11 @@ def _wait_pg(scratch: Path, database: str, proc: subprocess.Popen[bytes], psycop
             raise DataServiceError(f"the scratch postgres exited ({proc.returncode})")
         try:
             with psycopg.connect(
-                host=str(scratch), port=5432, user="pdn_admin", dbname=database, autocommit=True
+                host=str(scratch), port=5432, user="pdn_admin", dbname="postgres", autocommit=True
             ) as conn:
-                if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
-                    raise DataServiceError("still recovering")
-                return _pg_checksums(conn)
-        except Exception as err:  # not up yet, or still recovering
+                if not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                    return
+        except Exception as err:  # not up yet
             last = err
-            time.sleep(0.3)
+        time.sleep(0.3)
     raise DataServiceError(f"the scratch postgres did not open in {START_TIMEOUT} s: {last}")

@@ -69,6 +69,14 @@ def local_sites(dc: LocalDC) -> Sites:
         db_backup.PostgreSQLServer(
             functools.partial(databases.run_pgbackrest, dc.settings),
             lambda database: sql.connect(admin.server, admin.user, admin.password, database),
+            lambda: {
+                "PGHOST": admin.server.host,
+                "PGPORT": str(admin.server.port),
+                "PGUSER": admin.user,
+                "PGPASSWORD": admin.password,  # the environment, never a command line
+                "PGSSLMODE": "verify-full",
+                "PGSSLROOTCERT": str(admin.server.ca_file()),
+            },
         ),
     )
 
@@ -443,5 +451,14 @@ def restore_live(
             raise DataServiceError("this site's MariaDB server is not reachable for restores")
         databases.append(
             db_backup.restore_mariadb_live(source, database_name(slug), sites.mariadb, progress)
+        )
+    if "postgresql" in _engines(fleet, slug):
+        if sites.postgresql is None:
+            raise DataServiceError("this site's PostgreSQL server is not reachable for restores")
+        repo = sites.all().index(source) + 1
+        databases.append(
+            db_backup.restore_postgresql_live(
+                sites.postgresql, source, repo, database_name(slug), progress
+            )
         )
     return TenantDrill(result, tuple(databases))

@@ -268,6 +268,24 @@ def test_a_postgresql_database_is_restored_by_pgbackrest_from_either_site(
     (row,) = [r for r in rows if r.tenant == slug and r.data_set.startswith("postgresql")]
     assert row.state == "OK", row
     assert row.sites == (SITE, f"{SITE}-second-site")
+    # Ransomware with the tenant's own login: every name encrypted, then put back from the
+    # second site's repository; the damaged database is kept aside, out of the tenant's reach.
+    with connect(server, info["user"], password, info["database"]) as conn:
+        before = conn.execute("SELECT nik, nama FROM penduduk ORDER BY nik").fetchall()
+        conn.execute("UPDATE penduduk SET nama = md5(nama || random()::text)")
+    runner.restore_live(
+        sites, onboarded.fleet(), SITE, slug, from_site=f"{SITE}-second-site", progress=print
+    )
+    with connect(server, info["user"], password, info["database"]) as conn:
+        assert conn.execute("SELECT nik, nama FROM penduduk ORDER BY nik").fetchall() == before
+    admin = onboarded.dc.database_admin("postgresql")
+    with connect(admin.server, admin.user, admin.password) as conn:
+        kept = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'kemendagri_replaced_%'"
+        ).fetchall()
+    assert kept, "the replaced database is kept"
+    with pytest.raises(DataServiceError):
+        connect(server, info["user"], password, kept[0][0])
 
 
 def test_a_schedule_backs_up_only_what_is_due(onboarded: Onboarded, sites: runner.Sites) -> None:
