@@ -288,41 +288,43 @@ def drill_mariadb(site: backup.Site, database: str, progress: Progress) -> Datab
     run, expected = _latest(site, database)
     with _restored_server(site, run) as socket:
         got = checksums(socket, [database]).get(database, {})
-    result = _verdict(
-        site,
-        database=database,
-        run=run,
-        expected=expected,
-        got=got,
-        seconds=time.monotonic() - started,
+    result = _compare(
+        "mariadb", site, database=database, run=run, checks=(expected, got), started=started
     )
-    verdict = "verified" if result.verified else "NOT verified: " + ", ".join(result.mismatches)
-    progress(
-        f"mariadb {database}: backup {run} from {site.name}: {result.tables} table(s), "
-        f"{result.rows} row(s) {verdict} in {result.seconds:.1f}s (recovery time)"
-    )
+    progress(_drilled(result, run))
     return result
 
 
-def _verdict(
+def _compare(
+    engine: str,
     site: backup.Site,
     *,
     database: str,
     run: str,
-    expected: dict[str, list[int]],
-    got: dict[str, list[int]],
-    seconds: float,
+    checks: tuple[dict[str, list[Any]], dict[str, list[Any]]],
+    started: float,
 ) -> DatabaseDrill:
+    """The drill's verdict: the tables restored (got) against those recorded (expected)."""
+    expected, got = checks
     mismatches = tuple(sorted(t for t in {*expected, *got} if expected.get(t) != got.get(t)))
     return DatabaseDrill(
-        "mariadb",
+        engine,
         database,
         site.name,
         run,
         len(expected),
-        sum(v[0] for v in expected.values()),
-        seconds,
+        sum(int(v[0]) for v in expected.values()),
+        time.monotonic() - started,
         mismatches,
+    )
+
+
+def _drilled(result: DatabaseDrill, backup_name: str) -> str:
+    verdict = "verified" if result.verified else "NOT verified: " + ", ".join(result.mismatches)
+    return (
+        f"{result.engine} {result.database}: backup {backup_name} from {result.site}: "
+        f"{result.tables} table(s), {result.rows} row(s) {verdict} in {result.seconds:.1f}s "
+        "(recovery time)"
     )
 
 
@@ -368,13 +370,8 @@ def restore_mariadb_live(
                 f"(the replaced tables are in {kept})"
             )
     got = checksums(live.socket, [database]).get(database, {})
-    result = _verdict(
-        site,
-        database=database,
-        run=run,
-        expected=expected,
-        got=got,
-        seconds=time.monotonic() - started,
+    result = _compare(
+        "mariadb", site, database=database, run=run, checks=(expected, got), started=started
     )
     progress(
         f"mariadb {database}: backup {run} from {site.name} restored into the live server in "
@@ -564,27 +561,6 @@ def _scratch_checksums(scratch: Path, database: str) -> dict[str, list[Any]]:
         return _pg_checksums(conn)
 
 
-def _pg_result(
-    site: backup.Site,
-    database: str,
-    run: str,
-    checks: tuple[dict[str, Any], dict[str, Any]],
-    started: float,
-) -> DatabaseDrill:
-    expected, got = checks
-    mismatches = tuple(sorted(t for t in {*expected, *got} if expected.get(t) != got.get(t)))
-    return DatabaseDrill(
-        "postgresql",
-        database,
-        site.name,
-        run,
-        len(expected),
-        sum(int(v[0]) for v in expected.values()),
-        time.monotonic() - started,
-        mismatches,
-    )
-
-
 def drill_postgresql(
     server: PostgreSQLServer,
     site: backup.Site,
@@ -598,12 +574,10 @@ def drill_postgresql(
     run, label, expected = _latest_pg(site, database)
     with _restored_pg(server, repo, label) as scratch:
         got = _scratch_checksums(scratch, database)
-    result = _pg_result(site, database, run, (expected, got), started)
-    verdict = "verified" if result.verified else "NOT verified: " + ", ".join(result.mismatches)
-    progress(
-        f"postgresql {database}: backup {label} from {site.name}: {result.tables} table(s), "
-        f"{result.rows} row(s) {verdict} in {result.seconds:.1f}s (recovery time)"
+    result = _compare(
+        "postgresql", site, database=database, run=run, checks=(expected, got), started=started
     )
+    progress(_drilled(result, label))
     return result
 
 
@@ -693,7 +667,9 @@ def restore_postgresql_live(
             )
     with server.connect(database) as conn:
         got = _pg_checksums(conn)
-    result = _pg_result(site, database, run, (expected, got), started)
+    result = _compare(
+        "postgresql", site, database=database, run=run, checks=(expected, got), started=started
+    )
     progress(
         f"postgresql {database}: backup {label} from {site.name} restored into the live server "
         f"in {result.seconds:.1f}s ({'verified' if result.verified else 'NOT verified'}); what "

@@ -52,19 +52,15 @@ class Sites:
 def local_sites(dc: LocalDC) -> Sites:
     """The local DC's two object stores, reached with the platform admin's key on each."""
     from pdn.dataservices import sql  # noqa: PLC0415
-    from pdn.dataservices.s3 import client  # noqa: PLC0415
     from pdn.dc import databases, object_storage  # noqa: PLC0415
 
     admin = dc.database_admin(sql.POSTGRESQL)
 
-    def reach(store: object_storage.Store, name: str) -> backup.Site:
-        access = dc.object_storage_admin(store)
-        endpoint = dc.object_storage_endpoint(store)
-        return backup.Site(name, client(endpoint, access.access_key, access.secret_key))
-
     return Sites(
-        reach(object_storage.PRIMARY, dc.site.code),
-        reach(object_storage.SECOND_SITE, f"{dc.site.code}-second-site"),
+        backup.Site(dc.site.code, dc.object_storage_client(object_storage.PRIMARY)),
+        backup.Site(
+            f"{dc.site.code}-second-site", dc.object_storage_client(object_storage.SECOND_SITE)
+        ),
         db_backup.MariaDBServer(dc.settings.database_dir / "mariadb" / "mariadbd.sock"),
         db_backup.PostgreSQLServer(
             functools.partial(databases.run_pgbackrest, dc.settings),
@@ -214,19 +210,9 @@ def status(
     for slug in _tenants(fleet, site, None):
         data, backup_spec = _specs(fleet, slug)
         policy = storage_of(fleet.tenants[slug]).backup
-        held: dict[str, list[str]] = {}
-        notes = []
-        for each in sites.all():
-            try:
-                held[each.name] = backup.manifests(each, backup_spec.name)
-            except (BotoCoreError, ClientError) as err:
-                held[each.name] = []
-                notes.append(f"{each.name} unreadable ({err.__class__.__name__})")
+        held, notes = _holdings(sites, functools.partial(_manifests_of, bucket=backup_spec.name))
         primary_runs = held.get(sites.primary.name, [])
         last = primary_runs[-1] if primary_runs else None
-        at = tuple(name for name, runs in held.items() if last is not None and last in runs)
-        if last is not None and len(at) < len(held):
-            notes.append(f"no copy at {', '.join(n for n in held if n not in at)}")
         try:
             runs = backup.journal(sites.primary, backup_spec.name)
             drills = backup.journal(sites.primary, backup_spec.name, "drills")
@@ -238,8 +224,6 @@ def status(
                     notes.append(f"run {entry['stamp']} failed: {entry.get('error', '')[:120]}")
                 elif entry.get("status") == "running":
                     notes.append(f"run {entry['stamp']} never finished (interrupted)")
-        bucket_drills = [d for d in drills if d.get("data_set", "bucket") == "bucket"]
-        drill = bucket_drills[-1] if bucket_drills else None
         for engine in sorted(_engines(fleet, slug)):
             rows.append(
                 _database_row(
@@ -247,24 +231,74 @@ def status(
                 )
             )
         rows.append(
-            StatusRow(
+            _row(
                 slug,
                 f"bucket {data.name}",
-                last,
-                now - backup.parse_stamp(last) if last else None,
-                policy,
-                at,
-                "; ".join(notes),
-                (
-                    f"{drill['backup']} from {drill['site']}: "
-                    f"{'verified' if not drill['mismatches'] else 'MISMATCH'} in "
-                    f"{float(drill['seconds']):.1f}s"
-                )
-                if drill
-                else None,
+                last=last,
+                held=held,
+                notes=notes,
+                policy=policy,
+                drills=drills,
+                now=now,
             )
         )
     return rows
+
+
+def _manifests_of(site: backup.Site, *, bucket: str) -> list[str]:
+    return backup.manifests(site, bucket)
+
+
+def _holdings(
+    sites: Sites, list_runs: Callable[[backup.Site], list[str]]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Each site's complete backups (oldest first), and a note for each site unreadable."""
+    held: dict[str, list[str]] = {}
+    notes = []
+    for each in sites.all():
+        try:
+            held[each.name] = list_runs(each)
+        except (BotoCoreError, ClientError) as err:
+            held[each.name] = []
+            notes.append(f"{each.name} unreadable ({err.__class__.__name__})")
+    return held, notes
+
+
+def _row(
+    slug: str,
+    data_set: str,
+    *,
+    last: str | None,
+    held: dict[str, list[str]],
+    notes: list[str],
+    policy: BackupPolicy,
+    drills: list[dict[str, Any]],
+    now: datetime,
+) -> StatusRow:
+    """A data set's row: the sites holding its last good backup, its last drill (drills
+    name their data set: "bucket", or "<engine> database <name>" like the row)."""
+    at = tuple(name for name, stamps in held.items() if last is not None and last in stamps)
+    if last is not None and len(at) < len(held):
+        notes = [*notes, f"no copy at {', '.join(n for n in held if n not in at)}"]
+    drill_set = "bucket" if data_set.startswith("bucket ") else data_set
+    mine = [d for d in drills if d.get("data_set", "bucket") == drill_set]
+    drill = mine[-1] if mine else None
+    return StatusRow(
+        slug,
+        data_set,
+        last,
+        now - backup.parse_stamp(last) if last else None,
+        policy,
+        at,
+        "; ".join(notes),
+        (
+            f"{drill['backup']} from {drill['site']}: "
+            f"{'verified' if not drill['mismatches'] else 'MISMATCH'} in "
+            f"{float(drill['seconds']):.1f}s"
+        )
+        if drill
+        else None,
+    )
 
 
 def _database_row(
@@ -278,14 +312,7 @@ def _database_row(
 ) -> StatusRow:
     """The row of one of a tenant's databases: the server backups that hold it."""
     database = database_name(slug)
-    held = {}
-    notes = []
-    for each in sites.all():
-        try:
-            held[each.name] = db_backup.server_backups(each, engine)
-        except (BotoCoreError, ClientError) as err:
-            held[each.name] = []
-            notes.append(f"{each.name} unreadable ({err.__class__.__name__})")
+    held, notes = _holdings(sites, lambda each: db_backup.server_backups(each, engine))
     runs = held.get(sites.primary.name, [])
     last = runs[-1] if runs else None
     if last is not None:
@@ -293,26 +320,15 @@ def _database_row(
         if database not in manifest["databases"]:
             notes.append(f"the last server backup {last} predates the database")
             last = None
-    at = tuple(name for name, stamps in held.items() if last is not None and last in stamps)
-    if last is not None and len(at) < len(held):
-        notes.append(f"no copy at {', '.join(n for n in held if n not in at)}")
-    mine = [d for d in drills if d.get("data_set") == f"{engine} database {database}"]
-    drill = mine[-1] if mine else None
-    return StatusRow(
+    return _row(
         slug,
         f"{engine} database {database}",
-        last,
-        now - backup.parse_stamp(last) if last else None,
-        policy,
-        at,
-        "; ".join(notes),
-        (
-            f"{drill['backup']} from {drill['site']}: "
-            f"{'verified' if not drill['mismatches'] else 'MISMATCH'} in "
-            f"{float(drill['seconds']):.1f}s"
-        )
-        if drill
-        else None,
+        last=last,
+        held=held,
+        notes=notes,
+        policy=policy,
+        drills=drills,
+        now=now,
     )
 
 

@@ -40,17 +40,23 @@ class Endpoint:
             )
 
     def ca_file(self) -> Path:
-        """The CA as a file for botocore (one per content, private to this user)."""
-        digest = hashlib.sha256(self.ca_pem.encode()).hexdigest()[:16]
-        path = Path(tempfile.gettempdir()) / f"pdn-s3-ca-{digest}.pem"
-        if not path.is_file() or path.read_text() != self.ca_pem:
-            # A name of its own: providers of two shards may write it at once.
-            with tempfile.NamedTemporaryFile(
-                "w", dir=path.parent, prefix=path.name, delete=False
-            ) as tmp:
-                tmp.write(self.ca_pem)
-            Path(tmp.name).replace(path)
-        return path
+        """The CA as a file for botocore."""
+        return pem_file(self.ca_pem)
+
+
+def pem_file(pem: str) -> Path:
+    """A PEM (a CA certificate: public) as a file for clients that want a path, one per
+    content in the temp directory, written once."""
+    digest = hashlib.sha256(pem.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"pdn-ca-{digest}.pem"
+    if not path.is_file() or path.read_text() != pem:
+        # A name of its own first: providers of two shards may write it at once.
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=path.name, delete=False
+        ) as tmp:
+            tmp.write(pem)
+        Path(tmp.name).replace(path)
+    return path
 
 
 def client(endpoint: Endpoint, access_key: str, secret_key: str, service: str = "s3") -> Any:

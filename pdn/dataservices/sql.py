@@ -3,14 +3,13 @@ certificate verified against the DC's CA and its name (127.0.0.1 in the local DC
 
 from __future__ import annotations
 
-import hashlib
 import ssl
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pdn.dataservices.errors import DataServiceError
+from pdn.dataservices.s3 import pem_file
 
 POSTGRESQL = "postgresql"
 MARIADB = "mariadb"
@@ -31,15 +30,7 @@ class Server:
             raise DataServiceError(f"{self.engine} at {self.host}:{self.port}: no PEM CA")
 
     def ca_file(self) -> Path:
-        digest = hashlib.sha256(self.ca_pem.encode()).hexdigest()[:16]
-        path = Path(tempfile.gettempdir()) / f"pdn-db-ca-{digest}.pem"
-        if not path.is_file() or path.read_text() != self.ca_pem:
-            with tempfile.NamedTemporaryFile(
-                "w", dir=path.parent, prefix=path.name, delete=False
-            ) as tmp:
-                tmp.write(self.ca_pem)
-            Path(tmp.name).replace(path)
-        return path
+        return pem_file(self.ca_pem)
 
 
 def connect(server: Server, user: str, password: str, database: str | None = None) -> Any:

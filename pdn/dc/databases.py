@@ -18,7 +18,9 @@ import json
 import pwd
 import secrets
 import shutil
+import stat
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,8 +165,18 @@ def _owned_dir(path: Path, user: str) -> Path:
 
 
 def _owned_file(path: Path, content: str | bytes, user: str) -> None:
-    write_private(path, content)
+    """path with content, owner-only, owned by user; left alone when it already is (every
+    `dc up` calls this for each file: a healthy DC's is not rewritten)."""
+    data = content.encode() if isinstance(content, str) else content
     entry = pwd.getpwnam(user)
+    try:
+        current = path.stat()
+        same = (current.st_uid, current.st_gid) == (entry.pw_uid, entry.pw_gid)
+        if same and stat.S_IMODE(current.st_mode) == 0o600 and path.read_bytes() == data:
+            return
+    except FileNotFoundError:
+        pass
+    write_private(path, data)
     shutil.chown(path, entry.pw_uid, entry.pw_gid)
 
 
@@ -202,7 +214,8 @@ def ensure_files(
     _init_mariadb(root / MARIADB, passwords[MARIADB])
 
 
-def _run_as(user: str, argv: list[str], what: str) -> None:
+def _run_as(user: str, argv: list[str], what: str, timeout: float = 120) -> str:
+    """Run argv as user (its own group only); its stdout, or DCError saying what failed."""
     entry = pwd.getpwnam(user)
     try:
         done = subprocess.run(
@@ -213,14 +226,17 @@ def _run_as(user: str, argv: list[str], what: str) -> None:
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
-            timeout=120,
+            timeout=timeout,
             check=False,
             cwd="/",
         )
     except subprocess.TimeoutExpired as err:
-        raise DCError(f"{what}: did not finish in 120 s") from err
+        raise DCError(f"{what}: did not finish in {timeout:.0f} s") from err
     if done.returncode != 0:
-        raise DCError(f"{what} failed: {(done.stderr or done.stdout).strip()[-400:]}")
+        raise DCError(
+            f"{what} failed (exit {done.returncode}): {(done.stderr or done.stdout).strip()[-500:]}"
+        )
+    return done.stdout
 
 
 def _init_postgresql(home: Path, password: str) -> None:
@@ -346,32 +362,11 @@ def process_specs(settings: DCSettings, ca: Path) -> list[ProcessSpec]:
 
 def run_pgbackrest(settings: DCSettings, *args: str, timeout: float = 3600) -> str:
     """pgBackRest with this DC's configuration, as postgres (it reads the data directory)."""
-    entry = pwd.getpwnam(SERVICE_USER[POSTGRESQL])
     argv = ["pgbackrest", f"--config={pgbackrest_conf(settings)}", f"--stanza={STANZA}", *args]
-    try:
-        done = subprocess.run(
-            argv,
-            user=entry.pw_uid,
-            group=entry.pw_gid,
-            extra_groups=[],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=timeout,
-            check=False,
-            cwd="/",
-        )
-    except subprocess.TimeoutExpired as err:
-        raise DCError(f"`pgbackrest {' '.join(args)}` did not finish in {timeout:.0f} s") from err
-    if done.returncode != 0:
-        raise DCError(
-            f"`pgbackrest {' '.join(args)}` failed (exit {done.returncode}): "
-            f"{(done.stderr or done.stdout).strip()[-500:]}"
-        )
-    return done.stdout
+    return _run_as(SERVICE_USER[POSTGRESQL], argv, f"`pgbackrest {' '.join(args)}`", timeout)
 
 
-def ensure_backup_repository(settings: DCSettings, s3_clients: list[Any]) -> None:
+def ensure_backup_repository(settings: DCSettings, s3_clients: Callable[[], list[Any]]) -> None:
     """The database backup bucket on every site's store (Object Lock, made once) and
     pgBackRest's stanza in it (idempotent), so WAL archiving works from the first minute."""
     from pdn.dataservices.buckets import BucketSpec, ensure_bucket  # noqa: PLC0415
@@ -384,7 +379,7 @@ def ensure_backup_repository(settings: DCSettings, s3_clients: list[Any]) -> Non
     if marker.is_file() and marker.read_text() == digest:
         return
     spec = BucketSpec(DB_BACKUP_BUCKET, object_lock=True, lock_mode="COMPLIANCE", lock_days=35)
-    for s3 in s3_clients:
+    for s3 in s3_clients():  # made only when there is work: boto3 is slow to start
         ensure_bucket(s3, spec)
     run_pgbackrest(settings, "stanza-create", timeout=300)
     write_private(marker, digest)

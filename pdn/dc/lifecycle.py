@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -133,14 +134,16 @@ class LocalDC:
         return object_storage.endpoint(self.settings, ca, store)
 
     def _ensure_backup_repository(self) -> None:
+        databases.ensure_backup_repository(
+            self.settings, lambda: [self.object_storage_client(s) for s in object_storage.STORES]
+        )
+
+    def object_storage_client(self, store: object_storage.Store = object_storage.PRIMARY) -> Any:
+        """A boto3 S3 client of one of the DC's stores, with the platform admin's key."""
         from pdn.dataservices.s3 import client  # noqa: PLC0415
 
-        clients = []
-        for store in object_storage.STORES:
-            access = self.object_storage_admin(store)
-            endpoint = self.object_storage_endpoint(store)
-            clients.append(client(endpoint, access.access_key, access.secret_key))
-        databases.ensure_backup_repository(self.settings, clients)
+        access = self.object_storage_admin(store)
+        return client(self.object_storage_endpoint(store), access.access_key, access.secret_key)
 
     def database_admin(self, engine: str) -> databases.DatabaseAccess:
         """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""

@@ -3,9 +3,10 @@ through pdn.stacks (the way `pdn up` drives it)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,3 +139,32 @@ RUN_FIRST = ("test_platform_baseline.py",)
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in RUN_FIRST)  # stable: order kept otherwise
+
+
+def plaintext_leaks(
+    onboarded: Onboarded,
+    secrets: list[str],
+    *,
+    homes: set[Path],
+    logs: Sequence[Path] = (),
+) -> tuple[list[tuple[str, int]], int]:
+    """Where a secret stands in plaintext: the state (with its backups and history), the
+    stack configs, the repo, the DC's logs and `logs`; `homes` are the secrets' own
+    owner-only files, not searched. (leaks as (file, secret index), files searched)."""
+    roots = (Path(os.environ["PDN_STATE_DIR"]), paths.REPO_ROOT)
+    files = [
+        p
+        for root in roots
+        for p in root.rglob("*")
+        if p.is_file() and ".venv" not in p.parts and ".git" not in p.parts
+    ]
+    files += [p for p in onboarded.dc.settings.log_dir.rglob("*") if p.is_file()]
+    files += list(logs)
+    leaks = [
+        (str(p), n)
+        for p in files
+        if p not in homes
+        for n, secret in enumerate(secrets)
+        if secret.encode() in p.read_bytes()
+    ]
+    return leaks, len(files)

@@ -6,18 +6,15 @@ writes, and a removed tenant's data kept while its login goes."""
 from __future__ import annotations
 
 import itertools
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pdn import paths
 from pdn.dataservices import databases
 from pdn.dataservices.plan import DataServiceError
 from pdn.dataservices.sql import MARIADB, POSTGRESQL, connect
 from pdn.tenants.rollout import existing_shards, shard_stack
-from tests.integration.conftest import SITE, Onboarded
+from tests.integration.conftest import SITE, Onboarded, plaintext_leaks
 
 pytestmark = pytest.mark.integration
 
@@ -130,22 +127,9 @@ def test_no_database_password_is_in_plaintext_anywhere(onboarded: Onboarded) -> 
     secrets = [password for _, password in _logins(onboarded).values()]
     secrets += [onboarded.dc.database_admin(e).password for e in (POSTGRESQL, MARIADB)]
     admins_file = onboarded.dc.settings.root / "databases" / "admins.json"
-    files = [
-        p
-        for root in (Path(os.environ["PDN_STATE_DIR"]), paths.REPO_ROOT)
-        for p in root.rglob("*")
-        if p.is_file() and ".venv" not in p.parts and ".git" not in p.parts
-    ]
-    files += [p for p in onboarded.dc.settings.log_dir.rglob("*") if p.is_file()]
-    files += [p for p in onboarded.dc.settings.database_dir.rglob("*.log") if p.is_file()]
-    leaks = [
-        (str(p), n)
-        for p in files
-        if p != admins_file
-        for n, secret in enumerate(secrets)
-        if secret.encode() in p.read_bytes()
-    ]
-    print(f"\nsearched {len(files)} files for {len(secrets)} database passwords")
+    server_logs = [p for p in onboarded.dc.settings.database_dir.rglob("*.log") if p.is_file()]
+    leaks, searched = plaintext_leaks(onboarded, secrets, homes={admins_file}, logs=server_logs)
+    print(f"\nsearched {searched} files for {len(secrets)} database passwords")
     assert leaks == []
 
 

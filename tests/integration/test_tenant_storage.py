@@ -6,22 +6,19 @@ anywhere pdn writes, and a removed tenant's data kept while its key goes."""
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from pdn import paths
 from pdn.dataservices import buckets, identities, quota
 from pdn.dataservices.plan import storage_of
 from pdn.dataservices.s3 import Endpoint, client
 from pdn.dc import object_storage
 from pdn.tenants.rollout import existing_shards, shard_stack
 from platform_services.object_storage.tenant_storage import user_name
-from tests.integration.conftest import SITE, Onboarded
+from tests.integration.conftest import SITE, Onboarded, plaintext_leaks
 
 pytestmark = pytest.mark.integration
 
@@ -122,17 +119,6 @@ def test_drift_shows_in_preview_and_refresh_puts_it_right(onboarded: Onboarded) 
     assert all(set(c) == {"same"} for c in onboarded.roll_out().values())
 
 
-def _files_pdn_writes(onboarded: Onboarded) -> list[Path]:
-    """The state (with its backups and history) and stack configs, and the repo."""
-    roots = [Path(os.environ["PDN_STATE_DIR"]), paths.REPO_ROOT]
-    found = []
-    for root in roots:
-        for path in root.rglob("*"):
-            if path.is_file() and ".venv" not in path.parts and ".git" not in path.parts:
-                found.append(path)
-    return found
-
-
 def test_no_generated_secret_is_in_plaintext_anywhere(onboarded: Onboarded) -> None:
     """The admin key and every tenant's key: not in the state (its backups and history), the
     stack config, the repo, nor the DC's logs."""
@@ -143,18 +129,9 @@ def test_no_generated_secret_is_in_plaintext_anywhere(onboarded: Onboarded) -> N
         object_storage.file_paths(onboarded.dc.settings, store)[1]
         for store in object_storage.STORES
     }
-    files = [
-        *_files_pdn_writes(onboarded),
-        *(p for p in onboarded.dc.settings.log_dir.rglob("*") if p.is_file()),
-    ]
-    leaks = [
-        (str(path), n)
-        for path in files
-        if path not in identities_files  # each store's own key file (owner-only), its home
-        for n, secret in enumerate(secrets)
-        if secret.encode() in path.read_bytes()
-    ]
-    print(f"\nsearched {len(files)} files for {len(secrets)} secrets")
+    # Each store's own key file (owner-only) is its home.
+    leaks, searched = plaintext_leaks(onboarded, secrets, homes=identities_files)
+    print(f"\nsearched {searched} files for {len(secrets)} secrets")
     assert leaks == []
 
 
