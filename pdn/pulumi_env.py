@@ -14,11 +14,15 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pdn import paths
 from pdn.files import private_dir, tighten, write_private
 from pdn.toolchain import bin_dir
 from pdn.toolchain.components import PULUMI_KUBERNETES_VERSION
+
+if TYPE_CHECKING:
+    from pdn.state.backends import StateBackend
 
 PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 
@@ -32,7 +36,7 @@ class PulumiEnvironment:
     toolchain_bin: Path
     venv_bin: Path
     pulumi_home: Path
-    backend_dir: Path
+    state: StateBackend
     passphrase_file: Path | None  # None: the caller's own PULUMI_CONFIG_PASSPHRASE(_FILE) is used
 
     @property
@@ -41,7 +45,7 @@ class PulumiEnvironment:
 
     @property
     def backend_url(self) -> str:
-        return self.backend_dir.as_uri()
+        return self.state.url
 
     def variables(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The variables pdn sets, layered over `base` (default: this process's environment)."""
@@ -52,6 +56,7 @@ class PulumiEnvironment:
         )
         env["PULUMI_HOME"] = str(self.pulumi_home)
         env["PULUMI_BACKEND_URL"] = self.backend_url
+        env.update(self.state.variables())
         env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
         env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
         # Plugins come from PULUMI_HOME, where ensure_kubernetes_plugin installs the built one.
@@ -72,27 +77,48 @@ def shell_quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
-def environment(base: Mapping[str, str] | None = None, *, create: bool = True) -> PulumiEnvironment:
+def environment(
+    base: Mapping[str, str] | None = None,
+    *,
+    create: bool = True,
+    state: StateBackend | None = None,
+) -> PulumiEnvironment:
     """Build the environment, creating its directories and the local passphrase on first use
-    (create=False only reads: `pdn env` must not make a passphrase as a side effect)."""
+    (create=False only reads: `pdn env` must not make a passphrase as a side effect).
+    state: where the stacks' state lives (default: the file backend in pdn's state dir;
+    `pdn.state.select` picks the configured one)."""
+    from pdn.state.backends import FileState  # noqa: PLC0415  (it imports this module)
+
     base = os.environ if base is None else base
+    toolchain = require_cli()
+    pulumi_home = paths.cache_dir() / "pulumi-home"
+    state = state or FileState(file_state_dir())
+    passphrase: Path | None = None
+    if create:
+        pulumi_home.mkdir(parents=True, exist_ok=True)
+        if isinstance(state, FileState):
+            private_dir(state.root)  # the state: ciphertexts, but also every resource's inputs
+        if not any(base.get(v) for v in PASSPHRASE_VARS):
+            passphrase = _local_passphrase()
+    elif not any(base.get(v) for v in PASSPHRASE_VARS) and passphrase_path().is_file():
+        passphrase = passphrase_path()
+    return PulumiEnvironment(toolchain, paths.venv_bin(), pulumi_home, state, passphrase)
+
+
+def require_cli() -> Path:
+    """The toolchain's bin dir, once it holds the pulumi CLI."""
     toolchain = bin_dir()
     if not (toolchain / "pulumi").is_file():
         raise PulumiEnvError(
             f"the pulumi CLI is not installed ({toolchain}/pulumi is missing): "
             "run `pdn toolchain build` (needs Go) or `pdn toolchain import FILE`"
         )
-    pulumi_home = paths.cache_dir() / "pulumi-home"
-    backend = paths.state_dir() / "pulumi-state"
-    passphrase: Path | None = None
-    if create:
-        pulumi_home.mkdir(parents=True, exist_ok=True)
-        private_dir(backend)  # the state: ciphertexts, but also every resource's inputs
-        if not any(base.get(v) for v in PASSPHRASE_VARS):
-            passphrase = _local_passphrase()
-    elif not any(base.get(v) for v in PASSPHRASE_VARS) and passphrase_path().is_file():
-        passphrase = passphrase_path()
-    return PulumiEnvironment(toolchain, paths.venv_bin(), pulumi_home, backend, passphrase)
+    return toolchain
+
+
+def file_state_dir() -> Path:
+    """The file backend's root: on this machine, outside the clone."""
+    return paths.state_dir() / "pulumi-state"
 
 
 def _local_passphrase() -> Path:

@@ -27,6 +27,7 @@ import yaml
 from pdn import paths
 from pdn.files import write_private
 from pdn.inventory import Site
+from pdn.state import backends
 
 if TYPE_CHECKING:
     from pdn.dataservices.s3 import Endpoint
@@ -60,6 +61,7 @@ def database_password_key(engine: str) -> str:
 
 
 LOCAL_DC_CLUSTER = "local-dc"
+LOCKING = ("up", "preview", "destroy", "refresh")  # the commands that take the stack's lock
 SALT_KEY = "encryptionsalt"
 Program = Callable[[], None]
 
@@ -96,20 +98,35 @@ class Stack:
         extra = ["--stack", self.name]
         if config:
             extra += ["--config-file", str(self.config_file)]
-        proc = run_pulumi(
-            self.env,
-            [*args, *extra],
-            cwd=self.project,
-            capture=not show,
-            stdin_text=stdin,
-            extra_env=extra_env,
-        )
+        try:
+            proc = run_pulumi(
+                self.env,
+                [*args, *extra],
+                cwd=self.project,
+                capture=not show,
+                stdin_text=stdin,
+                extra_env=extra_env,
+            )
+        except PulumiEnvError as err:
+            held = backends.locks(self.env.state, self.project_name(), self.name)
+            if args[0] not in LOCKING or not held:
+                raise
+            holders = "; ".join(
+                f"pid {h.get('pid')} on {h.get('hostname')} (user {h.get('username')}, since "
+                f"{h.get('timestamp')})"
+                for h in (lock.holder for lock in held)
+            )
+            raise StackError(
+                f"stack {self.name} is locked by an update that is running: {holders}. Wait for "
+                "it to end; a lock whose process is gone is cleared by the next pdn run on its "
+                "host (from another host: `pulumi cancel`)"
+            ) from err
         return proc.stdout or ""
 
     def exists(self) -> bool:
-        # The file backend's own layout: reading it is exact, and unlike `pulumi stack ls` it
+        # The backend's own layout: reading it is exact, and unlike `pulumi stack ls` it
         # does not parse every other stack's state while other rollouts write theirs.
-        return state_file(self.env, self.project_name(), self.name).is_file()
+        return backends.has_stack(self.env.state, self.project_name(), self.name)
 
     def ensure(self, *, secrets_of: Stack | None = None) -> None:
         """Create the stack (passphrase secrets) unless it exists; its config file outside.
@@ -213,19 +230,16 @@ class Stack:
                 return line.split(":", 1)[1].strip()
         raise StackError(f"{self.project}/Pulumi.yaml names no project")
 
-    def clear_stale_lock(self) -> list[Path]:
+    def clear_stale_lock(self) -> list[str]:
         """Remove this stack's locks left by a pulumi process of this host that is gone (a
-        killed rollout): the file backend never expires them."""
-        locks = self.env.backend_dir / ".pulumi" / "locks" / "organization"
-        removed = []
-        for lock in (locks / self.project_name() / self.name).glob("*.json"):
-            try:
-                holder = json.loads(lock.read_text())
-            except (OSError, ValueError):
-                continue
+        killed rollout): DIY backends never expire them. A live lock is kept."""
+        project, removed = self.project_name(), []
+        for lock in backends.locks(self.env.state, project, self.name):
+            holder = lock.holder
             if holder.get("hostname") == socket.gethostname() and not _running(holder.get("pid")):
-                lock.unlink(missing_ok=True)
-                removed.append(lock)
+                self.env.state.delete(lock.key)
+                removed.append(lock.key)
+        self.env.state.prepare(project, self.name)
         return removed
 
     def preview(
@@ -238,6 +252,7 @@ class Stack:
         expect = ["--expect-no-changes"] if expect_no_changes else []
         if refresh:
             expect.append("--refresh")
+        self.env.state.prepare(self.project_name(), self.name)
         with _program_args(program) as inline:
             return self._run(["preview", *expect, *self._policy_args(), *inline])
 
@@ -245,6 +260,7 @@ class Stack:
         return [arg for pack in self.policy_packs for arg in ("--policy-pack", str(pack))]
 
     def destroy(self, *, show: bool = False) -> dict[str, int]:
+        self.env.state.prepare(self.project_name(), self.name)
         self._run(["destroy", "--yes", "--skip-preview"], show=show)
         return self.last_changes()
 
@@ -275,13 +291,14 @@ class Stack:
             self.config_file.unlink(missing_ok=True)
 
 
-def state_dir(env: PulumiEnvironment, project: str) -> Path:
-    """Where the file backend keeps the states of a project's stacks (project-scoped layout)."""
-    return env.backend_dir / ".pulumi" / "stacks" / project
+def stack_names(env: PulumiEnvironment, project: str) -> set[str]:
+    """The stacks of a project that the backend holds."""
+    return backends.stack_names(env.state, project)
 
 
-def state_file(env: PulumiEnvironment, project: str, stack: str) -> Path:
-    return state_dir(env, project) / f"{stack}.json"
+def resources(env: PulumiEnvironment, project: str, stack: str) -> list[dict[str, Any]]:
+    """The resources a stack's latest checkpoint records (none while it has none)."""
+    return list(backends.checkpoint(env.state, project, stack).get("resources") or [])
 
 
 @contextmanager

@@ -4,6 +4,7 @@ at its site and at the second site, and the restores that prove them."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "status", parents=[common], help="per tenant and data set: last good backup, age, sites"
     )
     status.set_defaults(handler=_status)
+    schedule = actions.add_parser(
+        "schedule",
+        parents=[common],
+        help="the platform's schedule, in the foreground: back up what is due, every --every s",
+    )
+    schedule.add_argument("--every", type=float, default=300.0, help="seconds between ticks")
+    schedule.set_defaults(handler=_schedule)
 
     restore = commands.add_parser("restore", help="restore a tenant's latest backup")
     steps = restore.add_subparsers(dest="action", required=True)
@@ -70,6 +78,25 @@ def _run(args: argparse.Namespace) -> int:
     sites, fleet, site = _context(args)
     results = runner.run(sites, fleet, site, args.slugs or None, due=args.due, progress=progress)
     print(f"{len(results)} tenant(s) backed up at {', '.join(s.name for s in sites.all())}")
+    return 0
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from pdn.dataservices import runner, schedule  # noqa: PLC0415
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
+    from pdn.inventory import load_site  # noqa: PLC0415
+
+    if args.every < 1:
+        print("pdn: --every must be at least 1 second", file=sys.stderr)
+        return 2
+
+    def tick() -> str:
+        sites, fleet, site = _context(args)  # tenant files read again: new agencies join
+        results = runner.run(sites, fleet, site, due=True, progress=progress)
+        return f"backed up {len(results)} due tenant(s): {', '.join(r.tenant for r in results)}"
+
+    settings = LocalDC(load_site(args.inventory)).settings
+    schedule.serve(tick, args.every, schedule.heartbeat_file(settings), progress)
     return 0
 
 
@@ -132,7 +159,6 @@ def _drill(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    import sys  # noqa: PLC0415
 
     from pdn.dataservices import runner  # noqa: PLC0415
 

@@ -7,10 +7,11 @@ import os
 import sys
 
 from pdn import pulumi_env
-from pdn.dc import DCSettings
+from pdn.dc.settings import settings_of
 from pdn.inventory import LOCAL_SITE, load_site
 from pdn.pulumi_env import PASSPHRASE_VARS
 from pdn.stacks import stacks_dir
+from pdn.state import select
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,7 +22,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _env(args: argparse.Namespace) -> int:
-    env = pulumi_env.environment(create=False)  # reads only: no passphrase made here
+    from pdn.dc import pulumi_state  # noqa: PLC0415  (the DC's modules: when it runs)
+
+    pulumi_env.require_cli()  # the first thing to fix, before where the state lives
+    site = load_site(LOCAL_SITE)
+    state = select.configured(site, made=False)
+    if (
+        select.uses_local_dc()
+        and not pulumi_state.credentials_file(settings_of(site.code)).is_file()
+    ):
+        print(
+            "pdn env: the state bucket of the local DC is not made yet: `pdn dc up` makes it "
+            "(PDN_STATE_BACKEND=file keeps the state on this disk)",
+            file=sys.stderr,
+        )
+    env = pulumi_env.environment(create=False, state=state)  # reads only: no passphrase made
     sys.stdout.write(env.exports())
     if env.passphrase_file is None and not any(os.environ.get(v) for v in PASSPHRASE_VARS):
         print(
@@ -31,7 +46,7 @@ def _env(args: argparse.Namespace) -> int:
         )
     # Stack config lives beside the state: pulumi … --config-file "$PDN_STACKS/Pulumi.<stack>.yaml"
     sys.stdout.write(f"export PDN_STACKS={pulumi_env.shell_quote(str(stacks_dir()))}\n")
-    kubeconfig = DCSettings(site_code=load_site(LOCAL_SITE).code).admin_kubeconfig
+    kubeconfig = settings_of(load_site(LOCAL_SITE).code).admin_kubeconfig
     if kubeconfig.is_file():  # kubectl then talks to the local DC
         sys.stdout.write(f"export KUBECONFIG={pulumi_env.shell_quote(str(kubeconfig))}\n")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from pdn.cli import backup, dc, env, stack, tenant, toolchain
+from pdn.cli import backup, dc, env, stack, state, tenant, toolchain
 from pdn.dataservices.errors import DataServiceError
 from pdn.dc.errors import DCError
 from pdn.inventory import InventoryError
@@ -30,7 +30,7 @@ USER_ERRORS = (
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdn", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (toolchain, dc, env, stack, tenant, backup):
+    for module in (toolchain, dc, env, stack, state, tenant, backup):
         module.register(commands)
     return root
 

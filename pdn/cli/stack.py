@@ -38,6 +38,7 @@ def _up(args: argparse.Namespace) -> int:
     from pdn.dataservices.sql import ENGINES  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.inventory import all_sites, load_site  # noqa: PLC0415
+    from pdn.state import select  # noqa: PLC0415
     from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files  # noqa: PLC0415
     from pdn.tenants.rollout import roll_out  # noqa: PLC0415
 
@@ -46,11 +47,14 @@ def _up(args: argparse.Namespace) -> int:
     fleet = load_fleet(tenant_files(TENANTS_DIR), all_sites() | {site.code: site})
     with BuildProgress() as reporter:
         toolchain.build(reporter=reporter)
-    env = pulumi_env.environment()
-    stack = stacks.Stack(env, args.stack)
-    if stack.exists():  # refuse a stack of another site before touching any DC
-        stacks.bind_to_local_dc(stack, site, args.inventory)
     dc = LocalDC(site)
+    if select.uses_local_dc():
+        select.refuse_stranded_file_stacks()  # before the DC starts: nothing to undo
+        dc.up(progress=progress)  # the state lives in the DC's object store
+    env = pulumi_env.environment(state=select.configured(site))
+    stack = stacks.Stack(env, args.stack)
+    if stack.exists():  # refuse a stack of another site before anything changes in the DC
+        stacks.bind_to_local_dc(stack, site, args.inventory)
     dc.up(progress=progress)
     admin = dc.object_storage_admin()
     storage = stacks.ObjectStorageBinding(
@@ -80,14 +84,21 @@ def _up(args: argparse.Namespace) -> int:
 
 def _down(args: argparse.Namespace) -> int:
     from pdn import pulumi_env, stacks  # noqa: PLC0415
+    from pdn.dc import pulumi_state  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.inventory import load_site  # noqa: PLC0415
+    from pdn.state import select  # noqa: PLC0415
     from pdn.tenants.rollout import tear_down  # noqa: PLC0415
 
     site = load_site(args.inventory)
-    env = pulumi_env.environment()
-    stack = stacks.Stack(env, args.stack)
     dc = LocalDC(site)
+    if select.uses_local_dc():
+        if not pulumi_state.credentials_file(dc.settings).is_file():
+            dc.down(progress=progress)  # never brought up: no state, nothing of it to destroy
+            return 0
+        dc.up(progress=progress)  # its state is in the DC's object store
+    env = pulumi_env.environment(state=select.configured(site))
+    stack = stacks.Stack(env, args.stack)
     if stack.exists():
         stacks.bind_to_local_dc(stack, site, args.inventory)
         # The cluster must answer for its objects to be deleted: (re)start it if it is stopped.

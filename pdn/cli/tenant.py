@@ -186,6 +186,7 @@ def _up(args: argparse.Namespace) -> int:
     from pdn import pulumi_env  # noqa: PLC0415
     from pdn.cli.output import progress  # noqa: PLC0415
     from pdn.inventory import all_sites  # noqa: PLC0415
+    from pdn.state import select  # noqa: PLC0415
     from pdn.tenants.fleet import load_fleet, tenant_files  # noqa: PLC0415
     from pdn.tenants.rollout import roll_out  # noqa: PLC0415
 
@@ -193,9 +194,14 @@ def _up(args: argparse.Namespace) -> int:
         print("pdn: name the tenants to roll out, or --all (not both)", file=sys.stderr)
         return 2
     directory = _dir(args)
-    fleet = load_fleet(tenant_files(directory), all_sites())  # nothing is touched if invalid
+    sites = all_sites()
+    fleet = load_fleet(tenant_files(directory), sites)  # nothing is touched if invalid
+    if args.site not in sites:
+        known = ", ".join(sorted(sites))
+        print(f"pdn: no site {args.site!r} in the inventory ({known})", file=sys.stderr)
+        return 2
     results = roll_out(
-        pulumi_env.environment(),
+        pulumi_env.environment(state=select.configured(sites[args.site])),
         fleet,
         args.site,
         directory,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import time
@@ -16,11 +17,21 @@ from kubernetes import config as k8s_config
 from urllib3.exceptions import HTTPError
 
 from pdn.dataservices.s3 import Endpoint
-from pdn.dc import control_plane, databases, network, nodes, object_storage, packages
+from pdn.dc import (
+    control_plane,
+    databases,
+    network,
+    nodes,
+    object_storage,
+    packages,
+    pulumi_state,
+)
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
-from pdn.dc.settings import DCSettings
+from pdn.dc.settings import DCSettings, settings_of
+from pdn.files import write_private
 from pdn.inventory import Site
+from pdn.state.backends import S3State
 from pdn.toolchain import bin_dir
 
 Progress = Callable[[str], None]
@@ -94,7 +105,7 @@ class LocalDC:
 
     def __init__(self, site: Site, settings: DCSettings | None = None) -> None:
         self.site = site
-        self.settings = settings or DCSettings(site_code=site.code)
+        self.settings = settings or settings_of(site.code)
         self.supervisor = Supervisor(
             self.settings.run_dir, self.settings.log_dir, self.settings.listen_host
         )
@@ -138,12 +149,21 @@ class LocalDC:
             self.settings, lambda: [self.object_storage_client(s) for s in object_storage.STORES]
         )
 
-    def object_storage_client(self, store: object_storage.Store = object_storage.PRIMARY) -> Any:
-        """A boto3 S3 client of one of the DC's stores, with the platform admin's key."""
+    def object_storage_client(
+        self, store: object_storage.Store = object_storage.PRIMARY, service: str = "s3"
+    ) -> Any:
+        """A boto3 client (S3 or IAM) of one of the DC's stores, with the platform admin's key."""
         from pdn.dataservices.s3 import client  # noqa: PLC0415
 
         access = self.object_storage_admin(store)
-        return client(self.object_storage_endpoint(store), access.access_key, access.secret_key)
+        endpoint = self.object_storage_endpoint(store)
+        return client(endpoint, access.access_key, access.secret_key, service)
+
+    def pulumi_state(self, *, made: bool = True) -> S3State:
+        """Where the site's stacks keep their state: a bucket of its own object store (made:
+        refuse until `dc up` has made it)."""
+        ca = control_plane.credential_paths(self.settings).ca.cert
+        return pulumi_state.backend(self.settings, ca, made=made)
 
     def database_admin(self, engine: str) -> databases.DatabaseAccess:
         """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""
@@ -168,6 +188,11 @@ class LocalDC:
         network.ensure_advertise_address(self.settings)
         installed = packages.ensure(lambda message: report("packages", message))
         report("packages", ", ".join(f"{i.package} {i.version}" for i in installed))
+        # Commands that name only the site reach this DC, on whatever ports it was given.
+        settings_json = self.settings.to_json()
+        path = self.settings.settings_file
+        if not path.is_file() or path.read_text() != settings_json:
+            write_private(path, settings_json)
         report("certificates", f"PKI in {self.settings.pki_dir}")
         creds = control_plane.ensure_credentials(self.settings)
         specs = {s.name: s for s in control_plane.process_specs(self.settings, creds, toolchain)}
@@ -237,6 +262,9 @@ class LocalDC:
             self._ensure(specs[name], "data services", report)
         report("data services", "backup repositories at every site (pgBackRest stanza)")
         self._ensure_backup_repository()
+        iam = functools.partial(self.object_storage_client, service="iam")
+        if pulumi_state.ensure(self.settings, self.object_storage_client, iam):
+            report("data services", f"Pulumi state: bucket {pulumi_state.BUCKET}, its own key")
 
     def _ensure(self, spec: ProcessSpec, phase: str, report: _PhaseReporter) -> None:
         """Healthy: untouched. Starting: waited for. Stopping, hung or failing: restarted."""

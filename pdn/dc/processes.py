@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ class ProcessSpec:
     probe: HealthProbe
     cwd: Path | None = None  # for a program that reads its config files from where it runs
     user: str | None = None  # a server that refuses to run as root (PostgreSQL) runs as this
+    env: Mapping[str, str] | None = None  # None: pdn's own environment
 
 
 def _as_user(user: str | None) -> dict[str, Any]:
@@ -123,6 +124,7 @@ class Supervisor:
                 start_new_session=True,
                 close_fds=True,
                 cwd=spec.cwd,
+                env=spec.env,
                 **_as_user(spec.user),
             )
         finally:

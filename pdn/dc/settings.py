@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pdn import paths
+from pdn.dc.errors import DCError
 
 # RFC 2544 benchmarking range: never routed, reserved here for the DC and its test hosts.
 DC_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
@@ -107,3 +109,39 @@ class DCSettings:
     @property
     def first_service_ip(self) -> ipaddress.IPv4Address:
         return self.service_cidr.network_address + 1
+
+    @property
+    def settings_file(self) -> Path:
+        return self.root / "settings.json"
+
+    def to_json(self) -> str:
+        fields = {k: str(v) for k, v in vars(self).items() if k != "ports"}
+        return json.dumps({**fields, "ports": vars(self.ports)}, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> DCSettings:
+        raw = json.loads(text)
+        return cls(
+            site_code=raw["site_code"],
+            interface=raw["interface"],
+            advertise_address=ipaddress.IPv4Address(raw["advertise_address"]),
+            service_cidr=ipaddress.IPv4Network(raw["service_cidr"]),
+            pod_cidr=ipaddress.IPv4Network(raw["pod_cidr"]),
+            ports=Ports(**raw["ports"]),
+            listen_host=raw["listen_host"],
+            state_root=Path(raw["state_root"]),
+        )
+
+
+def settings_of(site_code: str) -> DCSettings:
+    """The settings the site's DC was brought up with (its addresses and ports, which a test or
+    a benchmark may have moved), else the defaults: every command then reaches the DC that runs."""
+    default = DCSettings(site_code=site_code)
+    try:
+        return DCSettings.from_json(default.settings_file.read_text())
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DCError(
+            f"{default.settings_file}: unreadable ({err}); remove it and run `pdn dc up`"
+        ) from err

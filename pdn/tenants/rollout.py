@@ -12,7 +12,6 @@ apply takes over any object the first run created but did not record.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from typing import Any
 
 from pdn import orphans, paths
 from pdn.pulumi_env import PulumiEnvironment
-from pdn.stacks import Stack, StackError, has_object_storage, state_dir, state_file
+from pdn.stacks import Stack, StackError, has_object_storage, resources, stack_names
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
 from pdn.tenants.shards import (
@@ -73,12 +72,10 @@ def related(fleet: Fleet, slugs: set[str]) -> set[str]:
 
 
 def existing_shards(env: PulumiEnvironment, site: str) -> set[int]:
-    """The shards of site that have a stack (their state files, read directly)."""
+    """The shards of site that have a stack (read from the backend directly)."""
     prefix = f"tenants-{site}-"
-    found = state_dir(env, PROJECT).glob(f"{prefix}*.json")
-    return {
-        int(p.stem.removeprefix(prefix)) for p in found if p.stem.removeprefix(prefix).isdigit()
-    }
+    numbers = [n.removeprefix(prefix) for n in stack_names(env, PROJECT) if n.startswith(prefix)]
+    return {int(number) for number in numbers if number.isdigit()}
 
 
 def _check_layout(env: PulumiEnvironment, site: str) -> None:
@@ -193,12 +190,8 @@ def roll_out(
 
 
 def _state_resources(env: PulumiEnvironment, stack: str) -> list[dict[str, Any]]:
-    """The resources a shard's state file records (none if it has none yet)."""
-    try:
-        state = json.loads(state_file(env, PROJECT, stack).read_text())
-    except (OSError, ValueError):
-        state = {}
-    return list((state.get("checkpoint", {}).get("latest") or {}).get("resources") or [])
+    """The resources a shard's state records (none if it has none yet)."""
+    return resources(env, PROJECT, stack)
 
 
 def _leaving_data(env: PulumiEnvironment, stack: str, placed: list[str]) -> dict[str, list[str]]:

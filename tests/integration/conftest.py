@@ -14,6 +14,7 @@ import pytest
 
 from pdn import paths, pulumi_env, stacks
 from pdn.dataservices.sql import ENGINES
+from pdn.dc import pulumi_state
 from pdn.dc.lifecycle import LocalDC
 from pdn.inventory import LOCAL_SITE, all_sites
 from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
@@ -93,7 +94,8 @@ def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> It
         patch.setenv("PDN_STATE_DIR", str(state))
         patch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
         patch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
-        env = pulumi_env.environment()
+        # The state where `pdn up` keeps it by default: the DC's own object store.
+        env = pulumi_env.environment(state=local_dc.pulumi_state())
         platform = f"it-platform-{uuid.uuid4().hex[:6]}"
         admin = local_dc.object_storage_admin()
         storage = stacks.ObjectStorageBinding(
@@ -167,4 +169,18 @@ def plaintext_leaks(
         for n, secret in enumerate(secrets)
         if secret.encode() in p.read_bytes()
     ]
-    return leaks, len(files)
+    # The state itself is in the DC's object store: every version of every object in its bucket.
+    s3, bucket = onboarded.dc.object_storage_client(), pulumi_state.BUCKET
+    versions = [
+        v
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for v in page.get("Versions", [])
+    ]
+    for v in versions:
+        body = s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read()
+        leaks += [
+            (f"s3://{bucket}/{v['Key']}?versionId={v['VersionId']}", n)
+            for n, secret in enumerate(secrets)
+            if secret.encode() in body
+        ]
+    return leaks, len(files) + len(versions)

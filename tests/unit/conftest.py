@@ -13,6 +13,7 @@ import pulumi
 import pytest
 
 from pdn.pulumi_env import PulumiEnvironment
+from pdn.state.backends import FileState
 
 # Unit tests run on a PATH with only these: no Go, no iproute2, no toolchain binary. A test
 # that needs one of them is an integration test.
@@ -41,7 +42,7 @@ def scratch_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PulumiEnviro
         toolchain_bin=tmp_path / "bin",
         venv_bin=tmp_path / "venv",
         pulumi_home=tmp_path / "home",
-        backend_dir=tmp_path / "backend",
+        state=FileState(tmp_path / "backend"),
         passphrase_file=None,
     )
 

@@ -136,6 +136,7 @@ def test_env_prints_exports_without_making_a_passphrase(
 ) -> None:
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    monkeypatch.setenv("PDN_STATE_BACKEND", "file")
     bin_dir().mkdir(parents=True)
     (bin_dir() / "pulumi").write_text("#!/bin/sh\n")
     assert main(["env"]) == 0
@@ -157,3 +158,36 @@ def test_the_cli_imports_only_what_a_command_uses() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert loaded == ""
+
+
+def test_state_in_a_dc_never_brought_up_says_how_to_make_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PDN_STATE_BACKEND", raising=False)  # the default: the DC's object store
+    bin_dir().mkdir(parents=True)
+    (bin_dir() / "pulumi").write_text("#!/bin/sh\n")
+    assert main(["env"]) == 0  # prints where the state will be, and says it is not made
+    captured = capsys.readouterr()
+    assert "export PULUMI_BACKEND_URL='s3://pdn-pulumi-state?" in captured.out
+    assert "state bucket of the local DC is not made yet: `pdn dc up` makes it" in captured.err
+    assert main(["state", "show"]) == 1  # a command that reads the state: refused
+    err = _one_line_error(capsys)
+    assert "no Pulumi state bucket yet" in err
+    assert "run `pdn dc up` first" in err
+    assert "PDN_STATE_BACKEND=file" in err
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("postgres://pdn@db/state", "expected object-storage"),
+        ("s3://bucket", "expected s3://BUCKET?endpoint=https://HOST:PORT"),
+        ("s3://bucket?endpoint=http://127.0.0.1:1", "only https:// is accepted"),
+    ],
+)
+def test_a_state_backend_that_is_not_supported_is_named(
+    value: str, says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PDN_STATE_BACKEND", value)
+    assert main(["state", "show"]) == 1
+    assert says in _one_line_error(capsys)

@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from pdn.pulumi_env import PulumiEnvironment
-from pdn.stacks import StackError, state_file
+from pdn.stacks import StackError
+from pdn.state.backends import FileState, stack_key
 from pdn.tenants import rollout
 from pdn.tenants.shards import PROJECT, SHARDS, stack_name
 
@@ -19,7 +20,8 @@ def env(scratch_env: PulumiEnvironment) -> PulumiEnvironment:
 
 def _shard(env: PulumiEnvironment, shard: int, made_with: str | None) -> None:
     name = stack_name("pdn-local", shard)
-    path = state_file(env, PROJECT, name)
+    assert isinstance(env.state, FileState)
+    path = env.state.root / stack_key(PROJECT, name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{}")
     config = rollout.shard_stack(env, "pdn-local", shard).config_file
