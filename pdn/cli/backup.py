@@ -93,6 +93,8 @@ def _schedule(args: argparse.Namespace) -> int:
     def tick() -> str:
         sites, fleet, site = _context(args)  # tenant files read again: new agencies join
         results = runner.run(sites, fleet, site, due=True, progress=progress)
+        if not results:
+            return "nothing due"
         return f"backed up {len(results)} due tenant(s): {', '.join(r.tenant for r in results)}"
 
     settings = LocalDC(load_site(args.inventory)).settings
@@ -133,7 +135,24 @@ def _status(args: argparse.Namespace) -> int:
             for r in rows
         ],
     )
+    print(_schedule_state(args))
     return 0 if all(r.state in ("OK", "WARN") for r in rows) else 1
+
+
+def _schedule_state(args: argparse.Namespace) -> str:
+    from pdn.dataservices import schedule  # noqa: PLC0415
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
+    from pdn.inventory import load_site  # noqa: PLC0415
+
+    dc = LocalDC(load_site(args.inventory))
+    pid = dc.supervisor.pid(schedule.NAME)
+    try:
+        last = schedule.heartbeat_file(dc.settings).read_text().strip()
+    except FileNotFoundError:
+        last = "none yet"
+    if pid is None:
+        return f"schedule: NOT RUNNING (`pdn up` starts it); last tick: {last}"
+    return f"schedule: running (pid {pid}); last tick: {last}"
 
 
 def _age(seconds: float) -> str:

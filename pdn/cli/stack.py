@@ -35,6 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _up(args: argparse.Namespace) -> int:
     # Imported when the command runs: `pdn --help` stays fast.
     from pdn import pulumi_env, stacks, toolchain  # noqa: PLC0415
+    from pdn.dataservices import schedule  # noqa: PLC0415
     from pdn.dataservices.sql import ENGINES  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.inventory import all_sites, load_site  # noqa: PLC0415
@@ -79,6 +80,9 @@ def _up(args: argparse.Namespace) -> int:
     print(
         f"tenants on {site.code}: {sum(len(r.tenants) for r in results)} in {len(results)} shard(s)"
     )
+    # The platform runs the backup schedule from now on (stopped with the DC).
+    spec = schedule.process_spec(dc.settings, args.inventory, TENANTS_DIR)
+    print(f"backup schedule: every {spec.argv[-1]}s, pid {dc.supervisor.start(spec)}")
     return 0
 
 

@@ -16,6 +16,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from urllib3.exceptions import HTTPError
 
+from pdn.dataservices import schedule
 from pdn.dataservices.s3 import Endpoint
 from pdn.dc import (
     control_plane,
@@ -384,10 +385,16 @@ class LocalDC:
 
     def down(self, purge: bool = False, progress: Progress = print) -> None:
         """Stop every process by PID (reverse order), remove the address; purge deletes data."""
-        # The databases first, together: PostgreSQL archives its last WAL to the object stores
-        # as it stops (with a store gone, its archiver would hang on and hold the data
-        # directory). Then the stores, together (a filer waits ~15 s). Then the control plane.
-        for group in (databases.NAMES, tuple(store.name for store in object_storage.STORES)):
+        # The backup schedule first. Then the databases, together: PostgreSQL archives its
+        # last WAL to the object stores as it stops (with a store gone, its archiver would hang
+        # on and hold the data directory). Then the stores, together (a filer waits ~15 s).
+        # Then the control plane.
+        groups = (
+            (schedule.NAME,),  # no new backup starts against services that are going
+            databases.NAMES,
+            tuple(store.name for store in object_storage.STORES),
+        )
+        for group in groups:
             with ThreadPoolExecutor(max_workers=len(group)) as pool:
                 stopped = list(pool.map(self.supervisor.stop, group))
             for name, was_running in zip(group, stopped, strict=True):

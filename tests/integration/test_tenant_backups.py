@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,11 +16,12 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from pdn.dataservices import backup, runner
+from pdn.dataservices import backup, runner, schedule
 from pdn.dataservices.plan import DataServiceError
 from pdn.dataservices.s3 import client
 from pdn.dataservices.sql import connect
 from pdn.dc import object_storage
+from pdn.inventory import LOCAL_SITE
 from pdn.tenants.rollout import existing_shards, shard_stack
 from tests.integration.conftest import SITE, Onboarded
 
@@ -292,3 +294,30 @@ def test_a_schedule_backs_up_only_what_is_due(onboarded: Onboarded, sites: runne
     runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
     # Just backed up: not due for its tier's period (2 h for standard).
     assert runner.run(sites, onboarded.fleet(), SITE, [TENANT], due=True, progress=print) == []
+
+
+def test_the_platform_schedule_backs_up_what_is_due_as_a_dc_process(
+    onboarded: Onboarded, sites: runner.Sites
+) -> None:
+    dc = onboarded.dc
+    spec = schedule.process_spec(dc.settings, LOCAL_SITE, onboarded.tenants_dir, every=3)
+    log = dc.supervisor.log_file(schedule.NAME)
+    log.unlink(missing_ok=True)
+    pid = dc.supervisor.start(spec)  # as `pdn up` starts it
+    try:
+        deadline, ticks = time.monotonic() + 300, list[str]()
+        while len(ticks) < 2 and time.monotonic() < deadline:
+            assert dc.supervisor.pid(schedule.NAME) == pid, log.read_text()[-2000:]
+            time.sleep(1)
+            text = log.read_text() if log.is_file() else ""
+            ticks = [line for line in text.splitlines() if re.match(r"\d{4}-\d\d-\d\dT", line)]
+        print("\n".join(ticks))
+        assert len(ticks) >= 2, "no two ticks within 300 s"
+        assert "FAILED" not in ticks[0]
+        assert ticks[1].endswith(" nothing due")  # the first tick left nothing due
+        assert spec.probe() is None  # its heartbeat is fresh
+        # What the schedule did, as an operator checks it: nothing is due any more.
+        assert runner.run(sites, onboarded.fleet(), SITE, due=True, progress=print) == []
+    finally:
+        assert dc.supervisor.stop(schedule.NAME)
+    assert dc.supervisor.pid(schedule.NAME) is None
