@@ -8,6 +8,8 @@ import pulumi_kubernetes as k8s
 from infra.cluster import ClusterBaseline, ClusterBaselineArgs
 from infra.site import Site, SiteArgs
 from pdn.inventory import InventoryError, load_site
+from platform_services.deployment import Deployment as DataServices
+from platform_services.deployment import DeploymentArgs as DataServicesArgs
 
 config = pulumi.Config("pdn")
 try:
@@ -58,6 +60,27 @@ if kubeconfig is not None:
 # The site's object store, for the tenant stacks: where it answers (plain) and the platform's
 # key on it (secret), from which each tenant gets its buckets and its own key.
 object_storage_url = config.get("objectStorageUrl")
+
+# The data services as the cluster runs them in production (on the local DC, kwok runs their
+# pods while the real servers run as the DC's processes; the config above says which one the
+# tenants use).
+cluster_tls_cert = config.get("dataServicesTlsCert")
+if kubeconfig is not None and cluster_tls_cert is not None and object_storage_url is not None:
+    data_services = DataServices(
+        f"{site_inventory.code}-data-services",
+        DataServicesArgs(
+            site=site_inventory,
+            tls_cert=cluster_tls_cert,
+            tls_key=config.require_secret("dataServicesTlsKey"),
+            s3_admin_access_key=config.require_secret("objectStorageAccessKey"),
+            s3_admin_secret_key=config.require_secret("objectStorageSecretKey"),
+        ),
+        pulumi.ResourceOptions(providers=[cluster], depends_on=[baseline]),
+    )
+    pulumi.export(
+        "data_services_cluster",
+        {"endpoints": data_services.endpoints, "volumes": data_services.volumes},
+    )
 if object_storage_url is not None:
     pulumi.export(
         "object_storage",

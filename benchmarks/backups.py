@@ -39,7 +39,7 @@ FILES, FILE_MIB = 64, 8
 
 
 def _onboard(dc: LocalDC, scratch: Path) -> Path:
-    env = pulumi_env.environment()
+    env = pulumi_env.environment(state=dc.pulumi_state())
     storage = dc.object_storage_admin()
     servers = tuple(
         stacks.DatabaseBinding(a.server, a.user, a.password)
@@ -55,6 +55,7 @@ def _onboard(dc: LocalDC, scratch: Path) -> Path:
             dc.object_storage_endpoint(), storage.access_key, storage.secret_key
         ),
         databases=servers,
+        cluster_tls=dc.cluster_tls(),
     )
     tenants = scratch / "tenants"
     tenants.mkdir()

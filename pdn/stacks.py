@@ -50,6 +50,9 @@ OBJECT_STORAGE_ADMIN_KEYS = ("pdn:objectStorageAccessKey", "pdn:objectStorageSec
 # The site's database servers: per engine its endpoint (plain) and admin password (secret).
 DATABASE_CA_KEY = "pdn:databaseCa"
 DATABASE_ADMIN_USER_KEY = "pdn:databaseAdminUser"
+# The data services' deployment on the cluster: its serving certificate (plain) and key (secret).
+CLUSTER_TLS_CERT_KEY = "pdn:dataServicesTlsCert"
+CLUSTER_TLS_KEY_KEY = "pdn:dataServicesTlsKey"
 
 
 def database_endpoint_key(engine: str) -> str:
@@ -368,10 +371,12 @@ def up_on_local_dc(
     *,
     object_storage: ObjectStorageBinding | None = None,
     databases: tuple[DatabaseBinding, ...] = (),
+    cluster_tls: tuple[str, str] | None = None,
     show: bool = False,
 ) -> dict[str, int]:
     """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, its object
-    store (admin key secret), then `up`."""
+    store (admin key secret), its database servers, the serving certificate (and key, secret)
+    of the data services' cluster deployment, then `up`."""
     stack = Stack(env, name)
     stack.ensure()
     bind_to_local_dc(stack, site, inventory)
@@ -398,6 +403,9 @@ def up_on_local_dc(
             }
         )
         stack.set_config(database_password_key(db.server.engine), db.admin_password, secret=True)
+    if cluster_tls is not None:
+        stack.set_plain_config({CLUSTER_TLS_CERT_KEY: cluster_tls[0]})
+        stack.set_config(CLUSTER_TLS_KEY_KEY, cluster_tls[1], secret=True)
     return stack.up(show=show)
 
 

@@ -19,6 +19,7 @@ PLATFORM_NAMESPACES = (
     PlatformNamespaceArgs("pdn-identity", "single sign-on for every agency"),
     PlatformNamespaceArgs("pdn-pki", "e-signature and certificate services"),
     PlatformNamespaceArgs("pdn-storage", "object storage shared by agencies"),
+    PlatformNamespaceArgs("pdn-databases", "PostgreSQL and MariaDB for every agency (DBaaS)"),
     PlatformNamespaceArgs("pdn-gis", "the national base map and geospatial services"),
     PlatformNamespaceArgs("pdn-backup", "backups of every tenant, restores tested"),
     PlatformNamespaceArgs("pdn-observability", "metrics, logs and audit trails"),

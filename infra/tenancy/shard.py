@@ -26,9 +26,10 @@ from platform_services.object_storage.tenant_storage import TenantStorage, Tenan
 # pulumi_kubernetes loads its API groups lazily, with importlib's LazyLoader, which is not
 # thread-safe before Python 3.12; `pdn tenant up` runs shard programs on threads, and two of them
 # loading one group at once saw it half-made ("no attribute 'ObjectMetaArgs'"). The groups a
-# tenant uses are loaded here, on the thread that imports this module (20 ms).
+# tenant uses are loaded here, on the thread that imports this module (20 ms): by asking for an
+# attribute (pulumi's lazy module leaves `dir()` and other introspection unloaded).
 for _group in ("meta", "core", "networking", "rbac"):
-    dir(importlib.import_module(f"pulumi_kubernetes.{_group}").v1)
+    hasattr(importlib.import_module(f"pulumi_kubernetes.{_group}").v1, "pdn_loaded")
 
 
 def shard_program(

@@ -73,6 +73,7 @@ def _up(args: argparse.Namespace) -> int:
         dc.kubeconfig,
         object_storage=storage,
         databases=servers,
+        cluster_tls=dc.cluster_tls(),
         show=True,
     )
     print(f"stack {args.stack} on {site.code}: {_summary(changes)}")

@@ -25,6 +25,7 @@ from pdn.dc import (
     nodes,
     object_storage,
     packages,
+    pki,
     pulumi_state,
 )
 from pdn.dc.errors import DCError
@@ -165,6 +166,18 @@ class LocalDC:
         refuse until `dc up` has made it)."""
         ca = control_plane.credential_paths(self.settings).ca.cert
         return pulumi_state.backend(self.settings, ca, made=made)
+
+    def cluster_tls(self) -> tuple[str, str]:
+        """The serving certificate (PEM) and key of the data services' in-cluster names,
+        from the DC's CA: for the cluster manifests of the production deployment."""
+        from pdn.dataservices.cluster import service_names  # noqa: PLC0415
+
+        ca = control_plane.ensure_credentials(self.settings).ca
+        spec = pki.CertSpec(
+            "data-services-cluster", "pdn data services", dns_names=service_names(), server=True
+        )
+        pair = pki.ensure_cert(self.settings.pki_dir, ca, spec)
+        return pair.cert.read_text(), pair.key.read_text()
 
     def database_admin(self, engine: str) -> databases.DatabaseAccess:
         """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""

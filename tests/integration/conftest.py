@@ -113,6 +113,7 @@ def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> It
             local_dc.kubeconfig,
             object_storage=storage,
             databases=servers,
+            cluster_tls=local_dc.cluster_tls(),
         )
         onboard = Onboarded(local_dc, env, platform, tenants_dir)
         try:
@@ -133,14 +134,11 @@ def local_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalDC]:
     yield from running_dc(tmp_path_factory.mktemp("dc-state"))
 
 
-# Modules whose tests destroy the platform's cluster-wide objects (tenant roles, node labels)
-# of the session's DC: they run before any test that onboards tenants (the session's
-# `onboarded` platform owns those objects from then on).
-RUN_FIRST = ("test_platform_baseline.py",)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name not in RUN_FIRST)  # stable: order kept otherwise
+    """Tests that make and destroy platform stacks of their own (whose cluster-wide objects,
+    tenant roles and node labels, the session's platform shares) run before every test that
+    uses the session's `onboarded` platform, which owns those objects from then on."""
+    items.sort(key=lambda item: "onboarded" in getattr(item, "fixturenames", ()))  # stable
 
 
 def plaintext_leaks(

@@ -20,6 +20,7 @@ PLATFORM_NAMESPACES = {
     "pdn-identity",
     "pdn-pki",
     "pdn-storage",
+    "pdn-databases",
     "pdn-gis",
     "pdn-backup",
     "pdn-observability",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pulumi
@@ -10,6 +12,7 @@ import pytest
 from infra.cluster import ClusterBaseline, ClusterBaselineArgs, PlatformNamespace
 from infra.cluster.namespaces import PlatformNamespaceArgs
 from pdn.inventory import LOCAL_SITE, load_site
+from pdn.paths import REPO_ROOT
 from tests.unit.conftest import RecordingMocks, run_program
 
 SITE = load_site(LOCAL_SITE)
@@ -103,3 +106,17 @@ def test_node_pools_follow_the_inventory(pulumi_mocks: RecordingMocks) -> None:
 def test_an_unknown_pod_security_level_is_refused() -> None:
     with pytest.raises(ValueError, match="pod_security 'strict' is not one of"):
         PlatformNamespace("x", PlatformNamespaceArgs("x", "test", pod_security="strict"))
+
+
+def test_the_groups_shards_use_are_loaded_before_shards_run_on_threads() -> None:
+    # pulumi_kubernetes loads groups lazily, which is not thread-safe on Python 3.11: a shard
+    # program must find them loaded (a half-made module has no ObjectMetaArgs yet).
+    code = (
+        "import sys, infra.tenancy.shard; "
+        "print(all(type(sys.modules[f'pulumi_kubernetes.{g}.v1']).__name__ == 'module' "
+        "for g in ('meta', 'core', 'networking', 'rbac')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    ).stdout.strip()
+    assert loaded == "True"

@@ -1,0 +1,349 @@
+"""The pieces every data service's workload is made of, written once: pods that pass Pod
+Security `restricted`, placement on a node pool, a StatefulSet whose claims bind only the local
+volumes made for its role, its Services and its disruption budget."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.cluster.node_pools import POOL_LABEL
+
+VOLUME_ROLE = "pdn.go.id/volume-role"
+APP = "app.kubernetes.io/name"
+COMPONENT = "app.kubernetes.io/component"
+PART_OF = "app.kubernetes.io/part-of"
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int  # what the pod listens on, and the Service's port
+
+
+@dataclass(frozen=True)
+class StatefulRole:
+    """One stateful workload of a data service."""
+
+    name: str  # e.g. seaweedfs-volume
+    image: str
+    args: tuple[str, ...]
+    ports: tuple[ServicePort, ...]
+    replicas: int
+    volume_gib: int  # each replica's claim, bound to a local volume of this role
+    mount_path: str
+    run_as: int  # the image's unprivileged user
+    pool: str = "storage"
+    cpu: str = "1"
+    memory: str = "2Gi"
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)  # Secret name → mount path
+    config_maps: Mapping[str, str] = field(default_factory=dict)  # ConfigMap name → mount path
+    # Binding a port under 1024 (S3 on 443) without any capability: a safe sysctl.
+    low_ports: bool = False
+
+
+def labels(part_of: str, role: str) -> dict[str, str]:
+    return {APP: role, PART_OF: part_of, COMPONENT: role.removeprefix(f"{part_of}-")}
+
+
+def restricted_container(
+    name: str,
+    image: str,
+    args: Sequence[str],
+    ports: Sequence[ServicePort],
+    *,
+    cpu: str,
+    memory: str,
+    env: Mapping[str, str],
+    mounts: Sequence[k8s.core.v1.VolumeMountArgs],
+) -> k8s.core.v1.ContainerArgs:
+    return k8s.core.v1.ContainerArgs(
+        name=name,
+        image=image,
+        image_pull_policy="IfNotPresent",
+        args=list(args),
+        ports=[k8s.core.v1.ContainerPortArgs(name=p.name, container_port=p.port) for p in ports],
+        env=[
+            # Its stable name, for the addresses peers know it by (`$(POD_NAME)` in args).
+            k8s.core.v1.EnvVarArgs(
+                name="POD_NAME",
+                value_from=k8s.core.v1.EnvVarSourceArgs(
+                    field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="metadata.name")
+                ),
+            ),
+            *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(env.items())),
+        ],
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": cpu, "memory": memory}, limits={"memory": memory}
+        ),
+        security_context=k8s.core.v1.SecurityContextArgs(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            run_as_non_root=True,
+            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        volume_mounts=list(mounts),
+    )
+
+
+def pod_security(run_as: int, *, low_ports: bool) -> k8s.core.v1.PodSecurityContextArgs:
+    sysctls = (
+        [k8s.core.v1.SysctlArgs(name="net.ipv4.ip_unprivileged_port_start", value="0")]
+        if low_ports
+        else None
+    )
+    return k8s.core.v1.PodSecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=run_as,
+        run_as_group=run_as,
+        fs_group=run_as,
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        sysctls=sysctls,
+    )
+
+
+def tolerations(pool: str) -> list[k8s.core.v1.TolerationArgs] | None:
+    """A dedicated pool's taint, tolerated (compute has none)."""
+    if pool == "compute":
+        return None
+    return [
+        k8s.core.v1.TolerationArgs(
+            key=POOL_LABEL, operator="Equal", value=pool, effect="NoSchedule"
+        )
+    ]
+
+
+def anti_affinity(selector: Mapping[str, str]) -> k8s.core.v1.AffinityArgs:
+    return k8s.core.v1.AffinityArgs(
+        pod_anti_affinity=k8s.core.v1.PodAntiAffinityArgs(
+            required_during_scheduling_ignored_during_execution=[
+                k8s.core.v1.PodAffinityTermArgs(
+                    label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+                    topology_key="kubernetes.io/hostname",
+                )
+            ]
+        )
+    )
+
+
+def stateful(
+    resource: str,
+    role: StatefulRole,
+    *,
+    namespace: str,
+    part_of: str,
+    storage_class: str,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apps.v1.StatefulSet:
+    """The role's headless Service, StatefulSet and disruption budget."""
+    selector = labels(part_of, role.name)
+    service_ports = [
+        k8s.core.v1.ServicePortArgs(name=p.name, port=p.port, target_port=p.port)
+        for p in role.ports
+    ]
+    headless = k8s.core.v1.Service(
+        f"{resource}-peers",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=f"{role.name}-peers", namespace=namespace, labels=selector
+        ),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            cluster_ip="None",
+            publish_not_ready_addresses=True,  # peers find each other before they are ready
+            selector=selector,
+            ports=service_ports,
+        ),
+        opts=opts,
+    )
+    mounts = [k8s.core.v1.VolumeMountArgs(name="data", mount_path=role.mount_path)]
+    mounts += [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")]  # noqa: S108  (the pod's own)
+    volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())]
+    for index, (secret, path) in enumerate(sorted(role.secrets.items())):
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(name=f"secret-{index}", mount_path=path, read_only=True)
+        )
+        volumes.append(
+            k8s.core.v1.VolumeArgs(
+                name=f"secret-{index}",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=secret, default_mode=0o440),
+            )
+        )
+    for index, (config_map, path) in enumerate(sorted(role.config_maps.items())):
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(name=f"config-{index}", mount_path=path, read_only=True)
+        )
+        volumes.append(
+            k8s.core.v1.VolumeArgs(
+                name=f"config-{index}",
+                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map),
+            )
+        )
+    container = restricted_container(
+        role.name,
+        role.image,
+        role.args,
+        role.ports,
+        cpu=role.cpu,
+        memory=role.memory,
+        env=role.env,
+        mounts=mounts,
+    )
+    statefulset = k8s.apps.v1.StatefulSet(
+        resource,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=role.name, namespace=namespace, labels=selector),
+        spec=k8s.apps.v1.StatefulSetSpecArgs(
+            service_name=f"{role.name}-peers",
+            replicas=role.replicas,
+            pod_management_policy="Parallel",
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=selector),
+                spec=k8s.core.v1.PodSpecArgs(
+                    automount_service_account_token=False,
+                    enable_service_links=False,
+                    priority_class_name="pdn-platform-critical",
+                    security_context=pod_security(role.run_as, low_ports=role.low_ports),
+                    affinity=anti_affinity(selector),
+                    node_selector={POOL_LABEL: role.pool},
+                    tolerations=tolerations(role.pool),
+                    containers=[container],
+                    volumes=volumes,
+                ),
+            ),
+            volume_claim_templates=[
+                k8s.core.v1.PersistentVolumeClaimArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name="data"),
+                    spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                        access_modes=["ReadWriteOnce"],
+                        storage_class_name=storage_class,
+                        # Only a local volume made for this role: a database never lands on
+                        # the object store's disk because it happened to be large enough.
+                        selector=k8s.meta.v1.LabelSelectorArgs(
+                            match_labels={VOLUME_ROLE: role.name}
+                        ),
+                        resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                            requests={"storage": f"{role.volume_gib}Gi"}
+                        ),
+                    ),
+                )
+            ],
+            # Government data is not deleted with its workload.
+            persistent_volume_claim_retention_policy=k8s.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs(
+                when_deleted="Retain", when_scaled="Retain"
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[headless])),
+    )
+    budget(
+        resource,
+        role.name,
+        namespace=namespace,
+        selector=selector,
+        replicas=role.replicas,
+        opts=opts,
+    )
+    return statefulset
+
+
+def budget(
+    resource: str,
+    name: str,
+    *,
+    namespace: str,
+    selector: Mapping[str, str],
+    replicas: int,
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """A drain takes one replica at a time; a single replica is never evicted by a drain."""
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{resource}-budget",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace),
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1 if replicas > 1 else 0,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+        ),
+        opts=opts,
+    )
+
+
+def client_service(
+    resource: str,
+    name: str,
+    *,
+    namespace: str,
+    selector: Mapping[str, str],
+    ports: Sequence[ServicePort],
+    opts: pulumi.ResourceOptions,
+) -> k8s.core.v1.Service:
+    return k8s.core.v1.Service(
+        resource,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            selector=dict(selector),
+            ports=[
+                k8s.core.v1.ServicePortArgs(name=p.name, port=p.port, target_port=p.port)
+                for p in ports
+            ],
+        ),
+        opts=opts,
+    )
+
+
+def allow_ingress(
+    resource: str,
+    name: str,
+    *,
+    namespace: str,
+    selector: Mapping[str, str],
+    ports: Sequence[int],
+    peers: Sequence[k8s.networking.v1.NetworkPolicyPeerArgs],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """Open the pods' ports to peers (the namespace denies everything else)."""
+    k8s.networking.v1.NetworkPolicy(
+        resource,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+            policy_types=["Ingress"],
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=list(peers),
+                    ports=[
+                        k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=p)
+                        for p in ports
+                    ],
+                )
+            ],
+        ),
+        opts=opts,
+    )
+
+
+def namespace_peer(name: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+            match_labels={"kubernetes.io/metadata.name": name}
+        )
+    )
+
+
+def tenants_peer() -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """Every tenant namespace (each tenant's own egress policy decides whether it may)."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+            match_expressions=[
+                k8s.meta.v1.LabelSelectorRequirementArgs(key="pdn.go.id/tenant", operator="Exists")
+            ]
+        )
+    )
+
+
+def same_service_peer(part_of: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={PART_OF: part_of})
+    )
