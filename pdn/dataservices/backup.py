@@ -35,6 +35,7 @@ Progress = Callable[[str], None]
 CHUNK = 8 * 2**20
 WORKERS = 4  # objects in flight: the store, not pdn, is the limit
 SPOOL = 64 * 2**20  # objects up to this size are hashed in memory
+COPY_IN_ONE = 5 * 2**30  # S3's limit of a single-request copy
 
 
 def stamp(now: datetime | None = None) -> str:
@@ -185,21 +186,36 @@ def _spooled_copy(s3: Any, bucket: str, key: str) -> tuple[IO[bytes], str, int, 
 
 
 def _back_up_object(
-    primary: Site, copies: list[Site], data_bucket: str, bucket: str, key: str
+    primary: Site,
+    copies: list[Site],
+    data_bucket: str,
+    bucket: str,
+    key: str,
+    *,
+    copier: ThreadPoolExecutor,
 ) -> tuple[str, int, int]:
     """One object into the backup bucket at every site: at this site a server-side copy of the
-    very version read (no bytes through pdn), elsewhere an upload. (sha256, size, uploads)"""
+    very version read (no bytes through pdn), elsewhere an upload; the two at once (the copy is
+    the store's work, the upload pdn's). (sha256, size, uploads)"""
     spool, sha, size, version = _spooled_copy(primary.s3, data_bucket, key)
-    uploads = 0
-    with spool:
-        target = f"objects/{sha}"
-        if not _exists(primary.s3, bucket, target):
-            source = {"Bucket": data_bucket, "Key": key}
-            if version and version != "null":
-                source["VersionId"] = version
+    target = f"objects/{sha}"
+
+    def at_this_site() -> int:
+        if _exists(primary.s3, bucket, target):
+            return 0
+        source = {"Bucket": data_bucket, "Key": key}
+        if version and version != "null":
+            source["VersionId"] = version
+        if size <= COPY_IN_ONE:  # one request; larger ones are copied in parts
+            primary.s3.copy_object(CopySource=source, Bucket=bucket, Key=target)
+        else:
             primary.s3.copy(source, bucket, target)
-            uploads += 1
-        uploads += _store(spool, sha, copies, bucket)
+        return 1
+
+    with spool:
+        copied = copier.submit(at_this_site)
+        uploads = _store(spool, sha, size, copies, bucket)
+        uploads += copied.result()
     return sha, size, uploads
 
 
@@ -222,13 +238,17 @@ class _Unclosable:
         pass
 
 
-def _store(spool: IO[bytes], sha: str, sites: list[Site], bucket: str) -> int:
-    """Upload one content to each site that does not hold it yet; returns the uploads."""
+def _store(spool: IO[bytes], sha: str, size: int, sites: list[Site], bucket: str) -> int:
+    """Upload one content to each site that does not hold it yet; returns the uploads. A
+    content held in memory goes in one request (a managed upload costs three, and threads)."""
     uploads = 0
     for site in sites:
         if not _exists(site.s3, bucket, f"objects/{sha}"):
             spool.seek(0)
-            site.s3.upload_fileobj(_Unclosable(spool), bucket, f"objects/{sha}")
+            if size <= SPOOL:
+                site.s3.put_object(Bucket=bucket, Key=f"objects/{sha}", Body=spool.read())
+            else:
+                site.s3.upload_fileobj(_Unclosable(spool), bucket, f"objects/{sha}")
             uploads += 1
     return uploads
 
@@ -268,9 +288,15 @@ def back_up_bucket(
                     manifest.objects[key] = known  # unchanged since the last run
                 else:
                     changed.append((key, etag))
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        with (
+            ThreadPoolExecutor(max_workers=WORKERS) as pool,
+            ThreadPoolExecutor(max_workers=WORKERS) as copier,
+        ):
             stored = pool.map(
-                lambda ke: _back_up_object(primary, copies, data_bucket, bucket, ke[0]), changed
+                lambda ke: _back_up_object(
+                    primary, copies, data_bucket, bucket, ke[0], copier=copier
+                ),
+                changed,
             )
             for (key, etag), (sha, size, uploads) in zip(changed, stored, strict=True):
                 bytes_read += size
