@@ -2,7 +2,16 @@
 
 from pdn import paths
 from pdn.inventory.loader import InventoryError, load_site, parse_site
-from pdn.inventory.model import Rack, Server, ServerRole, Site
+from pdn.inventory.model import (
+    Cluster,
+    ClusterClass,
+    ClusterPurpose,
+    NodePool,
+    Rack,
+    Server,
+    ServerRole,
+    Site,
+)
 
 INVENTORY_DIR = paths.REPO_ROOT / "infra" / "inventory"
 # The site the local national DC runs by default.
@@ -19,7 +28,11 @@ def all_sites() -> dict[str, Site]:
 __all__ = [
     "INVENTORY_DIR",
     "LOCAL_SITE",
+    "Cluster",
+    "ClusterClass",
+    "ClusterPurpose",
     "InventoryError",
+    "NodePool",
     "Rack",
     "Server",
     "ServerRole",

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pdn import regions
 from pdn.documents import read_yaml
-from pdn.inventory.model import Rack, Server, ServerRole, Site
+from pdn.inventory.model import (
+    Cluster,
+    ClusterClass,
+    ClusterPurpose,
+    NodePool,
+    Rack,
+    Server,
+    ServerRole,
+    Site,
+)
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _TIERS = ("tier-3", "tier-4", "local")
+_VERSION = re.compile(r"^v(?P<minor>1\.\d+)\.\d+$")
+# The Kubernetes minors pdn builds and Cluster API v1.14 runs as workload clusters.
+SUPPORTED_MINORS = ("1.33", "1.34")
+E = TypeVar("E", bound=StrEnum)
 
 
 class InventoryError(Exception):
@@ -70,7 +85,7 @@ def load_site(path: Path) -> Site:
 def parse_site(document: object, source: str) -> Site:
     r = _Reader(source)
     root = r.mapping(document, "(top level)")
-    r.unknown_keys(root, {"site", "halls"}, "(top level)")
+    r.unknown_keys(root, {"site", "halls", "clusters"}, "(top level)")
     site = r.mapping(root.get("site"), "site")
     r.unknown_keys(site, {"code", "name", "region_code", "tier"}, "site")
     try:
@@ -112,7 +127,133 @@ def parse_site(document: object, source: str) -> Site:
         region_code=region,
         tier=tier,
         racks=tuple(racks),
+        clusters=_clusters(r, root, tuple(s for rack in racks for s in rack.servers)),
     )
+
+
+def _clusters(r: _Reader, root: dict[str, Any], servers: tuple[Server, ...]) -> tuple[Cluster, ...]:
+    """The site's clusters, their pools drawn from its servers: those named first, then by role
+    and count from the servers no pool has taken, in inventory order (name the servers of a pool
+    whose machines must not move when an earlier pool grows)."""
+    if "clusters" not in root:
+        return ()
+    docs = r.items(root, "clusters", "")
+    by_name = {s.name: s for s in servers}
+    taken: dict[str, str] = {}  # server → the pool that has it
+    for c, doc in enumerate(docs):  # named servers first, wherever they are listed
+        for where, pool in _pool_docs(r, doc, f"clusters[{c}]"):
+            for n, name in enumerate(pool.get("servers") or []):
+                if name not in by_name:
+                    near = difflib.get_close_matches(str(name), by_name, n=3)
+                    hint = f"; did you mean {', '.join(near)}?" if near else ""
+                    raise r.fail(f"{where}.servers[{n}]", f"no server {name!r} in this site{hint}")
+                if name in taken:
+                    raise r.fail(
+                        f"{where}.servers[{n}]", f"server {name!r} is already in {taken[name]}"
+                    )
+                taken[name] = where
+    clusters: list[Cluster] = []
+    seen: set[str] = set()
+    for c, doc in enumerate(docs):
+        where = f"clusters[{c}]"
+        cluster = r.mapping(doc, where)
+        r.unknown_keys(
+            cluster,
+            {"name", "purpose", "classification", "kubernetes", "control_plane", "workers"},
+            where,
+        )
+        name = r.name(cluster, "name", where)
+        if name in seen:
+            raise r.fail(f"{where}.name", f"cluster {name!r} is listed twice")
+        seen.add(name)
+        purpose = _choice(r, cluster, "purpose", ClusterPurpose, where)
+        classification = None
+        if purpose is ClusterPurpose.WORKLOAD:
+            classification = _choice(r, cluster, "classification", ClusterClass, where)
+        elif "classification" in cluster:
+            raise r.fail(f"{where}.classification", "only workload clusters hold tenants' data")
+        version = _kubernetes_version(r, cluster, where)
+        pools = [
+            _pool(r, pool, pw, by_name=by_name, taken=taken, servers=servers)
+            for pw, pool in _pool_docs(r, cluster, where)
+        ]
+        clusters.append(Cluster(name, purpose, version, pools[0], tuple(pools[1:]), classification))
+    managers = [c.name for c in clusters if c.purpose is ClusterPurpose.MANAGEMENT]
+    if len(managers) != 1:
+        raise r.fail("clusters", f"a site has one management cluster; found {managers or 'none'}")
+    return tuple(clusters)
+
+
+def _pool_docs(r: _Reader, doc: object, where: str) -> list[tuple[str, dict[str, Any]]]:
+    cluster = r.mapping(doc, where)
+    found = [
+        (
+            f"{where}.control_plane",
+            r.mapping(cluster.get("control_plane"), f"{where}.control_plane"),
+        )
+    ]
+    for w, pool in enumerate(cluster.get("workers") or []):
+        found.append((f"{where}.workers[{w}]", r.mapping(pool, f"{where}.workers[{w}]")))
+    return found
+
+
+def _pool(
+    r: _Reader,
+    pool: dict[str, Any],
+    where: str,
+    *,
+    by_name: dict[str, Server],
+    taken: dict[str, str],
+    servers: tuple[Server, ...],
+) -> NodePool:
+    control_plane = where.endswith(".control_plane")
+    allowed = {"role", "count", "servers"} | (set() if control_plane else {"name"})
+    r.unknown_keys(pool, allowed, where)
+    name = "control-plane" if control_plane else r.name(pool, "name", where)
+    if "servers" in pool:
+        if "role" in pool or "count" in pool:
+            raise r.fail(where, "give either servers: [names] or role: and count:, not both")
+        named = pool["servers"]
+        if not isinstance(named, list) or not named:
+            raise r.fail(f"{where}.servers", "expected a non-empty list of server names")
+        drawn = tuple(by_name[n] for n in named)
+    else:
+        role = _choice(r, pool, "role", ServerRole, where)
+        count = r.positive(pool, "count", where)
+        free = [s for s in servers if s.role is role and s.name not in taken]
+        if count > len(free):
+            raise r.fail(
+                f"{where}.count",
+                f"{count} {role.value} servers asked for; the site has {len(free)} of that role "
+                f"not in another pool ({sum(s.role is role for s in servers)} in all)",
+            )
+        drawn = tuple(free[:count])
+        for server in drawn:
+            taken[server.name] = where
+    if control_plane and len(drawn) % 2 == 0:
+        raise r.fail(where, f"{len(drawn)} control-plane machines: etcd needs an odd number")
+    return NodePool(name, drawn)
+
+
+def _choice(r: _Reader, parent: dict[str, Any], key: str, kind: type[E], where: str) -> E:
+    value = parent.get(key)
+    allowed = [x.value for x in kind]
+    if value not in allowed:
+        raise r.fail(f"{where}.{key}", f"{value!r} is not one of {allowed}")
+    return kind(value)
+
+
+def _kubernetes_version(r: _Reader, cluster: dict[str, Any], where: str) -> str:
+    value = cluster.get("kubernetes")
+    match = _VERSION.match(value) if isinstance(value, str) else None
+    if match is None or not isinstance(value, str):
+        raise r.fail(f"{where}.kubernetes", f"{value!r} is not a version like v1.34.4")
+    if match["minor"] not in SUPPORTED_MINORS:
+        raise r.fail(
+            f"{where}.kubernetes",
+            f"{value} is not supported: pdn runs Kubernetes {', '.join(SUPPORTED_MINORS)}",
+        )
+    return value
 
 
 def _server(r: _Reader, doc: object, where: str, seen: dict[str, str]) -> Server:

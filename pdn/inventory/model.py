@@ -41,6 +41,40 @@ class Rack:
         return tuple(s for s in self.servers if s.role is role)
 
 
+class ClusterPurpose(StrEnum):
+    MANAGEMENT = "management"  # runs Cluster API, which makes and runs the others
+    SHARED_SERVICES = "shared-services"  # the platform services every agency uses
+    WORKLOAD = "workload"  # tenants
+
+
+class ClusterClass(StrEnum):
+    """The data a workload cluster may hold: general (public, internal) or restricted
+    (confidential, secret). A tenant's classification picks its cluster."""
+
+    GENERAL = "general"
+    RESTRICTED = "restricted"
+
+
+@dataclass(frozen=True)
+class NodePool:
+    name: str  # "control-plane" for the control plane
+    servers: tuple[Server, ...]  # the machines, in the order they are drawn
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    purpose: ClusterPurpose
+    kubernetes_version: str  # vMAJOR.MINOR.PATCH
+    control_plane: NodePool
+    workers: tuple[NodePool, ...]
+    classification: ClusterClass | None = None  # workload clusters only
+
+    def servers(self) -> Iterator[Server]:
+        for pool in (self.control_plane, *self.workers):
+            yield from pool.servers
+
+
 @dataclass(frozen=True)
 class Site:
     code: str  # DNS-safe, used in resource names and node labels
@@ -48,6 +82,7 @@ class Site:
     region_code: str  # Kemendagri code of the kabupaten/kota the site stands in
     tier: str
     racks: tuple[Rack, ...]
+    clusters: tuple[Cluster, ...] = ()
 
     def servers(self) -> Iterator[tuple[Rack, Server]]:
         for rack in self.racks:

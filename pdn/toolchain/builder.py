@@ -240,6 +240,11 @@ def _build_component(comp: Component, go: str) -> None:
             source = sources[module_dir, module] / inner_path
             dest = partial / installed
             dest.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():  # its files, writable (the module cache's are read-only)
+                shutil.copytree(source, dest, copy_function=shutil.copyfile)
+                for copied in [dest, *dest.rglob("*")]:
+                    copied.chmod(0o755 if copied.is_dir() else 0o644)
+                continue
             shutil.copyfile(source, dest)
             dest.chmod(0o755 if installed.startswith("bin/") else 0o644)
         versions = {b.name: verify_binary(partial / "bin" / b.name, b) for b in comp.binaries}
@@ -464,7 +469,11 @@ def _install(go: str) -> None:
         built_dir = component_dir(comp, go)
         built = json.loads((built_dir / "built.json").read_text())
         checksums: dict[str, str] = built.setdefault("sha256", {})
-        installed = [f"bin/{b.name}" for b in comp.binaries] + [m[3] for m in comp.module_files]
+        installed = [f"bin/{b.name}" for b in comp.binaries]
+        for *_, relative in comp.module_files:  # a directory: each file in it
+            path = built_dir / relative
+            files_in = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+            installed += [str(p.relative_to(built_dir)) for p in files_in] or [relative]
         for relative in installed:
             source, dest = built_dir / relative, root / relative
             dest.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,26 @@ KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 KWOK_STAGES_DIR = "share/kwok/stages"
+CLUSTER_API_VERSION = "v1.14.2"
+CLUSTER_API_DIR = "share/cluster-api"  # each provider's CRDs, RBAC role and webhooks
+_CAPI = "sigs.k8s.io/cluster-api"
+# (binary, main package, module holding its config, config dir inside that module)
+CLUSTER_API_PROVIDERS = (
+    ("capi-controller", f"{_CAPI}/core", _CAPI, "core/config"),
+    ("capi-kubeadm-bootstrap", f"{_CAPI}/bootstrap/kubeadm", _CAPI, "bootstrap/kubeadm/config"),
+    (
+        "capi-kubeadm-control-plane",
+        f"{_CAPI}/controlplane/kubeadm",
+        _CAPI,
+        "controlplane/kubeadm/config",
+    ),
+    (
+        "capd-controller",
+        f"{_CAPI}/test/infrastructure/docker",
+        f"{_CAPI}/test",
+        "infrastructure/docker/config",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -190,6 +210,29 @@ COMPONENTS: tuple[Component, ...] = (
                 ("pod", "pod-complete"),
                 ("pod", "pod-delete"),
             )
+        ),
+    ),
+    Component(
+        name="cluster-api",
+        origin=f"{_CAPI}@{CLUSTER_API_VERSION} (core, kubeadm bootstrap and control plane, "
+        "CAPD with its in-memory backend)",
+        builds=tuple(
+            GoBuild(
+                module_dir="cluster-api",
+                packages=(package,),
+                output=binary,
+                ldflags=("-s", "-w", f"-X {_CAPI}/version.gitVersion={CLUSTER_API_VERSION}"),
+            )
+            for binary, package, _, _ in CLUSTER_API_PROVIDERS
+        ),
+        binaries=tuple(
+            Binary(binary, (), CLUSTER_API_VERSION) for binary, _, _, _ in CLUSTER_API_PROVIDERS
+        ),
+        # Directories: what the local DC loads into its management cluster.
+        module_files=tuple(
+            ("cluster-api", module, f"{config}/{part}", f"{CLUSTER_API_DIR}/{binary}/{part}")
+            for binary, _, module, config in CLUSTER_API_PROVIDERS
+            for part in ("crd/bases", "rbac/role.yaml", "webhook/manifests.yaml")
         ),
     ),
 )

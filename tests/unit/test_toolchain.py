@@ -13,6 +13,7 @@ from pdn import paths
 from pdn.toolchain import ToolchainError, build, status
 from pdn.toolchain import builder as build_mod
 from pdn.toolchain.components import (
+    CLUSTER_API_VERSION,
     COMPONENTS,
     ETCD_VERSION,
     KUBERNETES_VERSION,
@@ -45,6 +46,8 @@ def _required(module_dir: str, module: str) -> str:
         ("kubernetes", "k8s.io/kubernetes", KUBERNETES_VERSION),
         ("etcd", "go.etcd.io/etcd/server/v3", ETCD_VERSION),
         ("kwok", "sigs.k8s.io/kwok", KWOK_VERSION),
+        ("cluster-api", "sigs.k8s.io/cluster-api", CLUSTER_API_VERSION),
+        ("cluster-api", "sigs.k8s.io/cluster-api/test", CLUSTER_API_VERSION),
     ],
 )
 def test_committed_modules_pin_the_declared_versions(
@@ -83,6 +86,10 @@ def test_every_binary_the_platform_needs_is_declared() -> None:
         "kube-scheduler",
         "kubectl",
         "kwok",
+        "capi-controller",
+        "capi-kubeadm-bootstrap",
+        "capi-kubeadm-control-plane",
+        "capd-controller",
     }
 
 
