@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _schedule(args: argparse.Namespace) -> int:
-    from pdn.dataservices import runner, schedule  # noqa: PLC0415
+    from pdn.dataservices import quota, runner, schedule  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.inventory import load_site  # noqa: PLC0415
 
@@ -90,14 +90,19 @@ def _schedule(args: argparse.Namespace) -> int:
         print("pdn: --every must be at least 1 second", file=sys.stderr)
         return 2
 
+    dc = LocalDC(load_site(args.inventory))
+
     def tick() -> str:
+        # Quotas first: SeaweedFS holds a bucket over its quota read-only only once this runs.
+        quota.enforce_quotas(dc.object_storage_endpoint())
         sites, fleet, site = _context(args)  # tenant files read again: new agencies join
         results = runner.run(sites, fleet, site, due=True, progress=progress)
         if not results:
-            return "nothing due"
-        return f"backed up {len(results)} due tenant(s): {', '.join(r.tenant for r in results)}"
+            return "quotas enforced; nothing due"
+        done = ", ".join(r.tenant for r in results)
+        return f"quotas enforced; backed up {len(results)} due tenant(s): {done}"
 
-    settings = LocalDC(load_site(args.inventory)).settings
+    settings = dc.settings
     schedule.serve(tick, args.every, schedule.heartbeat_file(settings), progress)
     return 0
 

@@ -17,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from pdn.dataservices import buckets, plan
+from pdn.dataservices import buckets, plan, quota
 from pdn.dc import object_storage
 from pdn.dc.lifecycle import LocalDC
 from pdn.dc.probes import https_get
@@ -149,3 +149,37 @@ def test_a_backup_bucket_made_without_object_lock_is_refused(
     with pytest.raises(plan.DataServiceError, match="cannot be turned on later"):
         buckets.ensure_buckets(_client(local_dc), storage)
     _client(local_dc).delete_bucket(Bucket=f"{bucket}-data")
+
+
+def _writable(s3: Any, bucket: str) -> bool:
+    try:
+        s3.put_object(Bucket=bucket, Key="probe", Body=b"x")
+    except ClientError:
+        return False
+    return True
+
+
+def _enforced_until(local_dc: LocalDC, s3: Any, bucket: str, *, writable: bool) -> float:
+    """Run the schedule's enforcement until the bucket is (not) writable; the seconds it took.
+    SeaweedFS counts a bucket's size from its volume servers' heartbeats: a few seconds late."""
+    started, deadline = time.monotonic(), time.monotonic() + 60
+    while time.monotonic() < deadline:
+        quota.enforce_quotas(local_dc.object_storage_endpoint())
+        if _writable(s3, bucket) == writable:
+            return time.monotonic() - started
+        time.sleep(1)
+    pytest.fail(f"{bucket} still {'read-only' if writable else 'writable'} after 60 s")
+
+
+def test_a_bucket_over_its_quota_is_read_only_until_data_is_removed(
+    local_dc: LocalDC, bucket: str
+) -> None:
+    s3 = _client(local_dc)
+    quota.set_quota(local_dc.object_storage_endpoint(), bucket, 1)
+    s3.put_object(Bucket=bucket, Key="laporan.pdf", Body=os.urandom(3 * 2**20))
+    closed = _enforced_until(local_dc, s3, bucket, writable=False)
+    versions = s3.list_object_versions(Bucket=bucket).get("Versions", [])
+    for version in versions:  # what an agency does: remove data (every version of it)
+        s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
+    opened = _enforced_until(local_dc, s3, bucket, writable=True)
+    print(f"read-only {closed:.1f}s after going over quota, writable {opened:.1f}s after cleanup")

@@ -314,7 +314,8 @@ def test_the_platform_schedule_backs_up_what_is_due_as_a_dc_process(
         print("\n".join(ticks))
         assert len(ticks) >= 2, "no two ticks within 300 s"
         assert "FAILED" not in ticks[0]
-        assert ticks[1].endswith(" nothing due")  # the first tick left nothing due
+        assert "quotas enforced; backed up" in ticks[0]
+        assert ticks[1].endswith(" quotas enforced; nothing due")  # the first left nothing due
         assert spec.probe() is None  # its heartbeat is fresh
         # What the schedule did, as an operator checks it: nothing is due any more.
         assert runner.run(sites, onboarded.fleet(), SITE, due=True, progress=print) == []
