@@ -17,6 +17,7 @@ sys.path.insert(0, str(REPO))
 from pdn import pulumi_env, stacks  # noqa: E402
 from pdn.dc.lifecycle import LocalDC  # noqa: E402
 from pdn.inventory import load_site  # noqa: E402
+from pdn.state.backends import StateBackend  # noqa: E402
 from tests.integration.dc_fixtures import isolated_settings  # noqa: E402
 
 
@@ -41,9 +42,12 @@ def scratch_dc(inventory: Path, slot: int) -> Iterator[tuple[LocalDC, Path]]:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def scratch_stack(name: str, project: Path = REPO) -> stacks.Stack:
-    """A new stack of project in the scratch state, through pdn.stacks (as `pdn up` runs it)."""
-    env = pulumi_env.environment()
+def scratch_stack(
+    name: str, project: Path = REPO, state: StateBackend | None = None
+) -> stacks.Stack:
+    """A new stack of project in the scratch state, through pdn.stacks (as `pdn up` runs it);
+    state: its backend (default: the file backend of the scratch state dir)."""
+    env = pulumi_env.environment(state=state)
     stack = stacks.Stack(env, name, project)
     stack.ensure()
     return stack

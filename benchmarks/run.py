@@ -112,29 +112,45 @@ def bench_dc(dc: LocalDC, repeat: int) -> Row:
     )
 
 
-def bench_pulumi(dc: LocalDC, scratch: Path, repeat: int) -> Row:
-    """`pulumi up` with no changes of the whole platform against the same of an empty program."""
+def bench_pulumi(dc: LocalDC, scratch: Path, repeat: int) -> list[Row]:
+    """`pulumi up` with no changes of the platform baseline against the same of an empty
+    program, both with their state where `pdn up` keeps it (the DC's bucket); and the empty
+    program's up with its state in the bucket against the same on this disk."""
     empty = scratch / "empty"
     empty.mkdir()
     (empty / "Pulumi.yaml").write_text("name: empty\nruntime: python\n")
     (empty / "__main__.py").write_text("")
-    platform_stack = scratch_stack("bench")
-    empty_stack = scratch_stack("bench-empty", project=empty)
+    bucket = dc.pulumi_state()
+    platform_stack = scratch_stack("bench", state=bucket)
+    empty_stack = scratch_stack("bench-empty", project=empty, state=bucket)
+    on_disk = scratch_stack("bench-empty-file", project=empty)
     platform_stack.set_config("pdn:kubeconfig", dc.kubeconfig.read_text(), secret=True)
     try:
         platform_stack.up()
         empty_stack.up()
+        on_disk.up()
         noop = median_seconds(platform_stack.up, repeat)
         empty_up = median_seconds(empty_stack.up, repeat)
+        file_up = median_seconds(on_disk.up, repeat)
+        resources = sum(platform_stack.last_changes().values())
     finally:
         platform_stack.remove()
         empty_stack.remove()
-    return (
-        "`pulumi up --stack local`, no changes (64 resources)",
-        noop,
-        "`pulumi up` of an empty program",
-        empty_up,
-    )
+        on_disk.remove()
+    return [
+        (
+            f"`pulumi up` of the platform baseline, no changes ({resources} resources)",
+            noop,
+            "`pulumi up` of an empty program",
+            empty_up,
+        ),
+        (
+            "`pulumi up` of an empty program, state in the DC's bucket",
+            empty_up,
+            "the same, state on this disk (file backend)",
+            file_up,
+        ),
+    ]
 
 
 def main() -> int:
@@ -148,7 +164,7 @@ def main() -> int:
             bench_toolchain(args.repeat),
             bench_dc(dc, args.repeat),
             bench_heal(dc, args.repeat),
-            bench_pulumi(dc, scratch, args.repeat),
+            *bench_pulumi(dc, scratch, args.repeat),
         ]
     table = render(rows, args.repeat)
     print(table)
