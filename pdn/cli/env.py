@@ -12,6 +12,7 @@ from pdn.inventory import LOCAL_SITE, load_site
 from pdn.pulumi_env import PASSPHRASE_VARS
 from pdn.stacks import stacks_dir
 from pdn.state import select
+from pdn.state.backends import S3State
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,15 +23,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _env(args: argparse.Namespace) -> int:
-    from pdn.dc import pulumi_state  # noqa: PLC0415  (the DC's modules: when it runs)
-
     pulumi_env.require_cli()  # the first thing to fix, before where the state lives
     site = load_site(LOCAL_SITE)
     state = select.configured(site, made=False)
-    if (
-        select.uses_local_dc()
-        and not pulumi_state.credentials_file(settings_of(site.code)).is_file()
-    ):
+    key_file = state.credentials_file if isinstance(state, S3State) else None
+    if select.uses_local_dc() and key_file is not None and not key_file.is_file():
         print(
             "pdn env: the state bucket of the local DC is not made yet: `pdn dc up` makes it "
             "(PDN_STATE_BACKEND=file keeps the state on this disk)",
@@ -46,7 +43,7 @@ def _env(args: argparse.Namespace) -> int:
         )
     # Stack config lives beside the state: pulumi … --config-file "$PDN_STACKS/Pulumi.<stack>.yaml"
     sys.stdout.write(f"export PDN_STACKS={pulumi_env.shell_quote(str(stacks_dir()))}\n")
-    kubeconfig = settings_of(load_site(LOCAL_SITE).code).admin_kubeconfig
+    kubeconfig = settings_of(site.code).admin_kubeconfig
     if kubeconfig.is_file():  # kubectl then talks to the local DC
         sys.stdout.write(f"export KUBECONFIG={pulumi_env.shell_quote(str(kubeconfig))}\n")
     return 0

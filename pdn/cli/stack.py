@@ -49,14 +49,16 @@ def _up(args: argparse.Namespace) -> int:
     with BuildProgress() as reporter:
         toolchain.build(reporter=reporter)
     dc = LocalDC(site)
-    if select.uses_local_dc():
+    state_in_dc = select.uses_local_dc()
+    if state_in_dc:
         select.refuse_stranded_file_stacks()  # before the DC starts: nothing to undo
         dc.up(progress=progress)  # the state lives in the DC's object store
     env = pulumi_env.environment(state=select.configured(site))
     stack = stacks.Stack(env, args.stack)
     if stack.exists():  # refuse a stack of another site before anything changes in the DC
         stacks.bind_to_local_dc(stack, site, args.inventory)
-    dc.up(progress=progress)
+    if not state_in_dc:
+        dc.up(progress=progress)
     admin = dc.object_storage_admin()
     storage = stacks.ObjectStorageBinding(
         dc.object_storage_endpoint(), admin.access_key, admin.secret_key
@@ -97,7 +99,8 @@ def _down(args: argparse.Namespace) -> int:
 
     site = load_site(args.inventory)
     dc = LocalDC(site)
-    if select.uses_local_dc():
+    state_in_dc = select.uses_local_dc()
+    if state_in_dc:
         if not pulumi_state.credentials_file(dc.settings).is_file():
             dc.down(progress=progress)  # never brought up: no state, nothing of it to destroy
             return 0
@@ -106,8 +109,8 @@ def _down(args: argparse.Namespace) -> int:
     stack = stacks.Stack(env, args.stack)
     if stack.exists():
         stacks.bind_to_local_dc(stack, site, args.inventory)
-        # The cluster must answer for its objects to be deleted: (re)start it if it is stopped.
-        dc.up(progress=progress)
+        if not state_in_dc:  # the cluster must answer for its objects to be deleted
+            dc.up(progress=progress)
         tear_down(env, site.code, progress=progress)  # tenants first, then their platform
         stacks.destroy_on_local_dc(env, args.stack, site, args.inventory, show=True)
     dc.down(progress=progress)

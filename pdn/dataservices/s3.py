@@ -63,7 +63,6 @@ def client(endpoint: Endpoint, access_key: str, secret_key: str, service: str = 
     """A boto3 client of the store (service "s3" or "iam", which SeaweedFS and RGW serve on the
     same endpoint), path-style, TLS verified against the endpoint's CA."""
     import boto3  # noqa: PLC0415  (heavy: only where a client is made)
-    from botocore.config import Config  # noqa: PLC0415
 
     return boto3.client(
         service,
@@ -72,15 +71,23 @@ def client(endpoint: Endpoint, access_key: str, secret_key: str, service: str = 
         aws_secret_access_key=secret_key,
         region_name=REGION,
         verify=str(endpoint.ca_file()),
-        config=Config(
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
-            # SeaweedFS does not return the CRC checksums boto3 now asks for on every response.
-            response_checksum_validation="when_required",
-            request_checksum_calculation="when_required",
-        ),
+        config=client_config(),
+    )
+
+
+def client_config(read_timeout: int = 60) -> Any:
+    """How pdn's boto3 clients talk to a site's store: path-style, a few retries, and checksums
+    only where the API requires them."""
+    from botocore.config import Config  # noqa: PLC0415
+
+    return Config(
+        s3={"addressing_style": "path"},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=read_timeout,
+        # SeaweedFS does not return the CRC checksums boto3 now asks for on every response.
+        response_checksum_validation="when_required",
+        request_checksum_calculation="when_required",
     )
 
 

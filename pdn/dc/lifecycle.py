@@ -172,7 +172,7 @@ class LocalDC:
         from the DC's CA: for the cluster manifests of the production deployment."""
         from pdn.dataservices.cluster import service_names  # noqa: PLC0415
 
-        ca = control_plane.ensure_credentials(self.settings).ca
+        ca = control_plane.credential_paths(self.settings).ca  # made by `dc up`
         spec = pki.CertSpec(
             "data-services-cluster", "pdn data services", dns_names=service_names(), server=True
         )

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from pdn.dataservices.s3 import REGION, client_config
 from pdn.files import write_private
 from pdn.pulumi_env import PulumiEnvError
 
 LOCKS = ".pulumi/locks/organization"
 STACKS = ".pulumi/stacks"
-# What botocore and Pulumi's Go SDK sign into every request; SeaweedFS and RGW take any name.
-REGION = "id-pdn-1"
 
 
 @dataclass(frozen=True)
@@ -208,7 +207,6 @@ class S3State:
 
     def _make_client(self) -> Any:
         import boto3  # noqa: PLC0415  (heavy: only where the state is in a bucket)
-        from botocore.config import Config  # noqa: PLC0415
 
         if self.credentials_file is None:
             session = boto3.session.Session(profile_name=self.profile)
@@ -225,14 +223,7 @@ class S3State:
             endpoint_url=self.endpoint,
             region_name=REGION,
             verify=str(self.ca_file) if self.ca_file else True,
-            config=Config(
-                s3={"addressing_style": "path"},
-                retries={"max_attempts": 3, "mode": "standard"},
-                connect_timeout=5,
-                read_timeout=30,
-                response_checksum_validation="when_required",
-                request_checksum_calculation="when_required",
-            ),
+            config=client_config(read_timeout=30),
         )
 
     def _call(self, what: str, call: Any) -> Any:

@@ -21,7 +21,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.cluster.node_pools import POOL_LABEL
 from pdn import inventory
 from pdn.dataservices.cluster import DATABASES_NAMESPACE, STORAGE_NAMESPACE
 from platform_services.deployment import workloads
@@ -190,6 +189,9 @@ class Deployment(pulumi.ComponentResource):
         role = f"{STORAGE}-s3"
         selector = workloads.labels(STORAGE, role)
         ports = (ServicePort("https", S3_PORT),)
+        mounts, volumes = workloads.mounted(
+            {"data-services-tls": "/etc/pdn/tls", f"{STORAGE}-s3-identities": "/etc/pdn/s3"}, {}
+        )
         container = workloads.restricted_container(
             role,
             args.images.of("seaweedfs"),
@@ -208,11 +210,7 @@ class Deployment(pulumi.ComponentResource):
             cpu="2",
             memory="4Gi",
             env={},
-            mounts=[
-                k8s.core.v1.VolumeMountArgs(name="tls", mount_path="/etc/pdn/tls", read_only=True),
-                k8s.core.v1.VolumeMountArgs(name="s3", mount_path="/etc/pdn/s3", read_only=True),
-                k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),  # noqa: S108
-            ],
+            mounts=mounts,
         )
         k8s.apps.v1.Deployment(
             f"{name}-{role}",
@@ -222,35 +220,8 @@ class Deployment(pulumi.ComponentResource):
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 replicas=2,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=selector),
-                    spec=k8s.core.v1.PodSpecArgs(
-                        automount_service_account_token=False,
-                        enable_service_links=False,
-                        priority_class_name="pdn-platform-critical",
-                        security_context=workloads.pod_security(1000, low_ports=True),
-                        affinity=workloads.anti_affinity(selector),
-                        node_selector={POOL_LABEL: "compute"},
-                        containers=[container],
-                        volumes=[
-                            k8s.core.v1.VolumeArgs(
-                                name="tls",
-                                secret=k8s.core.v1.SecretVolumeSourceArgs(
-                                    secret_name="data-services-tls",  # noqa: S106  (a name)
-                                    default_mode=0o440,
-                                ),
-                            ),
-                            k8s.core.v1.VolumeArgs(
-                                name="s3",
-                                secret=k8s.core.v1.SecretVolumeSourceArgs(
-                                    secret_name=f"{STORAGE}-s3-identities", default_mode=0o440
-                                ),
-                            ),
-                            k8s.core.v1.VolumeArgs(
-                                name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs()
-                            ),
-                        ],
-                    ),
+                template=workloads.pod_template(
+                    selector, container, volumes, run_as=1000, pool="compute", low_ports=True
                 ),
             ),
             opts=opts,
@@ -283,22 +254,19 @@ class Deployment(pulumi.ComponentResource):
                 ports=(ServicePort(engine, port),),
                 opts=opts,
             )
-        k8s.core.v1.ConfigMap(
-            f"{name}-postgresql-config",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name="postgresql-config", namespace=DATABASES_NAMESPACE
-            ),
-            data={"postgresql.conf": POSTGRESQL_CONF, "pg_hba.conf": PG_HBA},
-            opts=opts,
-        )
-        k8s.core.v1.ConfigMap(
-            f"{name}-mariadb-config",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name="mariadb-config", namespace=DATABASES_NAMESPACE
-            ),
-            data={"my.cnf": MARIADB_CNF},
-            opts=opts,
-        )
+        configs = {
+            "postgresql": {"postgresql.conf": POSTGRESQL_CONF, "pg_hba.conf": PG_HBA},
+            "mariadb": {"my.cnf": MARIADB_CNF},
+        }
+        for engine, files in configs.items():
+            k8s.core.v1.ConfigMap(
+                f"{name}-{engine}-config",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"{engine}-config", namespace=DATABASES_NAMESPACE
+                ),
+                data=files,
+                opts=opts,
+            )
 
     @staticmethod
     def _network(name: str, opts: pulumi.ResourceOptions) -> None:

@@ -131,6 +131,63 @@ def anti_affinity(selector: Mapping[str, str]) -> k8s.core.v1.AffinityArgs:
     )
 
 
+def mounted(
+    secrets: Mapping[str, str], config_maps: Mapping[str, str]
+) -> tuple[list[k8s.core.v1.VolumeMountArgs], list[k8s.core.v1.VolumeArgs]]:
+    """A pod's scratch /tmp (its root filesystem is read-only), and each Secret and ConfigMap
+    (name → mount path) read-only: the mounts and the volumes."""
+    mounts = [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")]  # noqa: S108  (the pod's own)
+    volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())]
+    for index, (secret, path) in enumerate(sorted(secrets.items())):
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(name=f"secret-{index}", mount_path=path, read_only=True)
+        )
+        volumes.append(
+            k8s.core.v1.VolumeArgs(
+                name=f"secret-{index}",
+                secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=secret, default_mode=0o440),
+            )
+        )
+    for index, (config_map, path) in enumerate(sorted(config_maps.items())):
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(name=f"config-{index}", mount_path=path, read_only=True)
+        )
+        volumes.append(
+            k8s.core.v1.VolumeArgs(
+                name=f"config-{index}",
+                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map),
+            )
+        )
+    return mounts, volumes
+
+
+def pod_template(
+    selector: Mapping[str, str],
+    container: k8s.core.v1.ContainerArgs,
+    volumes: Sequence[k8s.core.v1.VolumeArgs],
+    *,
+    run_as: int,
+    pool: str,
+    low_ports: bool = False,
+) -> k8s.core.v1.PodTemplateSpecArgs:
+    """A data service's pod: restricted, no API token, platform priority, one per server of
+    its pool."""
+    return k8s.core.v1.PodTemplateSpecArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(selector)),
+        spec=k8s.core.v1.PodSpecArgs(
+            automount_service_account_token=False,
+            enable_service_links=False,
+            priority_class_name="pdn-platform-critical",
+            security_context=pod_security(run_as, low_ports=low_ports),
+            affinity=anti_affinity(selector),
+            node_selector={POOL_LABEL: pool},
+            tolerations=tolerations(pool),
+            containers=[container],
+            volumes=list(volumes),
+        ),
+    )
+
+
 def stateful(
     resource: str,
     role: StatefulRole,
@@ -159,29 +216,8 @@ def stateful(
         ),
         opts=opts,
     )
-    mounts = [k8s.core.v1.VolumeMountArgs(name="data", mount_path=role.mount_path)]
-    mounts += [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")]  # noqa: S108  (the pod's own)
-    volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())]
-    for index, (secret, path) in enumerate(sorted(role.secrets.items())):
-        mounts.append(
-            k8s.core.v1.VolumeMountArgs(name=f"secret-{index}", mount_path=path, read_only=True)
-        )
-        volumes.append(
-            k8s.core.v1.VolumeArgs(
-                name=f"secret-{index}",
-                secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=secret, default_mode=0o440),
-            )
-        )
-    for index, (config_map, path) in enumerate(sorted(role.config_maps.items())):
-        mounts.append(
-            k8s.core.v1.VolumeMountArgs(name=f"config-{index}", mount_path=path, read_only=True)
-        )
-        volumes.append(
-            k8s.core.v1.VolumeArgs(
-                name=f"config-{index}",
-                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map),
-            )
-        )
+    mounts, volumes = mounted(role.secrets, role.config_maps)
+    mounts.insert(0, k8s.core.v1.VolumeMountArgs(name="data", mount_path=role.mount_path))
     container = restricted_container(
         role.name,
         role.image,
@@ -200,19 +236,13 @@ def stateful(
             replicas=role.replicas,
             pod_management_policy="Parallel",
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-            template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=selector),
-                spec=k8s.core.v1.PodSpecArgs(
-                    automount_service_account_token=False,
-                    enable_service_links=False,
-                    priority_class_name="pdn-platform-critical",
-                    security_context=pod_security(role.run_as, low_ports=role.low_ports),
-                    affinity=anti_affinity(selector),
-                    node_selector={POOL_LABEL: role.pool},
-                    tolerations=tolerations(role.pool),
-                    containers=[container],
-                    volumes=volumes,
-                ),
+            template=pod_template(
+                selector,
+                container,
+                volumes,
+                run_as=role.run_as,
+                pool=role.pool,
+                low_ports=role.low_ports,
             ),
             volume_claim_templates=[
                 k8s.core.v1.PersistentVolumeClaimArgs(
