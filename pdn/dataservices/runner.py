@@ -17,6 +17,7 @@ from pdn.dataservices import backup, db_backup
 from pdn.dataservices.buckets import BucketSpec, specs_of
 from pdn.dataservices.databases import database_name
 from pdn.dataservices.plan import BackupPolicy, DataServiceError, storage_of
+from pdn.dataservices.s3 import unreachable
 from pdn.dc.errors import DCError
 from pdn.tenants.fleet import Fleet
 
@@ -110,9 +111,9 @@ def _reachable(site: backup.Site) -> None:
     try:
         site.s3.list_buckets()
     except (BotoCoreError, ClientError) as err:
+        problem = unreachable(f"site {site.name}'s object store", err)
         raise DataServiceError(
-            f"site {site.name}'s object store does not answer ({err.__class__.__name__}: "
-            f"{err}): no backup is complete without its copy there; bring it back "
+            f"{problem}: no backup is complete without its copy there; bring it back "
             "(`pdn dc up`) and run again"
         ) from err
 

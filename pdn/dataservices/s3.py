@@ -91,14 +91,12 @@ def client_config(read_timeout: int = 60) -> Any:
     )
 
 
-def unreachable(endpoint: Endpoint, err: Exception) -> DataServiceError:
-    """The error for a store that does not answer, or not over TLS, or not with its CA."""
-    text = str(err)
+def unreachable(what: str, err: Exception) -> str:
+    """Why `what` (a store) cannot be used: it does not answer, or not over TLS with its CA."""
+    text = f"{err.__class__.__name__}: {err}"
     if "SSL" in text or "certificate" in text.lower():
-        hint = (
-            "it does not speak TLS with a certificate from the configured CA: check the "
-            "endpoint's port (the https one) and its CA"
+        return (
+            f"{what} does not speak TLS with a certificate from the configured CA ({text}): "
+            "check the endpoint's port (the https one) and its CA"
         )
-    else:
-        hint = "it does not answer: is the object store running (`pdn dc status`)?"
-    return DataServiceError(f"object storage {endpoint.url}: {hint} ({text})")
+    return f"{what} does not answer ({text})"

@@ -52,7 +52,8 @@ def _guarded(action: str, props: dict[str, Any], call: Any) -> Any:
     try:
         return call()
     except BotoConnectionError as err:
-        raise unreachable(_endpoint(props), err) from err
+        problem = unreachable(f"object storage {_endpoint(props).url}", err)
+        raise DataServiceError(f"{problem}: is it running (`pdn dc status`)?") from err
     except DataServiceError:
         raise
     except Exception as err:

@@ -5,6 +5,7 @@ previous one usable, and a second site that is down."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from pdn.dataservices import backup, runner, schedule
 from pdn.dataservices.plan import DataServiceError
-from pdn.dataservices.s3 import client
+from pdn.dataservices.s3 import Endpoint, client
 from pdn.dataservices.sql import connect
 from pdn.dc import object_storage
 from pdn.inventory import LOCAL_SITE
@@ -208,6 +209,20 @@ def test_a_second_site_that_is_down_is_a_clear_error(
     onboarded.dc.supervisor.stop(object_storage.SECOND_SITE.name)
     with pytest.raises(DataServiceError, match="second-site's object store does not answer"):
         runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+
+
+def test_an_endpoint_that_does_not_speak_tls_is_a_clear_error(
+    onboarded: Onboarded, sites: runner.Sites
+) -> None:
+    plain = object_storage.ports_of(onboarded.dc.settings, object_storage.SECOND_SITE).s3
+    admin = onboarded.dc.object_storage_admin(object_storage.SECOND_SITE)
+    endpoint = onboarded.dc.object_storage_endpoint(object_storage.SECOND_SITE)
+    cleartext = Endpoint(f"https://127.0.0.1:{plain}", endpoint.ca_pem)  # its plain-HTTP port
+    second = backup.Site(sites.second.name, client(cleartext, admin.access_key, admin.secret_key))
+    misconfigured = dataclasses.replace(sites, second=second)
+    with pytest.raises(DataServiceError, match="does not speak TLS with a certificate") as err:
+        runner.run(misconfigured, onboarded.fleet(), SITE, [TENANT], progress=print)
+    assert "check the endpoint's port (the https one) and its CA" in str(err.value)
 
 
 def test_bad_requests_name_what_to_fix(onboarded: Onboarded, sites: runner.Sites) -> None:
