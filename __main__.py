@@ -6,6 +6,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.cluster import ClusterBaseline, ClusterBaselineArgs
+from infra.clusters import MachineBackend, SiteClusters, SiteClustersArgs
 from infra.site import Site, SiteArgs
 from pdn.inventory import InventoryError, load_site
 from platform_services.deployment import Deployment as DataServices
@@ -54,6 +55,17 @@ if kubeconfig is not None:
     pulumi.export("ingress_class", baseline.ingress_class)
     pulumi.export("node_pools", baseline.node_pools)
     pulumi.export("tenant_roles", baseline.tenant_roles)
+    if site_inventory.clusters:
+        # This cluster is the site's management cluster: Cluster API there makes the others.
+        clusters = SiteClusters(
+            f"{site_inventory.code}-clusters",
+            SiteClustersArgs(
+                site=site_inventory,
+                backend=MachineBackend(config.get("machineBackend") or "in-memory"),
+            ),
+            pulumi.ResourceOptions(providers=[cluster], depends_on=[baseline]),
+        )
+        pulumi.export("clusters", clusters.versions)
     # For the tenant stacks (tenancy/), through a stack reference: the cluster they onboard to.
     pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
 

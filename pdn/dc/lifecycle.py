@@ -19,6 +19,7 @@ from urllib3.exceptions import HTTPError
 from pdn.dataservices import schedule
 from pdn.dataservices.s3 import Endpoint
 from pdn.dc import (
+    cluster_api,
     control_plane,
     databases,
     network,
@@ -47,6 +48,7 @@ COMPONENTS = (
     *control_plane.ORDER,
     *(store.name for store in object_storage.STORES),
     *databases.NAMES,
+    *cluster_api.NAMES,
 )
 
 
@@ -118,7 +120,11 @@ class LocalDC:
 
     def _toolchain(self) -> Path:
         toolchain = bin_dir()
-        missing = [name for name in control_plane.ORDER if not (toolchain / name).is_file()]
+        missing = [
+            name
+            for name in (*control_plane.ORDER, *cluster_api.NAMES)
+            if not (toolchain / name).is_file()
+        ]
         if missing:
             raise DCError(
                 f"missing binaries {', '.join(missing)} in {toolchain}: run `pdn toolchain build` "
@@ -225,6 +231,8 @@ class LocalDC:
         ]
         databases.ensure_files(self.settings, creds.ca, repos)
         specs.update((s.name, s) for s in databases.process_specs(self.settings, creds.ca.cert))
+        cluster_api.ensure_credentials(self.settings, creds.ca)
+        specs.update((s.name, s) for s in cluster_api.process_specs(self.settings, toolchain))
         self._check_ports_free(specs.values())
         try:
             for attempt in range(1, HEAL_ROUNDS + 1):
@@ -279,6 +287,18 @@ class LocalDC:
         iam = functools.partial(self.object_storage_client, service="iam")
         if pulumi_state.ensure(self.settings, self.object_storage_client, iam):
             report("data services", f"Pulumi state: bucket {pulumi_state.BUCKET}, its own key")
+        self._ensure_cluster_api(specs, report)
+
+    def _ensure_cluster_api(self, specs: dict[str, ProcessSpec], report: _PhaseReporter) -> None:
+        """The DC's cluster becomes the management cluster: Cluster API's CRDs, RBAC and
+        webhooks, then its four managers."""
+        ca = control_plane.credential_paths(self.settings).ca.cert
+        documents = cluster_api.manifests(self.settings, ca)
+        started = time.monotonic()
+        if cluster_api.apply(bin_dir() / "kubectl", self.kubeconfig, documents):
+            report("cluster api", f"{len(documents)} CRDs, roles and webhooks in {_secs(started)}")
+        for name in cluster_api.NAMES:
+            self._ensure(specs[name], "cluster api", report)
 
     def _ensure(self, spec: ProcessSpec, phase: str, report: _PhaseReporter) -> None:
         """Healthy: untouched. Starting: waited for. Stopping, hung or failing: restarted."""
@@ -370,6 +390,7 @@ class LocalDC:
                 for store in object_storage.STORES
             ]
             specs += databases.process_specs(self.settings, creds.ca.cert)
+            specs += cluster_api.process_specs(self.settings, bin_dir())
         by_name = {s.name: s for s in specs}
         for name in COMPONENTS:
             pid = self.supervisor.pid(name)
@@ -404,6 +425,7 @@ class LocalDC:
         # Then the control plane.
         groups = (
             (schedule.NAME,),  # no new backup starts against services that are going
+            cluster_api.NAMES,
             databases.NAMES,
             tuple(store.name for store in object_storage.STORES),
         )

@@ -41,6 +41,11 @@ class Ports:
     # Databases (DBaaS), TLS only.
     postgresql: int = 15432
     mariadb: int = 13306
+    # Cluster API's managers, one port of each range per manager (core, bootstrap, control
+    # plane, CAPD); CAPD's fixed ports are in pdn.dc.cluster_api.
+    capi_webhook: int = 19443
+    capi_health: int = 19453
+    capi_diagnostics: int = 19463
 
 
 DATABASE_ROOT = Path("/var/lib/pdn/dc")

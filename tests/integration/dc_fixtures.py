@@ -7,6 +7,8 @@ import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 
+import yaml
+
 from pdn.dc import DCSettings
 from pdn.dc.lifecycle import LocalDC
 from pdn.dc.settings import Ports
@@ -31,6 +33,9 @@ TEST_PORTS = Ports(
     storage_filer_grpc=28341,
     postgresql=25432,
     mariadb=23306,
+    capi_webhook=29443,
+    capi_health=29453,
+    capi_diagnostics=29463,
 )
 
 
@@ -55,3 +60,13 @@ def running_dc(state_root: Path) -> Iterator[LocalDC]:
         yield dc
     finally:
         dc.down(purge=True, progress=lambda _: None)
+
+
+def site_without_clusters(directory: Path) -> Path:
+    """The local site's inventory without its clusters: for tests of other parts of the
+    platform program, which then need not wait for Cluster API to make machines."""
+    site = yaml.safe_load(LOCAL_SITE.read_text())
+    site.pop("clusters", None)
+    path = directory / "local-without-clusters.yaml"
+    path.write_text(yaml.safe_dump(site, sort_keys=False))
+    return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from kubernetes.client.rest import ApiException
 
 from pdn import stacks
 from pdn.dc.lifecycle import LocalDC
+from tests.integration.dc_fixtures import site_without_clusters
 
 pytestmark = pytest.mark.integration
 
@@ -69,10 +71,14 @@ def _deployment(name: str) -> dict[str, Any]:
     }
 
 
-def test_baseline_up_verify_no_changes_destroy(stack: stacks.Stack, local_dc: LocalDC) -> None:
+def test_baseline_up_verify_no_changes_destroy(
+    stack: stacks.Stack, local_dc: LocalDC, tmp_path: Path
+) -> None:
     with local_dc.api_client() as api:
         _wait_nodes_settled(api)
     stack.set_config("pdn:kubeconfig", local_dc.kubeconfig.read_text(), secret=True)
+    # The site's clusters are test_clusters' subject.
+    stack.set_plain_config({"pdn:inventory": str(site_without_clusters(tmp_path))})
     assert set(stack.up()) == {"create"}
     assert set(stack.outputs()["namespaces"]) == PLATFORM_NAMESPACES
 

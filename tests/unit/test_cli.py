@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pdn.cli.main import main
+from pdn.dc import cluster_api, control_plane
 from pdn.toolchain import bin_dir, builder
 from tests.unit.conftest import restricted_path
 
@@ -35,9 +36,15 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     components = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
     data_services = ("object-storage", "object-storage-second-site", "postgresql", "mariadb")
-    for component in (*components, *data_services):
+    cluster_api = (
+        "capi-controller",
+        "capi-kubeadm-bootstrap",
+        "capi-kubeadm-control-plane",
+        "capd-controller",
+    )
+    for component in (*components, *data_services, *cluster_api):
         assert f"{component}" in out
-    assert out.count("UNHEALTHY: not running") == 9
+    assert out.count("UNHEALTHY: not running") == 13
     assert "0/8 Ready" in out
 
 
@@ -111,7 +118,7 @@ def test_a_missing_ip_command_says_what_to_install(
 ) -> None:
     binaries = bin_dir()
     binaries.mkdir(parents=True)
-    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
+    for name in (*control_plane.ORDER, *cluster_api.NAMES):
         (binaries / name).write_text("#!/bin/sh\n")
     assert main(["dc", "up"]) == 1
     assert "the `ip` command is missing: install iproute2" in _one_line_error(capsys)

@@ -1,0 +1,13 @@
+"""A site's Kubernetes clusters as code: Cluster API objects on its management cluster."""
+
+from infra.clusters.machines import MachineBackend
+from infra.clusters.managed import ManagedCluster, ManagedClusterArgs
+from infra.clusters.site_clusters import SiteClusters, SiteClustersArgs
+
+__all__ = [
+    "MachineBackend",
+    "ManagedCluster",
+    "ManagedClusterArgs",
+    "SiteClusters",
+    "SiteClustersArgs",
+]

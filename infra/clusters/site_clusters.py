@@ -1,0 +1,66 @@
+"""Every cluster a site's inventory declares, made by Cluster API on its management cluster.
+
+The management cluster itself is the one this program talks to: it exists first (on the local
+DC it is the DC's own cluster) and holds the other clusters' objects in one namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.clusters.machines import MachineBackend
+from infra.clusters.managed import ManagedCluster, ManagedClusterArgs
+from pdn import inventory
+
+NAMESPACE = "pdn-clusters"
+
+
+@dataclass
+class SiteClustersArgs:
+    site: inventory.Site
+    backend: MachineBackend = MachineBackend.IN_MEMORY
+
+
+class SiteClusters(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    clusters: dict[str, ManagedCluster]
+    versions: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self, name: str, args: SiteClustersArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pdn:clusters:SiteClusters", name, None, opts)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=NAMESPACE,
+                labels={
+                    # Cluster API's objects only; nothing runs here.
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pdn.go.id/purpose": "cluster-api",
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.clusters = {
+            cluster.name: ManagedCluster(
+                f"{name}-{cluster.name}",
+                ManagedClusterArgs(
+                    cluster=cluster,
+                    site_code=args.site.code,
+                    namespace=namespace.metadata.name,
+                    backend=args.backend,
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
+            for cluster in args.site.clusters
+            if cluster.purpose is not inventory.ClusterPurpose.MANAGEMENT
+        }
+        self.namespace = namespace.metadata.name
+        self.versions = pulumi.Output.from_input(
+            {c.name: c.kubernetes_version for c in args.site.clusters}
+        )
+        self.register_outputs({"namespace": self.namespace, "versions": self.versions})
