@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants bench-backups lock
+.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants bench-backups bench-clusters lock
 
 # Dependencies only from requirements.lock, each file checked against its sha256, nothing
 # resolved; then the project itself, without dependencies and without a build environment.
@@ -62,3 +62,6 @@ bench-tenants: toolchain
 
 bench-backups: toolchain
 	$(BIN)/python benchmarks/backups.py --write-readme
+
+bench-clusters: toolchain
+	$(BIN)/python benchmarks/clusters.py --write-readme

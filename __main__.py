@@ -6,9 +6,19 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.cluster import ClusterBaseline, ClusterBaselineArgs
-from infra.clusters import MachineBackend, SiteClusters, SiteClustersArgs
+from infra.clusters import (
+    MachineBackend,
+    SiteClusters,
+    SiteClustersArgs,
+    WorkloadClusters,
+    WorkloadClustersArgs,
+)
 from infra.site import Site, SiteArgs
-from pdn.inventory import InventoryError, load_site
+from pdn.clusters import ClusterError
+from pdn.clusters.placement import placements
+from pdn.inventory import InventoryError, all_sites, load_site
+from pdn.tenants.errors import TenantError
+from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files
 from platform_services.deployment import Deployment as DataServices
 from platform_services.deployment import DeploymentArgs as DataServicesArgs
 
@@ -24,6 +34,17 @@ if bound_site is not None and bound_site != site_inventory.code:
         f"this stack is bound to site {bound_site!r}, but pdn:inventory is site "
         f"{site_inventory.code!r}: use the stack of that site"
     )
+# Where the site's tenants live: the workload cluster of their data's class. A cluster that
+# tenants live on cannot leave the inventory.
+try:
+    fleet = load_fleet(
+        tenant_files(Path(config.get("tenantsDir") or TENANTS_DIR)),
+        # Checked against the committed sites, as the tenant stacks check them.
+        {site_inventory.code: site_inventory, **all_sites()},
+    )
+    tenant_clusters = placements(site_inventory, fleet.tenants.values())
+except (TenantError, ClusterError) as err:
+    raise pulumi.RunError(str(err)) from err
 # The site's cluster; set by `pdn up` from the local DC, or by the operator for a real site.
 kubeconfig = config.get_secret("kubeconfig")
 
@@ -44,9 +65,10 @@ if kubeconfig is not None:
         kubeconfig=kubeconfig,
         enable_server_side_apply=True,
     )
+    # The site's own cluster: the management cluster, which hosts the shared services too.
     baseline = ClusterBaseline(
         f"{site_inventory.code}-baseline",
-        ClusterBaselineArgs(site=site_inventory),
+        ClusterBaselineArgs(site=site_inventory.cluster_view()),
         pulumi.ResourceOptions(providers=[cluster], depends_on=[site]),
     )
     pulumi.export("namespaces", baseline.namespaces)
@@ -66,6 +88,24 @@ if kubeconfig is not None:
             pulumi.ResourceOptions(providers=[cluster], depends_on=[baseline]),
         )
         pulumi.export("clusters", clusters.versions)
+        pulumi.export("tenant_clusters", tenant_clusters)
+        # The workload clusters tenants land on, each with the baseline. Their kubeconfigs:
+        # from `pdn up` on the local DC (its real control plane per workload cluster).
+        workload_kubeconfigs = config.get_secret_object("clusterKubeconfigs")
+        if workload_kubeconfigs is None:
+            pulumi.log.warn(
+                "no pdn:clusterKubeconfigs (a secret object, cluster name -> kubeconfig): the "
+                "workload clusters are made, but get no baseline and take no tenants (`pdn up` "
+                "sets it on the local DC)"
+            )
+        else:
+            workloads = WorkloadClusters(
+                f"{site_inventory.code}-workloads",
+                WorkloadClustersArgs(site=site_inventory, kubeconfigs=workload_kubeconfigs),
+                pulumi.ResourceOptions(depends_on=[clusters]),
+            )
+            # For the tenant stacks: the cluster a tenant's data class picks.
+            pulumi.export("workload_kubeconfigs", workloads.kubeconfigs_by_class)
     # For the tenant stacks (tenancy/), through a stack reference: the cluster they onboard to.
     pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
 
@@ -81,7 +121,7 @@ if kubeconfig is not None and cluster_tls_cert is not None and object_storage_ur
     data_services = DataServices(
         f"{site_inventory.code}-data-services",
         DataServicesArgs(
-            site=site_inventory,
+            site=site_inventory.cluster_view(),
             tls_cert=cluster_tls_cert,
             tls_key=config.require_secret("dataServicesTlsKey"),
             s3_admin_access_key=config.require_secret("objectStorageAccessKey"),

@@ -58,6 +58,7 @@ def _onboard(dc: LocalDC, scratch: Path) -> Path:
         ),
         databases=servers,
         cluster_tls=dc.cluster_tls(),
+        workload_kubeconfigs=dc.workload_kubeconfigs(),
     )
     tenants = scratch / "tenants"
     tenants.mkdir()

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -59,3 +61,14 @@ def write_readme_section(marker: str, table: str) -> None:
     readme = REPO / "README.md"
     pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
     readme.write_text(pattern.sub(f"{begin}\n{table}\n{end}", readme.read_text()))
+
+
+def hardware_only(inventory: Path) -> Path:
+    """A copy of a site's inventory without its clusters (in a temporary file): for the
+    benchmarks of the baseline and tenants, which one cluster carries; the clusters have
+    their own (benchmarks/clusters.py)."""
+    site = yaml.safe_load(inventory.read_text())
+    site.pop("clusters", None)
+    path = Path(tempfile.mkdtemp(prefix="pdn-bench-inventory-")) / inventory.name
+    path.write_text(yaml.safe_dump(site, sort_keys=False))
+    return path

@@ -20,10 +20,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import REPO, quiet, scratch_dc, scratch_stack, write_readme_section
+from common import REPO, hardware_only, quiet, scratch_dc, scratch_stack, write_readme_section
 
 from pdn.dc.lifecycle import LocalDC
 from pdn.inventory import LOCAL_SITE
+
+# The baseline on the site's one cluster (the clusters have benchmarks/clusters.py).
+INVENTORY = hardware_only(LOCAL_SITE)
 
 
 def median_seconds(action: Callable[[], object], repeat: int) -> float:
@@ -125,6 +128,7 @@ def bench_pulumi(dc: LocalDC, scratch: Path, repeat: int) -> list[Row]:
     empty_stack = scratch_stack("bench-empty", project=empty, state=bucket)
     on_disk = scratch_stack("bench-empty-file", project=empty)
     platform_stack.set_config("pdn:kubeconfig", dc.kubeconfig.read_text(), secret=True)
+    platform_stack.set_plain_config({"pdn:inventory": str(INVENTORY)})
     try:
         platform_stack.up()
         empty_stack.up()
@@ -158,7 +162,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
-    with scratch_dc(LOCAL_SITE, slot=3) as (dc, scratch):
+    with scratch_dc(INVENTORY, slot=3) as (dc, scratch):
         rows = [
             bench_help(args.repeat),
             bench_toolchain(args.repeat),

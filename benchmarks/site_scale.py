@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import REPO, quiet, scratch_dc, scratch_stack, write_readme_section
+from common import REPO, hardware_only, quiet, scratch_dc, scratch_stack, write_readme_section
 
 from pdn.inventory import LOCAL_SITE
 
@@ -51,8 +51,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
-    base_servers, base_resources, base = measure(LOCAL_SITE, slot=4)
-    servers, resources, big = measure(CIKARANG, slot=5)
+    base_servers, base_resources, base = measure(hardware_only(LOCAL_SITE), slot=4)
+    servers, resources, big = measure(hardware_only(CIKARANG), slot=5)
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores; one run per site.",
         "",

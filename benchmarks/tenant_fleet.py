@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import REPO, quiet, scratch_dc, write_readme_section
+from common import REPO, hardware_only, quiet, scratch_dc, write_readme_section
 
 from pdn import pulumi_env, regions, stacks
 from pdn.inventory import all_sites, load_site
@@ -34,7 +34,7 @@ from pdn.tenants.render import render
 from pdn.tenants.rollout import existing_shards, roll_out, shard_stack
 from pdn.tenants.shards import SHARDS
 
-CIKARANG = REPO / "infra" / "inventory" / "cikarang.yaml"
+CIKARANG = hardware_only(REPO / "infra" / "inventory" / "cikarang.yaml")
 SITE = "pdn-cikarang"
 CENTRAL = 68
 

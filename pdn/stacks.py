@@ -16,7 +16,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,7 @@ from pdn.pulumi_env import PulumiEnvError, PulumiEnvironment, ensure_kubernetes_
 KUBECONFIG_KEY = "pdn:kubeconfig"
 SITE_KEY = "pdn:site"
 INVENTORY_KEY = "pdn:inventory"
+CLUSTER_KUBECONFIGS_KEY = "pdn:clusterKubeconfigs"
 CLUSTER_KEY = "pdn:cluster"
 # The site's object store (plain: where it answers, its CA, its admin plane) and the platform's
 # key on it (secret); the platform stack passes them to the tenant shards.
@@ -372,6 +373,7 @@ def up_on_local_dc(
     object_storage: ObjectStorageBinding | None = None,
     databases: tuple[DatabaseBinding, ...] = (),
     cluster_tls: tuple[str, str] | None = None,
+    workload_kubeconfigs: Mapping[str, Path] | None = None,
     show: bool = False,
 ) -> dict[str, int]:
     """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, its object
@@ -406,6 +408,13 @@ def up_on_local_dc(
     if cluster_tls is not None:
         stack.set_plain_config({CLUSTER_TLS_CERT_KEY: cluster_tls[0]})
         stack.set_config(CLUSTER_TLS_KEY_KEY, cluster_tls[1], secret=True)
+    if workload_kubeconfigs:
+        # One secret object, cluster name -> kubeconfig (`pulumi config set --path` would
+        # write one key per cluster and leave removed clusters behind).
+        kubeconfigs = {
+            name: path.read_text() for name, path in sorted(workload_kubeconfigs.items())
+        }
+        stack.set_config(CLUSTER_KUBECONFIGS_KEY, json.dumps(kubeconfigs), secret=True)
     return stack.up(show=show)
 
 

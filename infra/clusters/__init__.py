@@ -3,6 +3,7 @@
 from infra.clusters.machines import MachineBackend
 from infra.clusters.managed import ManagedCluster, ManagedClusterArgs
 from infra.clusters.site_clusters import SiteClusters, SiteClustersArgs
+from infra.clusters.workload import WorkloadClusters, WorkloadClustersArgs
 
 __all__ = [
     "MachineBackend",
@@ -10,4 +11,6 @@ __all__ = [
     "ManagedClusterArgs",
     "SiteClusters",
     "SiteClustersArgs",
+    "WorkloadClusters",
+    "WorkloadClustersArgs",
 ]

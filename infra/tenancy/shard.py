@@ -9,17 +9,21 @@ the same function when the stack is driven by the plain CLI.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Collection
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.tenancy.tenant import Tenant, TenantArgs
+from pdn.clusters.placement import cluster_class
 from pdn.dataservices.plan import storage_of
 from pdn.tenants.fleet import Fleet
+from pdn.tenants.model import Classification
 from pdn.tenants.render import render
-from pdn.tenants.shards import databases_name, placed_in, storage_name
+from pdn.tenants.shards import databases_name, placed_in, provider_name, storage_name
 from platform_services.databases.tenant_databases import TenantDatabases, TenantDatabasesArgs
 from platform_services.object_storage.tenant_storage import TenantStorage, TenantStorageArgs
 
@@ -49,18 +53,14 @@ def shard_program(
 
     def program() -> None:
         platform = pulumi.StackReference(platform_stack)
-        cluster = k8s.Provider(
-            f"{site}-cluster",
-            kubeconfig=platform.require_output("kubeconfig"),
-            enable_server_side_apply=True,
-        )
+        clusters = _ClusterProviders(platform, site)
         placed = placed_in(fleet, site, shard)
         made = placed if only is None else [s for s in placed if s in only]
         for slug in made:
             Tenant(
                 slug,
                 TenantArgs(render(fleet, slug, site)),
-                pulumi.ResourceOptions(provider=cluster),
+                pulumi.ResourceOptions(provider=clusters.of(fleet.tenants[slug].classification)),
             )
         if data_services:
             _storage(platform, fleet, made)
@@ -70,6 +70,43 @@ def shard_program(
         pulumi.export("namespaces", {slug: fleet.tenants[slug].namespace for slug in placed})
 
     return program
+
+
+class _ClusterProviders:
+    """One Kubernetes provider per cluster class the shard's tenants use: the site's workload
+    cluster of that class (the platform stack exports their kubeconfigs), or, on a site that
+    declares no clusters, the site's one cluster."""
+
+    def __init__(self, platform: pulumi.StackReference, site: str) -> None:
+        self._site = site
+        self._workload = platform.get_output("workload_kubeconfigs")
+        self._site_cluster = platform.require_output("kubeconfig")
+        self._providers: dict[str, k8s.Provider] = {}
+
+    def of(self, classification: Classification) -> k8s.Provider:
+        wanted = cluster_class(classification).value
+        if wanted not in self._providers:
+            kubeconfig: pulumi.Output[str] = pulumi.Output.all(
+                self._workload, self._site_cluster
+            ).apply(functools.partial(_pick, wanted))
+            self._providers[wanted] = k8s.Provider(
+                provider_name(self._site, wanted),
+                kubeconfig=kubeconfig,  # secret: made of the platform stack's secret outputs
+                enable_server_side_apply=True,
+            )
+        return self._providers[wanted]
+
+
+def _pick(wanted: str, found: list[Any]) -> str:
+    workload, site_cluster = found
+    if workload is None:  # a site without clusters: its one cluster
+        return str(site_cluster)
+    if wanted not in workload:
+        raise pulumi.RunError(
+            f"the platform stack has no {wanted} workload cluster to reach (is its "
+            "pdn:clusterKubeconfigs set?)"
+        )
+    return str(workload[wanted])
 
 
 def _storage(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) -> None:

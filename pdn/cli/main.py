@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 
-from pdn.cli import backup, dc, env, stack, state, tenant, toolchain
+from pdn.cli import backup, clusters, dc, env, stack, state, tenant, toolchain
+from pdn.clusters.errors import ClusterError
 from pdn.dataservices.errors import DataServiceError
 from pdn.dc.errors import DCError
 from pdn.inventory import InventoryError
@@ -24,13 +25,14 @@ USER_ERRORS = (
     TenantError,
     RegionCodeError,
     DataServiceError,
+    ClusterError,
 )
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdn", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (toolchain, dc, env, stack, state, tenant, backup):
+    for module in (toolchain, dc, env, stack, state, tenant, backup, clusters):
         module.register(commands)
     return root
 

@@ -76,6 +76,7 @@ def _up(args: argparse.Namespace) -> int:
         object_storage=storage,
         databases=servers,
         cluster_tls=dc.cluster_tls(),
+        workload_kubeconfigs=dc.workload_kubeconfigs(),
         show=True,
     )
     print(f"stack {args.stack} on {site.code}: {_summary(changes)}")

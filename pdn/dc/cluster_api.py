@@ -29,9 +29,9 @@ from pdn.dc.settings import DCSettings
 from pdn.toolchain import install_dir
 from pdn.toolchain.components import CLUSTER_API_DIR, CLUSTER_API_VERSION
 
-# CAPD's in-memory workload API servers: a debug listener on this fixed port, and one listener
-# per workload cluster from 20000 up (neither configurable in v1.14.2; both bind every address).
-CAPD_DEBUG_PORT = 19000
+# CAPD's in-memory workload API servers per DC: its ports come from the environment (pdn's
+# build of CAPD, see toolchain/cluster-api/overlay/), bound to POD_IP.
+CAPD_CLUSTERS = 20
 DIGEST_ANNOTATION = "pdn.go.id/cluster-api-manifests"
 # The object that carries the digest of what was applied: a second `dc up` applies nothing.
 _DIGEST_CARRIER = "clusters.cluster.x-k8s.io"
@@ -135,14 +135,20 @@ def process_specs(settings: DCSettings, toolchain_bin: Path) -> list[ProcessSpec
             "--v=1",
         )
         capd = provider.binary == "capd-controller"
+        p = settings.ports
+        env = {
+            "POD_IP": host,  # where its workload API servers listen and say they are
+            "CAPD_INMEMORY_DEBUG_PORT": str(p.capd_debug),
+            "CAPD_INMEMORY_MIN_PORT": str(p.capd_clusters),
+            "CAPD_INMEMORY_MAX_PORT": str(p.capd_clusters + CAPD_CLUSTERS - 1),
+        }
         specs.append(
             ProcessSpec(
                 provider.binary,
                 argv,
-                (ports.webhook, ports.health, ports.diagnostics, *((CAPD_DEBUG_PORT,) * capd)),
+                (ports.webhook, ports.health, ports.diagnostics, *((p.capd_debug,) * capd)),
                 _probe(host, ports),
-                # CAPD's workload API servers advertise this address (the DC's loopback).
-                env={"POD_IP": host} if capd else None,
+                env=env if capd else None,
             )
         )
     return specs

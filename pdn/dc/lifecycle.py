@@ -104,15 +104,52 @@ class DCStatus:
         )
 
 
+@dataclass(frozen=True)
+class Plane:
+    """A Kubernetes control plane the DC runs: its own cluster's (the management cluster, which
+    hosts the shared services here too), or a workload cluster's, with the servers its kwok
+    plays as Nodes."""
+
+    settings: DCSettings
+    site: Site  # the servers its Nodes stand for
+    supervisor: Supervisor
+
+    @classmethod
+    def of(cls, settings: DCSettings, site: Site) -> Plane:
+        supervisor = Supervisor(settings.run_dir, settings.log_dir, settings.listen_host)
+        return cls(settings, site, supervisor)
+
+    def label(self, name: str) -> str:
+        """A process's name as the DC shows it: a workload plane's carry its cluster."""
+        return name if self.settings.cluster is None else f"{self.settings.cluster}/{name}"
+
+    def api_client(self, *, break_glass: bool = False) -> k8s.ApiClient:
+        """A client as the platform admin (RBAC-bound), or as break-glass (system:masters)."""
+        s = self.settings
+        path = s.super_admin_kubeconfig if break_glass else s.admin_kubeconfig
+        return k8s_config.new_client_from_config(config_file=str(path))
+
+
 class LocalDC:
     """One national DC site running on this machine."""
 
     def __init__(self, site: Site, settings: DCSettings | None = None) -> None:
         self.site = site
         self.settings = settings or settings_of(site.code)
-        self.supervisor = Supervisor(
-            self.settings.run_dir, self.settings.log_dir, self.settings.listen_host
-        )
+        self.plane = Plane.of(self.settings, site.cluster_view())
+        self.supervisor = self.plane.supervisor
+        # One real control plane per workload cluster of the inventory: what the baseline and
+        # tenants land on (Cluster API's in-memory clusters cannot take them).
+        self.workload_planes = {
+            cluster.name: Plane.of(
+                self.settings.for_cluster(cluster.name, index), site.cluster_view(cluster.name)
+            )
+            for index, cluster in enumerate(site.workload_clusters())
+        }
+
+    def workload_kubeconfigs(self) -> dict[str, Path]:
+        """Each workload cluster's admin kubeconfig (the platform admin of that cluster)."""
+        return {name: p.settings.admin_kubeconfig for name, p in self.workload_planes.items()}
 
     @property
     def kubeconfig(self) -> Path:
@@ -190,10 +227,11 @@ class LocalDC:
         ca = control_plane.credential_paths(self.settings).ca.cert
         return databases.admin_access(self.settings, engine, ca)
 
-    def api_client(self, *, break_glass: bool = False) -> k8s.ApiClient:
-        """A client as the platform admin (RBAC-bound), or as break-glass (system:masters)."""
-        path = self.settings.super_admin_kubeconfig if break_glass else self.kubeconfig
-        return k8s_config.new_client_from_config(config_file=str(path))
+    def api_client(self, *, break_glass: bool = False, cluster: str | None = None) -> k8s.ApiClient:
+        """A client of the DC's cluster (or of a workload cluster's) as its platform admin
+        (RBAC-bound), or as break-glass (system:masters)."""
+        plane = self.plane if cluster is None else self.workload_planes[cluster]
+        return plane.api_client(break_glass=break_glass)
 
     def up(self, progress: Progress = print) -> DCStatus:
         """Bring the DC to healthy in one call: start what is dead, restart what is stopping or
@@ -204,6 +242,8 @@ class LocalDC:
         fails, the error says what was left running and how to stop it."""
         toolchain = self._toolchain()
         report = _PhaseReporter(progress)
+        for retired in self._retired_planes():  # its cluster left the inventory: stop, keep data
+            self._stop_plane(retired, lambda line: report("retired cluster", line))
         report("network", f"address {self.settings.advertise_address} on {self.settings.interface}")
         network.ensure_advertise_address(self.settings)
         installed = packages.ensure(lambda message: report("packages", message))
@@ -233,13 +273,25 @@ class LocalDC:
         specs.update((s.name, s) for s in databases.process_specs(self.settings, creds.ca.cert))
         cluster_api.ensure_credentials(self.settings, creds.ca)
         specs.update((s.name, s) for s in cluster_api.process_specs(self.settings, toolchain))
-        self._check_ports_free(specs.values())
+        planes = [
+            (plane, self._plane_specs(plane, toolchain)) for plane in self.workload_planes.values()
+        ]
+        self._check_ports_free(
+            [(self.plane, s) for s in specs.values()]
+            + [(plane, s) for plane, plane_specs in planes for s in plane_specs.values()]
+        )
         try:
             for attempt in range(1, HEAL_ROUNDS + 1):
-                self._run_phases(specs, report)
+                self._run_phases(specs, planes, report)
                 # A dependent can exit after its check when a dependency was restarted (the
                 # controller-manager does when the apiserver goes): one more round heals it.
-                broken = [s.name for s in specs.values() if not self._healthy_now(s)]
+                broken = [s.name for s in specs.values() if not self._healthy_now(self.plane, s)]
+                broken += [
+                    plane.label(s.name)
+                    for plane, plane_specs in planes
+                    for s in plane_specs.values()
+                    if not self._healthy_now(plane, s)
+                ]
                 if not broken:
                     break
                 if attempt == HEAL_ROUNDS:
@@ -252,34 +304,20 @@ class LocalDC:
             raise DCError(f"{err}. {self._left_running()}") from err
         return self.status()
 
-    def _run_phases(self, specs: dict[str, ProcessSpec], report: _PhaseReporter) -> None:
-        self._ensure(specs["etcd"], "etcd", report)
-        self._ensure(specs["kube-apiserver"], "apiserver", report)
-        report("cluster bootstrap", "platform admins' and kwok's RBAC, one Node per server")
-        try:
-            with self.api_client(break_glass=True) as break_glass:
-                nodes.grant_platform_admins(break_glass)
-        except (k8s.ApiException, HTTPError, OSError) as err:
-            reason = _api_reason(err)
-            raise DCError(f"cannot bind the platform admins with break-glass: {reason}") from err
-        with self.api_client() as api:
-            try:
-                nodes.grant_kwok(api)
-                nodes.register(api, self.site)
-            except (k8s.ApiException, HTTPError, OSError) as err:
-                reason = _api_reason(err)
-                raise DCError(f"the apiserver refused the cluster bootstrap: {reason}") from err
-        for name in ("kube-controller-manager", "kube-scheduler"):
-            self._ensure(specs[name], "controllers", report)
-        kwok = specs["kwok"]
-        if self.supervisor.pid(kwok.name) is None:
-            with self.api_client() as api:
-                try:
-                    nodes.release_leases(api, self.site)
-                except (k8s.ApiException, HTTPError, OSError) as err:
-                    raise DCError(f"cannot release kwok's node leases: {_api_reason(err)}") from err
-        self._ensure(kwok, "nodes", report)
-        self._wait_nodes_ready(report)
+    @staticmethod
+    def _plane_specs(plane: Plane, toolchain: Path) -> dict[str, ProcessSpec]:
+        creds = control_plane.ensure_credentials(plane.settings)
+        return {s.name: s for s in control_plane.process_specs(plane.settings, creds, toolchain)}
+
+    def _run_phases(
+        self,
+        specs: dict[str, ProcessSpec],
+        planes: list[tuple[Plane, dict[str, ProcessSpec]]],
+        report: _PhaseReporter,
+    ) -> None:
+        self._ensure_control_plane(self.plane, specs, report)
+        for plane, plane_specs in planes:
+            self._ensure_control_plane(plane, plane_specs, report)
         for name in (*(store.name for store in object_storage.STORES), *databases.NAMES):
             self._ensure(specs[name], "data services", report)
         report("data services", "backup repositories at every site (pgBackRest stanza)")
@@ -288,6 +326,43 @@ class LocalDC:
         if pulumi_state.ensure(self.settings, self.object_storage_client, iam):
             report("data services", f"Pulumi state: bucket {pulumi_state.BUCKET}, its own key")
         self._ensure_cluster_api(specs, report)
+
+    def _ensure_control_plane(
+        self, plane: Plane, specs: dict[str, ProcessSpec], report: _PhaseReporter
+    ) -> None:
+        """etcd, apiserver, the cluster's bootstrap (RBAC, one Node per server), its
+        controllers, kwok; then its nodes Ready."""
+
+        def phase(name: str) -> str:
+            return name if plane.settings.cluster is None else f"{plane.settings.cluster} {name}"
+
+        self._ensure(specs["etcd"], phase("etcd"), report, plane)
+        self._ensure(specs["kube-apiserver"], phase("apiserver"), report, plane)
+        report(phase("cluster bootstrap"), "platform admins' and kwok's RBAC, one Node per server")
+        try:
+            with plane.api_client(break_glass=True) as break_glass:
+                nodes.grant_platform_admins(break_glass)
+        except (k8s.ApiException, HTTPError, OSError) as err:
+            reason = _api_reason(err)
+            raise DCError(f"cannot bind the platform admins with break-glass: {reason}") from err
+        with plane.api_client() as api:
+            try:
+                nodes.grant_kwok(api)
+                nodes.register(api, plane.site)
+            except (k8s.ApiException, HTTPError, OSError) as err:
+                reason = _api_reason(err)
+                raise DCError(f"the apiserver refused the cluster bootstrap: {reason}") from err
+        for name in ("kube-controller-manager", "kube-scheduler"):
+            self._ensure(specs[name], phase("controllers"), report, plane)
+        kwok = specs["kwok"]
+        if plane.supervisor.pid(kwok.name) is None:
+            with plane.api_client() as api:
+                try:
+                    nodes.release_leases(api, plane.site)
+                except (k8s.ApiException, HTTPError, OSError) as err:
+                    raise DCError(f"cannot release kwok's node leases: {_api_reason(err)}") from err
+        self._ensure(kwok, phase("nodes"), report, plane)
+        self._wait_nodes_ready(plane, phase("nodes"), report)
 
     def _ensure_cluster_api(self, specs: dict[str, ProcessSpec], report: _PhaseReporter) -> None:
         """The DC's cluster becomes the management cluster: Cluster API's CRDs, RBAC and
@@ -300,47 +375,56 @@ class LocalDC:
         for name in cluster_api.NAMES:
             self._ensure(specs[name], "cluster api", report)
 
-    def _ensure(self, spec: ProcessSpec, phase: str, report: _PhaseReporter) -> None:
+    def _ensure(
+        self,
+        spec: ProcessSpec,
+        phase: str,
+        report: _PhaseReporter,
+        plane: Plane | None = None,
+    ) -> None:
         """Healthy: untouched. Starting: waited for. Stopping, hung or failing: restarted."""
+        supervisor = (plane or self.plane).supervisor
         started = time.monotonic()
-        pid = self.supervisor.pid(spec.name)
+        pid = supervisor.pid(spec.name)
         if pid is not None:
-            problem = self._confirmed_problem(spec, pid)
+            problem = self._confirmed_problem(spec, pid, supervisor)
             if problem is None:
                 report(phase, f"{spec.name}: healthy (pid {pid})")
                 return
             report(phase, f"{spec.name}: unhealthy ({problem}); restarting pid {pid}")
-            self.supervisor.stop(spec.name, timeout=RESTART_GRACE)
-        pid = self.supervisor.start(spec)
-        self.supervisor.wait_healthy(spec, timeout=START_TIMEOUT)
+            supervisor.stop(spec.name, timeout=RESTART_GRACE)
+        pid = supervisor.start(spec)
+        supervisor.wait_healthy(spec, timeout=START_TIMEOUT)
         report(phase, f"{spec.name}: started (pid {pid}), healthy in {_secs(started)}")
 
-    def _confirmed_problem(self, spec: ProcessSpec, pid: int) -> str | None:
+    @staticmethod
+    def _confirmed_problem(spec: ProcessSpec, pid: int, supervisor: Supervisor) -> str | None:
         """None if the running process is healthy (or becomes so while it is still starting);
         else why not. One failed probe is not enough: it must fail for UNHEALTHY_CONFIRM."""
-        starting = not self.supervisor.was_healthy(spec.name, pid)
+        starting = not supervisor.was_healthy(spec.name, pid)
         deadline = time.monotonic() + (START_TIMEOUT if starting else UNHEALTHY_CONFIRM)
         while True:
             problem = spec.probe()
             if problem is None:
                 if starting:
-                    self.supervisor.healthy_file(spec.name).write_text(f"{pid}\n")
+                    supervisor.healthy_file(spec.name).write_text(f"{pid}\n")
                 return None
-            if time.monotonic() >= deadline or self.supervisor.pid(spec.name) != pid:
+            if time.monotonic() >= deadline or supervisor.pid(spec.name) != pid:
                 return problem
             time.sleep(0.25)
 
-    def _healthy_now(self, spec: ProcessSpec) -> bool:
-        return self.supervisor.pid(spec.name) is not None and spec.probe() is None
+    @staticmethod
+    def _healthy_now(plane: Plane, spec: ProcessSpec) -> bool:
+        return plane.supervisor.pid(spec.name) is not None and spec.probe() is None
 
-    def _check_ports_free(self, specs: Collection[ProcessSpec]) -> None:
+    def _check_ports_free(self, specs: Collection[tuple[Plane, ProcessSpec]]) -> None:
         """Every port a component to be started needs must be free, before anything starts."""
-        for spec in specs:
-            self.supervisor.settle(spec.name)  # a process of ours still exiting holds its ports
+        for plane, spec in specs:
+            plane.supervisor.settle(spec.name)  # one of ours still exiting holds its ports
         taken = [
-            f"{self.settings.listen_host}:{port} ({spec.name})"
-            for spec in specs
-            if self.supervisor.pid(spec.name) is None
+            f"{self.settings.listen_host}:{port} ({plane.label(spec.name)})"
+            for plane, spec in specs
+            if plane.supervisor.pid(spec.name) is None
             for port in spec.ports
             if port_in_use(self.settings.listen_host, port)
         ]
@@ -357,32 +441,36 @@ class LocalDC:
             f"{name} (pid {pid})"
             for name in COMPONENTS
             if (pid := self.supervisor.pid(name)) is not None
+        ] + [
+            f"{plane.label(name)} (pid {pid})"
+            for plane in self.workload_planes.values()
+            for name in control_plane.ORDER
+            if (pid := plane.supervisor.pid(name)) is not None
         ]
         if not running:
             return "Nothing of the DC is left running"
         return f"Left running: {', '.join(running)}; `pdn dc down` stops them"
 
-    def _wait_nodes_ready(self, report: _PhaseReporter) -> None:
+    @staticmethod
+    def _wait_nodes_ready(plane: Plane, phase: str, report: _PhaseReporter) -> None:
         started = time.monotonic()
-        with self.api_client() as api:
+        with plane.api_client() as api:
             try:
-                while waiting := nodes.not_ready(api, self.site):
+                while waiting := nodes.not_ready(api, plane.site):
                     if time.monotonic() - started > NODES_READY_TIMEOUT:
                         raise DCError(
                             f"nodes not Ready after {NODES_READY_TIMEOUT:.0f}s: "
-                            f"{', '.join(waiting)}; see {self.supervisor.log_file('kwok')}"
+                            f"{', '.join(waiting)}; see {plane.supervisor.log_file('kwok')}"
                         )
                     time.sleep(0.5)
             except (k8s.ApiException, HTTPError, OSError) as err:
                 raise DCError(f"cannot list the nodes: {_api_reason(err)}") from err
-        total = len(list(self.site.servers()))
-        report("nodes", f"{total}/{total} Ready in {_secs(started)}")
+        total = len(list(plane.site.servers()))
+        report(phase, f"{total}/{total} Ready in {_secs(started)}")
 
     def status(self) -> DCStatus:
-        creds_ready = self.settings.pki_dir.joinpath("ca.crt").is_file()
-        components: list[ComponentHealth] = []
-        specs = []
-        if creds_ready:
+        specs: list[ProcessSpec] = []
+        if self.settings.pki_dir.joinpath("ca.crt").is_file():
             creds = control_plane.credential_paths(self.settings)
             specs = control_plane.process_specs(self.settings, creds, bin_dir())
             specs += [
@@ -391,9 +479,38 @@ class LocalDC:
             ]
             specs += databases.process_specs(self.settings, creds.ca.cert)
             specs += cluster_api.process_specs(self.settings, bin_dir())
+        components = self._components(self.plane, COMPONENTS, specs)
+        total, not_ready = 0, []
+        for plane in (self.plane, *self.workload_planes.values()):
+            if plane is self.plane:
+                health = components[:2]
+            else:
+                plane_specs: list[ProcessSpec] = []
+                if plane.settings.pki_dir.joinpath("ca.crt").is_file():
+                    creds = control_plane.credential_paths(plane.settings)
+                    plane_specs = control_plane.process_specs(plane.settings, creds, bin_dir())
+                health = self._components(plane, control_plane.ORDER, plane_specs)
+                components += health
+            servers = [s.name for _, s in plane.site.servers()]
+            total += len(servers)
+            if all(c.healthy for c in health[:2]):
+                try:
+                    with plane.api_client() as api:
+                        servers = nodes.not_ready(api, plane.site)
+                except (HTTPError, OSError, k8s.ApiException):
+                    pass
+            not_ready += servers
+        return DCStatus(
+            components, total, not_ready, network.interface_exists(self.settings.interface)
+        )
+
+    def _components(
+        self, plane: Plane, names: Collection[str], specs: list[ProcessSpec]
+    ) -> list[ComponentHealth]:
         by_name = {s.name: s for s in specs}
-        for name in COMPONENTS:
-            pid = self.supervisor.pid(name)
+        components = []
+        for name in names:
+            pid = plane.supervisor.pid(name)
             spec = by_name.get(name)
             ports = spec.ports if spec else ()
             port_open = bool(ports) and all(
@@ -405,17 +522,24 @@ class LocalDC:
                 problem = "no credentials yet"
             else:
                 problem = spec.probe()
-            components.append(ComponentHealth(name, pid, port_open, problem))
-        total, not_ready = len(list(self.site.servers())), [s.name for _, s in self.site.servers()]
-        if all(c.healthy for c in components[:2]):
-            try:
-                with self.api_client() as api:
-                    not_ready = nodes.not_ready(api, self.site)
-            except (HTTPError, OSError, k8s.ApiException):
-                pass
-        return DCStatus(
-            components, total, not_ready, network.interface_exists(self.settings.interface)
-        )
+            components.append(ComponentHealth(plane.label(name), pid, port_open, problem))
+        return components
+
+    def _retired_planes(self) -> list[Plane]:
+        """Control planes this DC ran for workload clusters the inventory no longer lists."""
+        clusters = self.settings.root / "clusters"
+        names = sorted(p.name for p in clusters.iterdir()) if clusters.is_dir() else []
+        return [
+            Plane.of(self.settings.for_cluster(name, 0), self.site.restricted_to(()))
+            for name in names
+            if name not in self.workload_planes
+        ]
+
+    @staticmethod
+    def _stop_plane(plane: Plane, progress: Progress) -> None:
+        for name in reversed(control_plane.ORDER):
+            if plane.supervisor.stop(name):
+                progress(f"{plane.label(name)}: stopped")
 
     def down(self, purge: bool = False, progress: Progress = print) -> None:
         """Stop every process by PID (reverse order), remove the address; purge deletes data."""
@@ -435,9 +559,8 @@ class LocalDC:
             for name, was_running in zip(group, stopped, strict=True):
                 if was_running:
                     progress(f"{name}: stopped")
-        for name in reversed(control_plane.ORDER):
-            if self.supervisor.stop(name):
-                progress(f"{name}: stopped")
+        for plane in (*self.workload_planes.values(), *self._retired_planes(), self.plane):
+            self._stop_plane(plane, progress)
         object_storage.remove_stray_sockets(self.settings)
         network.remove_advertise_address(self.settings)
         if purge:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pdn import paths
@@ -46,6 +46,12 @@ class Ports:
     capi_webhook: int = 19443
     capi_health: int = 19453
     capi_diagnostics: int = 19463
+    # CAPD's in-memory workload API servers: a debug listener, and one listener per cluster
+    # from capd_clusters up (20 clusters per DC).
+    capd_debug: int = 19000
+    capd_clusters: int = 19001
+    # The workload clusters' own control planes: 10 ports each from here (see for_cluster).
+    workload_planes: int = 31000
 
 
 DATABASE_ROOT = Path("/var/lib/pdn/dc")
@@ -62,10 +68,30 @@ class DCSettings:
     ports: Ports = field(default_factory=Ports)
     listen_host: str = "127.0.0.1"
     state_root: Path = field(default_factory=paths.state_dir)
+    # A workload cluster's own control plane in this DC (None: the DC's cluster itself).
+    cluster: str | None = None
 
     @property
     def root(self) -> Path:
-        return self.state_root / "dc" / self.site_code
+        site = self.state_root / "dc" / self.site_code
+        return site if self.cluster is None else site / "clusters" / self.cluster
+
+    def for_cluster(self, name: str, index: int) -> DCSettings:
+        """The settings of workload cluster `name`'s control plane, the index-th of the site:
+        its own state (PKI, etcd, kubeconfigs, logs) under the DC's, and its own ports; the
+        DC's address, networks and host."""
+        base = self.ports.workload_planes + 10 * index
+        ports = replace(
+            self.ports,
+            etcd_client=base,
+            etcd_peer=base + 1,
+            etcd_metrics=base + 2,
+            apiserver=base + 3,
+            controller_manager=base + 4,
+            scheduler=base + 5,
+            kwok=base + 6,
+        )
+        return replace(self, cluster=name, ports=ports)
 
     @property
     def pki_dir(self) -> Path:
@@ -120,7 +146,9 @@ class DCSettings:
         return self.root / "settings.json"
 
     def to_json(self) -> str:
-        fields = {k: str(v) for k, v in vars(self).items() if k != "ports"}
+        if self.cluster is not None:
+            raise ValueError("only the DC's own settings are kept in its settings file")
+        fields = {k: str(v) for k, v in vars(self).items() if k not in ("ports", "cluster")}
         return json.dumps({**fields, "ports": vars(self.ports)}, indent=2, sort_keys=True)
 
     @classmethod

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -92,3 +92,34 @@ class Site:
     @property
     def zones(self) -> tuple[str, ...]:
         return tuple(sorted({rack.zone for rack in self.racks}))
+
+    def workload_clusters(self) -> tuple[Cluster, ...]:
+        return tuple(c for c in self.clusters if c.purpose is ClusterPurpose.WORKLOAD)
+
+    def restricted_to(self, names: Collection[str]) -> Site:
+        """The same site with only these servers (racks without any dropped) and no clusters:
+        the hardware one cluster's nodes stand on."""
+        racks = tuple(
+            replace(rack, servers=kept)
+            for rack in self.racks
+            if (kept := tuple(s for s in rack.servers if s.name in names))
+        )
+        return replace(self, racks=racks, clusters=())
+
+    def cluster_view(self, cluster: str | None = None) -> Site:
+        """The servers of one workload cluster; None: those of the site's own cluster, the
+        management cluster's and the shared-services cluster's (which it hosts on the local
+        DC). A site without clusters has one: every server. A server in no cluster is spare:
+        a node of none."""
+        if cluster is None:
+            if not self.clusters:
+                return self
+            own = {
+                s.name
+                for c in self.clusters
+                if c.purpose is not ClusterPurpose.WORKLOAD
+                for s in c.servers()
+            }
+            return self.restricted_to(own)
+        (found,) = [c for c in self.workload_clusters() if c.name == cluster]
+        return self.restricted_to({s.name for s in found.servers()})

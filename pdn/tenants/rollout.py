@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pdn import orphans, paths
+from pdn.clusters.placement import cluster_class
 from pdn.pulumi_env import PulumiEnvironment
 from pdn.stacks import Stack, StackError, has_object_storage, resources, stack_names
 from pdn.tenants.fleet import Fleet
@@ -248,7 +249,8 @@ def _targets(
         if r.get("parent") in inside:
             inside.add(r["urn"])
             wanted.append(r["urn"])
-    providers = [provider_urn(stack, site)]
+    classes = {cluster_class(fleet.tenants[slug].classification).value for slug in slugs}
+    providers = [provider_urn(stack, site, c) for c in sorted(classes)]
     if data_services:
         providers.append(dynamic_provider_urn(stack))
     missing = [p for p in providers if p not in recorded]

@@ -75,9 +75,16 @@ def child_names(name: str) -> list[tuple[str, str]]:
     return [(kind, f"{name}-{role}") for role, kind in CHILDREN]
 
 
-def provider_urn(stack: str, site: str) -> str:
-    """The URN of a shard stack's cluster provider."""
-    return f"urn:pulumi:{stack}::{PROJECT}::pulumi:providers:kubernetes::{site}-cluster"
+def provider_name(site: str, cluster_class: str) -> str:
+    """A shard stack's provider of the site's cluster for a class of data (general,
+    restricted): the tenants of that class are on it."""
+    return f"{site}-{cluster_class}-cluster"
+
+
+def provider_urn(stack: str, site: str, cluster_class: str) -> str:
+    """The URN of a shard stack's cluster provider for a class of data."""
+    name = provider_name(site, cluster_class)
+    return f"urn:pulumi:{stack}::{PROJECT}::pulumi:providers:kubernetes::{name}"
 
 
 def dynamic_provider_urn(stack: str) -> str:

@@ -82,7 +82,7 @@ def component_key(comp: Component, go: str) -> str:
     digest.update(go.encode())
     digest.update(repr((comp.builds, comp.module_files)).encode())
     for build in comp.builds:
-        for name in ("go.mod", "go.sum"):
+        for name in ("go.mod", "go.sum", *(o[2] for o in build.overlays)):
             digest.update((modules_root() / build.module_dir / name).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -98,7 +98,7 @@ def pins_key() -> str:
         modules_root() / build.module_dir / name
         for comp in COMPONENTS
         for build in comp.builds
-        for name in ("go.mod", "go.sum")
+        for name in ("go.mod", "go.sum", *(o[2] for o in build.overlays))
     ]
     stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
     return _pins_key(stamp)
@@ -353,6 +353,36 @@ def _prepare_copied_source(step: GoBuild, log_file: TextIO) -> Path:
     return build_dir
 
 
+def _patched_modfile(step: GoBuild, log_file: TextIO) -> Path:
+    """A go.mod for a build with some module files replaced: each such module copied out of
+    the module cache (Go refuses `-overlay` of files beneath it), the committed replacements
+    copied over, and the committed go.mod plus a `replace` of each module by its copy. Returns
+    the path for `go build -modfile` (its go.sum beside it, as Go expects)."""
+    committed = modules_root() / step.module_dir
+    build_dir = toolchain_root() / "src" / f"{step.module_dir}-{step.output or 'build'}"
+    shutil.rmtree(build_dir, ignore_errors=True)
+    build_dir.mkdir(parents=True)
+    modules: dict[str, Path] = {}
+    for module, inside, replacement in step.overlays:
+        if module not in modules:
+            copy = build_dir / module.replace("/", "_")
+            shutil.copytree(_module_source_dir(committed, module, log_file), copy)
+            for path in [copy, *copy.rglob("*")]:
+                path.chmod(path.stat().st_mode | 0o200)
+            modules[module] = copy
+        target = modules[module] / inside
+        if not target.is_file():
+            raise ToolchainError(f"{module} has no {inside} to replace: is the pin right?")
+        shutil.copyfile(committed / replacement, target)
+        log_file.write(f"# {module}: {inside} replaced by {step.module_dir}/{replacement}\n")
+    modfile = build_dir / "go.mod"
+    shutil.copyfile(committed / "go.mod", modfile)
+    shutil.copyfile(committed / "go.sum", build_dir / "go.sum")
+    edits = [f"-replace={module}={copy}" for module, copy in modules.items()]
+    _run(["go", "mod", "edit", *edits, str(modfile)], build_dir, log_file)
+    return modfile
+
+
 def _go_build(step: GoBuild, out_dir: Path, log_file: TextIO) -> None:
     cwd = (
         _prepare_copied_source(step, log_file)
@@ -361,6 +391,8 @@ def _go_build(step: GoBuild, out_dir: Path, log_file: TextIO) -> None:
     )
     output = str(out_dir / step.output) if step.output else str(out_dir) + "/"
     cmd = ["go", "build", "-trimpath", "-o", output]
+    if step.overlays:
+        cmd.append(f"-modfile={_patched_modfile(step, log_file)}")
     if step.tags:
         cmd += ["-tags", ",".join(step.tags)]
     if step.ldflags:

@@ -23,6 +23,10 @@ CLUSTER_API_VERSION = "v1.14.2"
 CLUSTER_API_DIR = "share/cluster-api"  # each provider's CRDs, RBAC role and webhooks
 _CAPI = "sigs.k8s.io/cluster-api"
 # (binary, main package, module holding its config, config dir inside that module)
+# CAPD's in-memory workload servers with their ports from the environment and bound to POD_IP
+# (v1.14.2 fixes them, on every address): see toolchain/cluster-api/overlay/.
+_INMEMORY_MUX = "infrastructure/inmemory/pkg/server/mux.go"
+CAPD_OVERLAYS = ((f"{_CAPI}/test", _INMEMORY_MUX, f"overlay/{_INMEMORY_MUX}"),)
 CLUSTER_API_PROVIDERS = (
     ("capi-controller", f"{_CAPI}/core", _CAPI, "core/config"),
     ("capi-kubeadm-bootstrap", f"{_CAPI}/bootstrap/kubeadm", _CAPI, "bootstrap/kubeadm/config"),
@@ -67,6 +71,9 @@ class GoBuild:
     # (its zip lacks files that a generator writes): (module path, version).
     copy_source: tuple[str, str] | None = None
     generate_env: tuple[tuple[str, str], ...] = ()
+    # Source files replaced for this build (`go build -overlay`): (module path, file inside the
+    # module, the committed replacement relative to module_dir).
+    overlays: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,6 +229,7 @@ COMPONENTS: tuple[Component, ...] = (
                 packages=(package,),
                 output=binary,
                 ldflags=("-s", "-w", f"-X {_CAPI}/version.gitVersion={CLUSTER_API_VERSION}"),
+                overlays=CAPD_OVERLAYS if binary == "capd-controller" else (),
             )
             for binary, package, _, _ in CLUSTER_API_PROVIDERS
         ),

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from kubernetes import client as k8s
 
 from pdn import paths, pulumi_env, stacks
+from pdn.clusters.placement import placements
 from pdn.dataservices.sql import ENGINES
 from pdn.dc import pulumi_state
 from pdn.dc.lifecycle import LocalDC
@@ -65,6 +67,16 @@ class Onboarded:
     def fleet(self) -> Fleet:
         return load_fleet(tenant_files(self.tenants_dir), all_sites())
 
+    def api_client(self, slug: str) -> k8s.ApiClient:
+        """A client (as the platform admin) of the cluster tenant slug lives on: the workload
+        cluster its data class picks."""
+        fleet = self.fleet()
+        cluster = placements(self.dc.site, fleet.tenants.values()).get(slug)
+        return self.dc.api_client(cluster=cluster)
+
+    def workload_api_clients(self) -> list[k8s.ApiClient]:
+        return [self.dc.api_client(cluster=name) for name in self.dc.workload_planes]
+
     def roll_out(
         self, slugs: list[str] | None = None, *, refresh: bool = False
     ) -> dict[str, dict[str, int]]:
@@ -114,6 +126,7 @@ def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> It
             object_storage=storage,
             databases=servers,
             cluster_tls=local_dc.cluster_tls(),
+            workload_kubeconfigs=local_dc.workload_kubeconfigs(),
         )
         onboard = Onboarded(local_dc, env, platform, tenants_dir)
         try:

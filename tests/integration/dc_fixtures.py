@@ -36,6 +36,9 @@ TEST_PORTS = Ports(
     capi_webhook=29443,
     capi_health=29453,
     capi_diagnostics=29463,
+    workload_planes=32000,
+    capd_debug=29000,
+    capd_clusters=29001,
 )
 
 
@@ -63,10 +66,16 @@ def running_dc(state_root: Path) -> Iterator[LocalDC]:
 
 
 def site_without_clusters(directory: Path) -> Path:
-    """The local site's inventory without its clusters: for tests of other parts of the
-    platform program, which then need not wait for Cluster API to make machines."""
+    """The local DC's own cluster as an inventory without clusters (its servers alone): for
+    tests of other parts of the platform program on that cluster, which then need not wait
+    for Cluster API to make machines."""
     site = yaml.safe_load(LOCAL_SITE.read_text())
+    own = {s.name for _, s in load_site(LOCAL_SITE).cluster_view().servers()}
     site.pop("clusters", None)
+    for hall in site["halls"]:
+        for rack in hall["racks"]:
+            rack["servers"] = [s for s in rack["servers"] if s["name"] in own]
+        hall["racks"] = [rack for rack in hall["racks"] if rack["servers"]]
     path = directory / "local-without-clusters.yaml"
     path.write_text(yaml.safe_dump(site, sort_keys=False))
     return path

@@ -13,6 +13,7 @@ import yaml
 from kubernetes import client as k8s
 
 from pdn import stacks
+from pdn.cli.main import main
 from pdn.dc import cluster_api
 from pdn.dc.lifecycle import LocalDC
 from pdn.inventory import LOCAL_SITE
@@ -25,9 +26,29 @@ CLUSTER = "it-general"
 OLD, NEW = "v1.33.7", "v1.34.4"
 
 
-def _inventory(path: Path, version: str, workers: int) -> Path:
-    """The local site, with a management cluster and one workload cluster of its servers."""
+def _inventory(path: Path, version: str, workers: int, *, restricted: bool = True) -> Path:
+    """The local site plus a rack of its own, with a general workload cluster whose workers are
+    that rack's first servers, and a restricted one (where the example tenants with personal
+    data live). Its workload clusters hold the same servers of the local site as the session
+    DC's do, so that the DC's own cluster has the same servers in both (the baseline there
+    labels exactly the DC's Nodes)."""
     site = yaml.safe_load(LOCAL_SITE.read_text())
+    site["halls"][0]["racks"].append(
+        {
+            "name": "it1",
+            "power_kw": 10,
+            "servers": [
+                {
+                    "name": f"it1-c{i}",
+                    "role": "compute",
+                    "cpu_cores": 32,
+                    "memory_gib": 128,
+                    "disk_gib": 960,
+                }
+                for i in range(1, 4)
+            ],
+        }
+    )
     site["clusters"] = [
         {
             "name": "management",
@@ -40,10 +61,30 @@ def _inventory(path: Path, version: str, workers: int) -> Path:
             "purpose": "workload",
             "classification": "general",
             "kubernetes": version,
-            "control_plane": {"servers": ["b01-cp1"]},
-            "workers": [{"name": "workers", "role": "compute", "count": workers}],
+            "control_plane": {"servers": ["a01-c2"]},
+            "workers": [
+                {"name": "workers", "servers": [f"it1-c{i}" for i in range(1, workers + 1)]}
+            ],
         },
     ]
+    held_by_restricted = {"name": "it-restricted", "servers": ["b01-cp1", "a02-c1"]}
+    if restricted:
+        site["clusters"].append(
+            {
+                "name": held_by_restricted["name"],
+                "purpose": "workload",
+                "classification": "restricted",
+                "kubernetes": NEW,
+                "control_plane": {"servers": ["b01-cp1"]},
+                "workers": [{"name": "workers", "servers": ["a02-c1"]}],
+            }
+        )
+    else:  # its servers stay out of the DC's own cluster: retired with it
+        for hall in site["halls"]:
+            for rack in hall["racks"]:
+                rack["servers"] = [
+                    s for s in rack["servers"] if s["name"] not in held_by_restricted["servers"]
+                ]
     path.write_text(yaml.safe_dump(site, sort_keys=False))
     return path
 
@@ -55,6 +96,13 @@ def _objects(api: k8s.ApiClient, plural: str, group: str = "cluster.x-k8s.io") -
         NAMESPACE,
         plural,
         label_selector=f"cluster.x-k8s.io/cluster-name={CLUSTER}",
+    )
+    return list(listed["items"])
+
+
+def _all_clusters(api: k8s.ApiClient) -> list[Any]:
+    listed = k8s.CustomObjectsApi(api).list_namespaced_custom_object(
+        "cluster.x-k8s.io", "v1beta2", NAMESPACE, "clusters"
     )
     return list(listed["items"])
 
@@ -142,7 +190,7 @@ def test_cluster_api_runs_on_the_management_cluster_with_its_webhooks(
 
 
 def test_a_cluster_is_made_grown_upgraded_shrunk_and_deleted_by_pulumi_up(
-    stack: stacks.Stack, local_dc: LocalDC, tmp_path: Path
+    stack: stacks.Stack, local_dc: LocalDC, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inventory = tmp_path / "site.yaml"
     stack.set_config("pdn:kubeconfig", local_dc.kubeconfig.read_text(), secret=True)
@@ -174,6 +222,7 @@ def test_a_cluster_is_made_grown_upgraded_shrunk_and_deleted_by_pulumi_up(
     (new_cp,) = [m for m in machines if m["role"] == "control-plane"]
     assert all(new_cp["created"] <= m["created"] for m in machines if m["role"] == "workers")
     assert set(stack.up()) == {"same"}
+    _assert_status_shows_settled(inventory, local_dc, capsys)
 
     _inventory(inventory, OLD, workers=3)  # back down: refused before anything changes
     with pytest.raises(PulumiEnvError) as refused:
@@ -187,7 +236,37 @@ def test_a_cluster_is_made_grown_upgraded_shrunk_and_deleted_by_pulumi_up(
     with local_dc.api_client() as api:
         assert len([m for m in _machines(api) if m["role"] == "workers"]) == 1
 
+    _assert_deleting_a_cluster_with_tenants_is_refused(stack, inventory, local_dc)
+
     assert set(stack.destroy()) == {"delete"}
     with local_dc.api_client() as api:
-        assert _objects(api, "clusters") == []
+        assert _all_clusters(api) == []
         assert _machines(api) == []
+
+
+def _assert_status_shows_settled(
+    inventory: Path, local_dc: LocalDC, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kubeconfig = str(local_dc.kubeconfig)
+    status = ["clusters", "status", "--inventory", str(inventory), "--kubeconfig", kubeconfig]
+    assert main(status) == 0
+    shown = capsys.readouterr().out
+    assert f"{CLUSTER} " in shown
+    assert f"control-plane 1/1 {NEW}; workers 3/3 {NEW}" in shown
+    assert "it-restricted " in shown
+
+
+def _assert_deleting_a_cluster_with_tenants_is_refused(
+    stack: stacks.Stack, inventory: Path, local_dc: LocalDC
+) -> None:
+    """The restricted cluster out of the inventory: refused, as the example tenants with
+    personal data live on it; nothing is deleted."""
+    _inventory(inventory, NEW, workers=1, restricted=False)
+    with pytest.raises(PulumiEnvError) as refused:
+        stack.up()
+    said = str(refused.value)
+    assert "site pdn-local has no restricted workload cluster, and tenants live on it" in said
+    assert "kab-bekasi-rsud (confidential)" in said
+    with local_dc.api_client() as api:
+        names = {c["metadata"]["name"] for c in _all_clusters(api)}
+    assert names == {CLUSTER, "it-restricted"}

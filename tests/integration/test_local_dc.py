@@ -15,17 +15,23 @@ from kubernetes import client as k8s
 from pdn.dc import DCError, control_plane
 from pdn.dc.lifecycle import LocalDC
 from pdn.dc.probes import https_get
-from pdn.inventory import LOCAL_SITE, load_site
+from pdn.inventory import LOCAL_SITE, Server, Site, load_site
 from tests.integration.dc_fixtures import isolated_settings
 
 pytestmark = pytest.mark.integration
 
 
-def test_every_inventory_server_is_a_ready_node(local_dc: LocalDC) -> None:
-    with local_dc.api_client() as api:
+@pytest.mark.parametrize("cluster", [None, "general", "restricted"])
+def test_every_inventory_server_is_a_ready_node_of_its_cluster(
+    local_dc: LocalDC, cluster: str | None
+) -> None:
+    """The DC's own cluster has the servers no workload cluster holds; each workload cluster's
+    own control plane has that cluster's servers."""
+    with local_dc.api_client(cluster=cluster) as api:
         nodes = {n.metadata.name: n for n in k8s.CoreV1Api(api).list_node().items}
-    assert sorted(nodes) == sorted(s.name for _, s in local_dc.site.servers())
-    for rack, server in local_dc.site.servers():
+    view = local_dc.site.cluster_view(cluster)
+    assert sorted(nodes) == sorted(s.name for _, s in view.servers())
+    for rack, server in view.servers():
         node = nodes[server.name]
         ready = [c for c in node.status.conditions if c.type == "Ready"]
         assert ready[0].status == "True", server.name
@@ -35,6 +41,18 @@ def test_every_inventory_server_is_a_ready_node(local_dc: LocalDC) -> None:
         assert node.status.capacity["memory"] == f"{server.memory_gib}Gi"
 
 
+def _with_shared_services_server(site: Site, server: Server) -> Site:
+    """The site with server in the shared services' first pool: a Node of the DC's cluster
+    (a server in no cluster is a Node of none)."""
+    shared = next(c for c in site.clusters if c.name == "shared-services")
+    pool = dataclasses.replace(shared.workers[0], servers=(*shared.workers[0].servers, server))
+    clusters = tuple(
+        dataclasses.replace(c, workers=(pool, *c.workers[1:])) if c is shared else c
+        for c in site.clusters
+    )
+    return dataclasses.replace(site, clusters=clusters)
+
+
 def test_nodes_follow_inventory_changes(local_dc: LocalDC) -> None:
     """A server added, one upgraded and one decommissioned: `up` makes the Nodes match."""
     site = local_dc.site
@@ -42,12 +60,14 @@ def test_nodes_follow_inventory_changes(local_dc: LocalDC) -> None:
     upgraded = dataclasses.replace(rack.servers[1], cpu_cores=128, memory_gib=1024)
     added = dataclasses.replace(rack.servers[1], name="a01-c9")
     changed_rack = dataclasses.replace(rack, servers=(upgraded, *rack.servers[2:], added))
-    changed = dataclasses.replace(site, racks=(changed_rack, *site.racks[1:]))
+    changed = _with_shared_services_server(
+        dataclasses.replace(site, racks=(changed_rack, *site.racks[1:])), added
+    )
     try:
         LocalDC(changed, local_dc.settings).up(progress=lambda _: None)
         with local_dc.api_client() as api:
             nodes = {n.metadata.name: n for n in k8s.CoreV1Api(api).list_node().items}
-        assert set(nodes) == {s.name for _, s in changed.servers()}
+        assert set(nodes) == {s.name for _, s in changed.cluster_view().servers()}
         assert rack.servers[0].name not in nodes
         assert nodes[upgraded.name].status.capacity["cpu"] == "128"
         assert nodes[upgraded.name].status.capacity["memory"] == "1Ti"
@@ -56,7 +76,7 @@ def test_nodes_follow_inventory_changes(local_dc: LocalDC) -> None:
         local_dc.up(progress=lambda _: None)
     with local_dc.api_client() as api:
         names = {n.metadata.name for n in k8s.CoreV1Api(api).list_node().items}
-    assert names == {s.name for _, s in site.servers()}
+    assert names == {s.name for _, s in site.cluster_view().servers()}
 
 
 def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
@@ -72,6 +92,21 @@ def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
         "object-storage-second-site",
         "postgresql",
         "mariadb",
+        "capi-controller",
+        "capi-kubeadm-bootstrap",
+        "capi-kubeadm-control-plane",
+        "capd-controller",
+        *(
+            f"{cluster}/{name}"
+            for cluster in ("general", "restricted")
+            for name in (
+                "etcd",
+                "kube-apiserver",
+                "kube-controller-manager",
+                "kube-scheduler",
+                "kwok",
+            )
+        ),
     ]
     local_dc.up(progress=lambda _: None)
     after = local_dc.status()
@@ -184,9 +219,8 @@ def test_a_port_in_use_starts_nothing(tmp_path: Path) -> None:
         finally:
             dc.down(purge=True, progress=lambda _: None)
     message = str(err.value)
-    # (CAPD's fixed port is named too while another DC runs Cluster API: the session's DC.)
-    assert f"127.0.0.1:{port} (kube-apiserver)" in message
-    assert "in use by another program; nothing was started" in message
+    assert f"port 127.0.0.1:{port} (kube-apiserver) is in use by another program" in message
+    assert "nothing was started" in message
     assert "\n" not in message
     assert set(running.values()) == {None}
 
@@ -277,8 +311,12 @@ def test_an_api_error_while_registering_nodes_is_one_line(local_dc: LocalDC) -> 
     site = local_dc.site
     rack = site.racks[0]
     added = dataclasses.replace(rack.servers[1], name="a01-c8")
-    grown = dataclasses.replace(
-        site, racks=(dataclasses.replace(rack, servers=(*rack.servers, added)), *site.racks[1:])
+    grown = _with_shared_services_server(
+        dataclasses.replace(
+            site,
+            racks=(dataclasses.replace(rack, servers=(*rack.servers, added)), *site.racks[1:]),
+        ),
+        added,
     )
     with local_dc.api_client(break_glass=True) as api:
         _freeze_new_nodes(api)
@@ -360,3 +398,30 @@ def test_down_leaves_no_process_behind_and_up_starts_again(local_dc: LocalDC) ->
     left = _processes_of(local_dc.settings.database_dir) + _processes_of(local_dc.settings.root)
     assert left == []
     assert local_dc.up(progress=print).healthy
+
+
+def test_a_workload_cluster_leaving_the_inventory_has_its_control_plane_stopped(
+    local_dc: LocalDC,
+) -> None:
+    """Its processes are stopped by PID (their data kept); back in the inventory, `up` starts
+    them again with the cluster's servers as Nodes."""
+    plane = local_dc.workload_planes["restricted"]
+    running = {name: plane.supervisor.pid(name) for name in control_plane.ORDER}
+    assert None not in running.values()
+    without = dataclasses.replace(
+        local_dc.site, clusters=tuple(c for c in local_dc.site.clusters if c.name != "restricted")
+    )
+    said: list[str] = []
+    try:
+        LocalDC(without, local_dc.settings).up(progress=said.append)
+        assert {name: plane.supervisor.pid(name) for name in control_plane.ORDER} == dict.fromkeys(
+            control_plane.ORDER
+        )
+        assert "[retired cluster] restricted/kube-apiserver: stopped" in said
+        assert plane.settings.etcd_data_dir.is_dir()
+    finally:
+        local_dc.up(progress=lambda _: None)
+    with local_dc.api_client(cluster="restricted") as api:
+        names = {n.metadata.name for n in k8s.CoreV1Api(api).list_node().items}
+    assert names == {"b01-cp1"}
+    assert local_dc.status().healthy

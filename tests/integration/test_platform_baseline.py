@@ -114,7 +114,7 @@ def _assert_baseline_exists(api: k8s.ApiClient, local_dc: LocalDC) -> None:
     assert ingress.spec.controller == "pdn.go.id/ingress-gateway"
 
     nodes = {n.metadata.name: n for n in core.list_node().items}
-    for _, server in local_dc.site.servers():
+    for _, server in local_dc.site.cluster_view().servers():
         assert nodes[server.name].metadata.labels["pdn.go.id/pool"] == server.role.value
     assert [t.key for t in nodes["a02-s1"].spec.taints] == ["pdn.go.id/pool"]
     assert [t.key for t in nodes["a01-cp1"].spec.taints] == [
@@ -142,7 +142,9 @@ def _assert_conforming_workload_runs(api: k8s.ApiClient, local_dc: LocalDC) -> N
             "deployment echo to have 3 available replicas",
         )
         pods = core.list_namespaced_pod("pdn-system", label_selector="app=echo").items
-        compute = {s.name for _, s in local_dc.site.servers() if s.role.value == "compute"}
+        compute = {
+            s.name for _, s in local_dc.site.cluster_view().servers() if s.role.value == "compute"
+        }
         assert {p.spec.node_name for p in pods} <= compute
         assert all(p.spec.priority == 1_000_000 for p in pods)
         assert all(p.status.pod_ip.startswith("198.19.") for p in pods)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from pdn import paths, pulumi_env, stacks
 from pdn.dc.lifecycle import LocalDC
 from pdn.inventory import LOCAL_SITE, load_site
+from tests.integration.dc_fixtures import site_without_clusters
 
 pytestmark = pytest.mark.integration
 CIKARANG = LOCAL_SITE.parent / "cikarang.yaml"
@@ -27,27 +29,40 @@ def stack(engine: pulumi_env.PulumiEnvironment) -> Iterator[stacks.Stack]:
 
 
 def test_up_twice_keeps_config_and_changes_nothing(
-    engine: pulumi_env.PulumiEnvironment, local_dc: LocalDC, stack: stacks.Stack
+    engine: pulumi_env.PulumiEnvironment, local_dc: LocalDC, stack: stacks.Stack, tmp_path: Path
 ) -> None:
+    # The DC's own cluster (the clusters' second up is test_clusters').
+    inventory = site_without_clusters(tmp_path)
     before = set(paths.REPO_ROOT.glob("Pulumi.*.yaml"))
     first = stacks.up_on_local_dc(
-        engine, stack.name, local_dc.site, LOCAL_SITE, local_dc.kubeconfig
+        engine,
+        stack.name,
+        load_site(inventory),
+        inventory,
+        local_dc.kubeconfig,
+        workload_kubeconfigs=local_dc.workload_kubeconfigs(),
     )
-    assert first == {"create": 94}  # 26 of them: the three clusters Cluster API makes
+    assert first == {"create": 63}
     config = stack.config_file.read_text()
     assert stack.config_file.parent == paths.state_dir() / "stacks"
     assert "pdn:kubeconfig:\n    secure: v1:" in config
-    assert "client-key-data" not in config  # the kubeconfig is stored encrypted only
+    assert "pdn:clusterKubeconfigs:\n    secure: v1:" in config  # the workload clusters'
+    assert "client-key-data" not in config  # the kubeconfigs are stored encrypted only
     assert "pdn:site: pdn-local" in config
     assert "pdn:cluster: local-dc" in config
     assert set(paths.REPO_ROOT.glob("Pulumi.*.yaml")) == before  # nothing in the working tree
 
     second = stacks.up_on_local_dc(
-        engine, stack.name, local_dc.site, LOCAL_SITE, local_dc.kubeconfig
+        engine,
+        stack.name,
+        load_site(inventory),
+        inventory,
+        local_dc.kubeconfig,
+        workload_kubeconfigs=local_dc.workload_kubeconfigs(),
     )
-    assert second == {"same": 94}
+    assert second == {"same": 63}
     assert stack.config_file.read_text() == config  # unchanged secret: not re-encrypted
-    assert "94 unchanged" in stack.preview(expect_no_changes=True)
+    assert "63 unchanged" in stack.preview(expect_no_changes=True)
 
 
 def test_a_stack_of_one_site_refuses_another_sites_inventory(

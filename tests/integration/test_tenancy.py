@@ -16,7 +16,7 @@ from kubernetes.client.rest import ApiException
 
 from pdn import pulumi_env, stacks
 from pdn.cli.main import main
-from pdn.dc.lifecycle import LocalDC
+from pdn.clusters.placement import placements
 from pdn.tenants import labels
 from pdn.tenants.reachability import Endpoint, can_connect
 from pdn.tenants.rollout import POLICY_PACK, existing_shards, shard_stack
@@ -25,9 +25,10 @@ from tests.integration.conftest import SITE, Onboarded
 pytestmark = pytest.mark.integration
 
 
-def _impersonated(dc: LocalDC, group: str) -> k8s.ApiClient:
-    """A client that acts as a user of group, by impersonation (as kubectl --as/--as-group)."""
-    api = dc.api_client()
+def _impersonated(onboarded: Onboarded, target: str, group: str) -> k8s.ApiClient:
+    """A client of the cluster tenant target lives on that acts as a user of group, by
+    impersonation (as kubectl --as/--as-group)."""
+    api = onboarded.api_client(target)
     api.set_default_header("Impersonate-User", f"it-user-of-{group}")
     api.set_default_header("Impersonate-Group", group)
     return api
@@ -57,14 +58,22 @@ def _attempts(api: k8s.ApiClient, namespace: str) -> dict[str, bool]:
 
 
 def test_every_tenant_is_on_the_cluster_as_its_file_says(onboarded: Onboarded) -> None:
-    with onboarded.dc.api_client() as api:
-        core = k8s.CoreV1Api(api)
-        for slug, tenant in onboarded.fleet().tenants.items():
+    """Each on the workload cluster of its data class, and on no other cluster."""
+    for slug, tenant in onboarded.fleet().tenants.items():
+        with onboarded.api_client(slug) as api:
+            core = k8s.CoreV1Api(api)
             namespace = core.read_namespace(slug)
             assert namespace.metadata.labels[labels.REGION_CODE] == tenant.region_code
             assert namespace.metadata.labels[labels.POD_SECURITY_ENFORCE] == "restricted"
             quota = core.read_namespaced_resource_quota("tenant-quota", slug)
             assert quota.spec.hard["pods"] == str(tenant.effective_quota.pods)
+        home = placements(onboarded.dc.site, [tenant])[slug]
+        assert home == ("restricted" if tenant.classification.rank >= 2 else "general")
+        for elsewhere in (None, *(c for c in onboarded.dc.workload_planes if c != home)):
+            with onboarded.dc.api_client(cluster=elsewhere) as api:
+                with pytest.raises(ApiException) as absent:
+                    k8s.CoreV1Api(api).read_namespace(slug)
+                assert absent.value.status == 404, (slug, elsewhere)
 
 
 def test_isolation_matrix_with_impersonated_users(onboarded: Onboarded) -> None:
@@ -74,13 +83,13 @@ def test_isolation_matrix_with_impersonated_users(onboarded: Onboarded) -> None:
     lines = []
     for actor, target in itertools.product(sorted(fleet.tenants), repeat=2):
         admins = fleet.tenants[actor].groups.admins[0]
-        with _impersonated(onboarded.dc, admins) as api:
+        with _impersonated(onboarded, target, admins) as api:
             done = _attempts(api, target)
         expected = actor == target
         assert done == dict.fromkeys(done, expected), (actor, target, done)
         lines.append(f"admin of {actor:<24} in {target:<24} {'ALL' if expected else 'none'}")
         for readers in fleet.tenants[actor].groups.readers:
-            with _impersonated(onboarded.dc, readers) as api:
+            with _impersonated(onboarded, target, readers) as api:
                 done = _attempts(api, target)
             reads = target == actor or target in fleet.units(actor)
             assert done == {
@@ -93,19 +102,26 @@ def test_isolation_matrix_with_impersonated_users(onboarded: Onboarded) -> None:
     print("\n".join(lines))  # the matrix, in the test log
 
 
-def test_network_isolation_on_the_policies_the_cluster_holds(onboarded: Onboarded) -> None:
-    with onboarded.dc.api_client() as api:
-        policies = [
-            api.sanitize_for_serialization(p)
-            for p in k8s.NetworkingV1Api(api).list_network_policy_for_all_namespaces().items
-        ]
-        namespaces = {
-            n.metadata.name: n.metadata.labels for n in k8s.CoreV1Api(api).list_namespace().items
-        }
+def test_network_isolation_on_the_policies_the_clusters_hold(onboarded: Onboarded) -> None:
+    """Tenants on one cluster reach each other only as their files say; tenants on two
+    clusters share no network at all."""
+    clients = onboarded.workload_api_clients()
+    policies, namespaces, home = [], {}, {}
+    for api in clients:
+        with api:
+            held = [
+                api.sanitize_for_serialization(p)
+                for p in k8s.NetworkingV1Api(api).list_network_policy_for_all_namespaces().items
+            ]
+            policies.append(held)
+            for n in k8s.CoreV1Api(api).list_namespace().items:
+                if labels.TENANT in (n.metadata.labels or {}):
+                    namespaces[n.metadata.name] = n.metadata.labels
+                    home[n.metadata.name] = len(policies) - 1
     slugs = sorted(onboarded.fleet().tenants)
     for source, target in itertools.permutations(slugs, 2):
-        allowed = can_connect(
-            policies,
+        allowed = home[source] == home[target] and can_connect(
+            policies[home[target]],
             Endpoint(source, namespaces[source], {"app": "web"}),
             Endpoint(target, namespaces[target], {"app": "web"}),
             443,
@@ -135,23 +151,26 @@ def test_one_tenant_rolls_out_alone(onboarded: Onboarded) -> None:
 
 
 def test_removing_a_file_removes_exactly_that_tenant(onboarded: Onboarded) -> None:
-    with onboarded.dc.api_client() as api:
-        core = k8s.CoreV1Api(api)
-        before = {n: core.read_namespace(n).metadata.uid for n in onboarded.fleet().tenants}
+    homes = placements(onboarded.dc.site, onboarded.fleet().tenants.values())
+    before = {}
+    for name, home in homes.items():
+        with onboarded.dc.api_client(cluster=home) as api:
+            before[name] = k8s.CoreV1Api(api).read_namespace(name).metadata.uid
     removed = onboarded.tenants_dir / "kab-bekasi-rsud.yaml"
     kept = removed.read_bytes()
     removed.unlink()
     try:
         onboarded.roll_out()
-        with onboarded.dc.api_client() as api:
-            core = k8s.CoreV1Api(api)
-            assert _gone_or_going(core, "kab-bekasi-rsud")
-            for name, uid in before.items():
-                if name != "kab-bekasi-rsud":
+        for name, uid in before.items():
+            with onboarded.dc.api_client(cluster=homes[name]) as api:
+                core = k8s.CoreV1Api(api)
+                if name == "kab-bekasi-rsud":
+                    assert _gone_or_going(core, name)
+                else:
                     assert core.read_namespace(name).metadata.uid == uid, name
     finally:
         removed.write_bytes(kept)
-        _wait_gone(onboarded.dc, "kab-bekasi-rsud")
+        _wait_gone(onboarded, "kab-bekasi-rsud")
         onboarded.roll_out()
 
 
@@ -165,11 +184,11 @@ def _gone_or_going(core: k8s.CoreV1Api, namespace: str) -> bool:
     return found.metadata.deletion_timestamp is not None
 
 
-def _wait_gone(dc: LocalDC, namespace: str) -> None:
+def _wait_gone(onboarded: Onboarded, namespace: str) -> None:
     import time  # noqa: PLC0415
 
     deadline = time.monotonic() + 60
-    with dc.api_client() as api:
+    with onboarded.api_client(namespace) as api:
         while time.monotonic() < deadline:
             try:
                 k8s.CoreV1Api(api).read_namespace(namespace)

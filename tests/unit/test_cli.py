@@ -44,7 +44,10 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     )
     for component in (*components, *data_services, *cluster_api):
         assert f"{component}" in out
-    assert out.count("UNHEALTHY: not running") == 13
+    for plane in ("general", "restricted"):  # the workload clusters' own control planes
+        for component in components:
+            assert f"{plane}/{component} " in out
+    assert out.count("UNHEALTHY: not running") == 13 + 2 * 5
     assert "0/8 Ready" in out
 
 

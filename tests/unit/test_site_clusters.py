@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
 import pytest
 
-from infra.clusters import SiteClusters, SiteClustersArgs
+from infra.clusters import (
+    SiteClusters,
+    SiteClustersArgs,
+    WorkloadClusters,
+    WorkloadClustersArgs,
+)
 from infra.clusters.managed import wait_for_machines
 from infra.clusters.version_gate import version_step_problem
 from pdn.inventory import LOCAL_SITE, load_site
@@ -69,12 +75,17 @@ def test_pools_are_sized_by_their_servers_and_wait_for_every_machine(
     assert "jsonpath={.status.version}=v1.34.4" in waits
     assert "jsonpath={.status.availableReplicas}=1" in waits
     deployments = _of_kind(pulumi_mocks, "MachineDeployment")
-    assert sorted(deployments) == ["general-workers", "shared-services-storage"]
+    assert sorted(deployments) == [
+        "general-workers",
+        "shared-services-services",
+        "shared-services-storage",
+    ]
+    assert deployments["shared-services-storage"]["spec"]["replicas"] == 2
     workers = deployments["general-workers"]
-    assert workers["spec"]["replicas"] == 2
+    assert workers["spec"]["replicas"] == 1
     assert workers["spec"]["template"]["spec"]["version"] == "v1.34.4"
     assert workers["metadata"]["annotations"]["pulumi.com/waitFor"] == wait_for_machines(
-        2, "v1.34.4"
+        1, "v1.34.4"
     )
     bootstrap = _of_kind(pulumi_mocks, "KubeadmConfigTemplate")["general-workers"]
     kubelet = bootstrap["spec"]["template"]["spec"]["joinConfiguration"]["nodeRegistration"]
@@ -131,3 +142,32 @@ def test_a_cluster_moves_one_minor_version_up_at_a_time(
         assert problem is not None
         assert problem.startswith(f"cluster general: {old} -> {new} ")
         assert says in problem
+
+
+def test_each_workload_cluster_gets_the_baseline_on_its_own_servers(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    kubeconfigs = {"general": "kubeconfig-of-general", "restricted": "kubeconfig-of-restricted"}
+
+    def program() -> dict[str, Any]:
+        workloads = WorkloadClusters(
+            "pdn-local-workloads",
+            WorkloadClustersArgs(site=SITE, kubeconfigs=pulumi.Output.from_input(kubeconfigs)),
+        )
+        return {"by_class": workloads.kubeconfigs_by_class}
+
+    assert run_program(program)["by_class"] == kubeconfigs
+    providers = [r for r in pulumi_mocks.resources if r.typ == "pulumi:providers:kubernetes"]
+    assert sorted(p.name for p in providers) == [
+        "pdn-local-workloads-general-cluster",
+        "pdn-local-workloads-restricted-cluster",
+    ]
+    patched = {
+        r.name: r.inputs["metadata"]["name"]
+        for r in pulumi_mocks.resources
+        if r.typ == "kubernetes:core/v1:NodePatch"
+    }
+    general = {v for k, v in patched.items() if k.startswith("pdn-local-workloads-general-")}
+    restricted = {v for k, v in patched.items() if k.startswith("pdn-local-workloads-restricted-")}
+    assert general == {"a01-c2", "a02-c1"}
+    assert restricted == {"b01-cp1"}
