@@ -9,8 +9,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from pdn import inventory
+from pdn.clusters.names import POOL_LABEL
 
-POOL_LABEL = "pdn.go.id/pool"
 # Roles whose nodes only take pods that tolerate them; compute takes everything else.
 DEDICATED_TAINTS: dict[inventory.ServerRole, tuple[str, str]] = {
     inventory.ServerRole.CONTROL_PLANE: ("node-role.kubernetes.io/control-plane", ""),

@@ -27,15 +27,14 @@ from infra.clusters.machines import (
 )
 from infra.clusters.version_gate import VersionGate
 from pdn import inventory
+from pdn.clusters.names import CLUSTER_NAME_LABEL, POOL_LABEL
 
 CLUSTER_API = "cluster.x-k8s.io/v1beta2"
 CONTROL_PLANE_API = "controlplane.cluster.x-k8s.io/v1beta2"
 BOOTSTRAP_API = "bootstrap.cluster.x-k8s.io/v1beta2"
-CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
 # Creating machines is quick on the local DC; bare metal takes its time to boot and image.
 READY_TIMEOUT_SECONDS = 1800
 CONTROL_PLANE_POOL = "control-plane"
-POOL_LABEL = "pdn.go.id/pool"
 
 
 def _group(api_version: str) -> str:
@@ -203,7 +202,7 @@ class ManagedCluster(pulumi.ComponentResource):
                 },
             },
             opts=pulumi.ResourceOptions.merge(
-                after_cluster, pulumi.ResourceOptions(depends_on=[capi_cluster, cp_template, gate])
+                after_cluster, pulumi.ResourceOptions(depends_on=[cp_template, gate])
             ),
         )
         pools: dict[str, int] = {}

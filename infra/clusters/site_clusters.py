@@ -14,8 +14,7 @@ import pulumi_kubernetes as k8s
 from infra.clusters.machines import MachineBackend
 from infra.clusters.managed import ManagedCluster, ManagedClusterArgs
 from pdn import inventory
-
-NAMESPACE = "pdn-clusters"
+from pdn.clusters.names import NAMESPACE
 
 
 @dataclass

@@ -13,10 +13,8 @@ from urllib3.exceptions import HTTPError
 
 from pdn import inventory
 from pdn.clusters.errors import ClusterError
+from pdn.clusters.names import CLUSTER_NAME_LABEL, CONTROL_PLANE_LABEL, NAMESPACE, POOL_LABEL
 
-NAMESPACE = "pdn-clusters"  # where the platform program writes the clusters' objects
-CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
-POOL_LABEL = "pdn.go.id/pool"
 CONTROL_PLANE = "control-plane"
 
 
@@ -105,11 +103,7 @@ def read_status(api: k8s.ApiClient, site: inventory.Site) -> list[ClusterStatus]
     by_pool: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for machine in machines:
         labels = machine["metadata"].get("labels") or {}
-        pool = (
-            CONTROL_PLANE
-            if "cluster.x-k8s.io/control-plane" in labels
-            else labels.get(POOL_LABEL, "?")
-        )
+        pool = CONTROL_PLANE if CONTROL_PLANE_LABEL in labels else labels.get(POOL_LABEL, "?")
         by_pool.setdefault((labels.get(CLUSTER_NAME_LABEL, "?"), pool), []).append(machine)
 
     rows = []

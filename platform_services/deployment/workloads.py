@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.cluster.node_pools import POOL_LABEL
+from pdn.clusters.names import POOL_LABEL
 
 VOLUME_ROLE = "pdn.go.id/volume-role"
 APP = "app.kubernetes.io/name"
@@ -138,26 +138,20 @@ def mounted(
     (name → mount path) read-only: the mounts and the volumes."""
     mounts = [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")]  # noqa: S108  (the pod's own)
     volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())]
-    for index, (secret, path) in enumerate(sorted(secrets.items())):
-        mounts.append(
-            k8s.core.v1.VolumeMountArgs(name=f"secret-{index}", mount_path=path, read_only=True)
+    sources = [
+        (
+            f"secret-{index}",
+            path,
+            {"secret": k8s.core.v1.SecretVolumeSourceArgs(secret_name=name, default_mode=0o440)},
         )
-        volumes.append(
-            k8s.core.v1.VolumeArgs(
-                name=f"secret-{index}",
-                secret=k8s.core.v1.SecretVolumeSourceArgs(secret_name=secret, default_mode=0o440),
-            )
-        )
-    for index, (config_map, path) in enumerate(sorted(config_maps.items())):
-        mounts.append(
-            k8s.core.v1.VolumeMountArgs(name=f"config-{index}", mount_path=path, read_only=True)
-        )
-        volumes.append(
-            k8s.core.v1.VolumeArgs(
-                name=f"config-{index}",
-                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=config_map),
-            )
-        )
+        for index, (name, path) in enumerate(sorted(secrets.items()))
+    ] + [
+        (f"config-{index}", path, {"config_map": k8s.core.v1.ConfigMapVolumeSourceArgs(name=name)})
+        for index, (name, path) in enumerate(sorted(config_maps.items()))
+    ]
+    for volume, path, source in sources:
+        mounts.append(k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path, read_only=True))
+        volumes.append(k8s.core.v1.VolumeArgs(name=volume, **source))
     return mounts, volumes
 
 

@@ -34,14 +34,18 @@ def test_up_twice_keeps_config_and_changes_nothing(
     # The DC's own cluster (the clusters' second up is test_clusters').
     inventory = site_without_clusters(tmp_path)
     before = set(paths.REPO_ROOT.glob("Pulumi.*.yaml"))
-    first = stacks.up_on_local_dc(
-        engine,
-        stack.name,
-        load_site(inventory),
-        inventory,
-        local_dc.kubeconfig,
-        workload_kubeconfigs=local_dc.workload_kubeconfigs(),
-    )
+
+    def up() -> dict[str, int]:
+        return stacks.up_on_local_dc(
+            engine,
+            stack.name,
+            load_site(inventory),
+            inventory,
+            local_dc.kubeconfig,
+            workload_kubeconfigs=local_dc.workload_kubeconfigs(),
+        )
+
+    first = up()
     assert first == {"create": 63}
     config = stack.config_file.read_text()
     assert stack.config_file.parent == paths.state_dir() / "stacks"
@@ -52,14 +56,7 @@ def test_up_twice_keeps_config_and_changes_nothing(
     assert "pdn:cluster: local-dc" in config
     assert set(paths.REPO_ROOT.glob("Pulumi.*.yaml")) == before  # nothing in the working tree
 
-    second = stacks.up_on_local_dc(
-        engine,
-        stack.name,
-        load_site(inventory),
-        inventory,
-        local_dc.kubeconfig,
-        workload_kubeconfigs=local_dc.workload_kubeconfigs(),
-    )
+    second = up()
     assert second == {"same": 63}
     assert stack.config_file.read_text() == config  # unchanged secret: not re-encrypted
     assert "63 unchanged" in stack.preview(expect_no_changes=True)
