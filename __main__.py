@@ -83,11 +83,14 @@ if kubeconfig is not None:
             f"{site_inventory.code}-clusters",
             SiteClustersArgs(
                 site=site_inventory,
+                kubeconfig=kubeconfig,
                 backend=MachineBackend(config.get("machineBackend") or "in-memory"),
             ),
             pulumi.ResourceOptions(providers=[cluster], depends_on=[baseline]),
         )
         pulumi.export("clusters", clusters.versions)
+        # Which machine stands on which server: what retiring a server acts on.
+        pulumi.export("cluster_machines", clusters.machines)
         pulumi.export("tenant_clusters", tenant_clusters)
         # The workload clusters tenants land on, each with the baseline. Their kubeconfigs:
         # from `pdn up` on the local DC (its real control plane per workload cluster).

@@ -25,6 +25,7 @@ from infra.clusters.machines import (
     machine_template_spec,
     template_name,
 )
+from infra.clusters.server_binding import ServerBinding, ServerRetirement
 from infra.clusters.version_gate import VersionGate
 from pdn import inventory
 from pdn.clusters.names import CLUSTER_NAME_LABEL, POOL_LABEL
@@ -69,6 +70,8 @@ class ManagedClusterArgs:
     cluster: inventory.Cluster
     site_code: str
     namespace: pulumi.Input[str]
+    # The management cluster's, for binding machines to servers and retiring servers.
+    kubeconfig: pulumi.Input[str]
     backend: MachineBackend = MachineBackend.IN_MEMORY
     # The workload cluster's own networks (each cluster is its own network).
     pod_cidr: str = "198.18.0.0/17"
@@ -83,6 +86,7 @@ class ManagedCluster(pulumi.ComponentResource):
     kubernetes_version: pulumi.Output[str]
     control_plane_machines: pulumi.Output[int]
     pools: pulumi.Output[dict[str, int]]
+    machines: pulumi.Output[dict[str, dict[str, str]]]  # pool -> server -> machine
 
     def __init__(
         self, name: str, args: ManagedClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -166,6 +170,31 @@ class ManagedCluster(pulumi.ComponentResource):
             return template, object_name
 
         gate = VersionGate(f"{name}-version", cluster.name, version, child)
+
+        def retirement(pool: str, servers: tuple[inventory.Server, ...]) -> ServerRetirement:
+            return ServerRetirement(
+                f"{name}-{pool}-retirement",
+                cluster=cluster.name,
+                pool=pool,
+                servers=[s.name for s in servers],
+                kubeconfig=args.kubeconfig,
+                opts=child,
+            )
+
+        def binding(
+            pool: str, servers: tuple[inventory.Server, ...], resized: pulumi.Resource
+        ) -> pulumi.Output[dict[str, str]]:
+            return ServerBinding(
+                f"{name}-{pool}-servers",
+                cluster=cluster.name,
+                pool=pool,
+                servers=[s.name for s in servers],
+                version=version,
+                kubeconfig=args.kubeconfig,
+                timeout_seconds=READY_TIMEOUT_SECONDS,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[resized]),
+            ).machines
+
         cp_template, cp_template_name = machine_template(CONTROL_PLANE_POOL)
         cp_count = len(cluster.control_plane.servers)
         control_plane = k8s.apiextensions.CustomResource(
@@ -202,9 +231,21 @@ class ManagedCluster(pulumi.ComponentResource):
                 },
             },
             opts=pulumi.ResourceOptions.merge(
-                after_cluster, pulumi.ResourceOptions(depends_on=[cp_template, gate])
+                after_cluster,
+                pulumi.ResourceOptions(
+                    depends_on=[
+                        cp_template,
+                        gate,
+                        retirement(CONTROL_PLANE_POOL, cluster.control_plane.servers),
+                    ]
+                ),
             ),
         )
+        machines = {
+            CONTROL_PLANE_POOL: binding(
+                CONTROL_PLANE_POOL, cluster.control_plane.servers, control_plane
+            )
+        }
         pools: dict[str, int] = {}
         for pool in cluster.workers:
             template, template_object = machine_template(pool.name)
@@ -218,7 +259,7 @@ class ManagedCluster(pulumi.ComponentResource):
             )
             count = len(pool.servers)
             pools[pool.name] = count
-            k8s.apiextensions.CustomResource(
+            deployment = k8s.apiextensions.CustomResource(
                 f"{name}-{pool.name}",
                 api_version=CLUSTER_API,
                 kind="MachineDeployment",
@@ -263,18 +304,28 @@ class ManagedCluster(pulumi.ComponentResource):
                 # Workers after the control plane: created once it is up, upgraded once it is.
                 opts=pulumi.ResourceOptions.merge(
                     after_cluster,
-                    pulumi.ResourceOptions(depends_on=[control_plane, template, bootstrap]),
+                    pulumi.ResourceOptions(
+                        depends_on=[
+                            control_plane,
+                            template,
+                            bootstrap,
+                            retirement(pool.name, pool.servers),
+                        ]
+                    ),
                 ),
             )
+            machines[pool.name] = binding(pool.name, pool.servers, deployment)
         self.cluster_name = pulumi.Output.from_input(cluster.name)
         self.kubernetes_version = pulumi.Output.from_input(version)
         self.control_plane_machines = pulumi.Output.from_input(cp_count)
         self.pools = pulumi.Output.from_input(pools)
+        self.machines = pulumi.Output.all(**machines).apply(dict)
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
                 "kubernetes_version": self.kubernetes_version,
                 "control_plane_machines": self.control_plane_machines,
                 "pools": self.pools,
+                "machines": self.machines,
             }
         )

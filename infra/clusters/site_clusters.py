@@ -20,6 +20,7 @@ from pdn.clusters.names import NAMESPACE
 @dataclass
 class SiteClustersArgs:
     site: inventory.Site
+    kubeconfig: pulumi.Input[str]  # the management cluster's
     backend: MachineBackend = MachineBackend.IN_MEMORY
 
 
@@ -27,6 +28,8 @@ class SiteClusters(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     clusters: dict[str, ManagedCluster]
     versions: pulumi.Output[dict[str, str]]
+    # cluster -> pool -> server -> machine
+    machines: pulumi.Output[dict[str, dict[str, dict[str, str]]]]
 
     def __init__(
         self, name: str, args: SiteClustersArgs, opts: pulumi.ResourceOptions | None = None
@@ -51,6 +54,7 @@ class SiteClusters(pulumi.ComponentResource):
                     cluster=cluster,
                     site_code=args.site.code,
                     namespace=namespace.metadata.name,
+                    kubeconfig=args.kubeconfig,
                     backend=args.backend,
                 ),
                 pulumi.ResourceOptions(parent=self),
@@ -62,4 +66,9 @@ class SiteClusters(pulumi.ComponentResource):
         self.versions = pulumi.Output.from_input(
             {c.name: c.kubernetes_version for c in args.site.clusters}
         )
-        self.register_outputs({"namespace": self.namespace, "versions": self.versions})
+        self.machines = pulumi.Output.all(
+            **{name: c.machines for name, c in self.clusters.items()}
+        ).apply(dict)
+        self.register_outputs(
+            {"namespace": self.namespace, "versions": self.versions, "machines": self.machines}
+        )

@@ -26,7 +26,9 @@ CLUSTER = "it-general"
 OLD, NEW = "v1.33.7", "v1.34.4"
 
 
-def _inventory(path: Path, version: str, workers: int, *, restricted: bool = True) -> Path:
+def _inventory(
+    path: Path, version: str, workers: int | list[str], *, restricted: bool = True
+) -> Path:
     """The local site plus a rack of its own, with a general workload cluster whose workers are
     that rack's first servers, and a restricted one (where the example tenants with personal
     data live). Its workload clusters hold the same servers of the local site as the session
@@ -63,7 +65,12 @@ def _inventory(path: Path, version: str, workers: int, *, restricted: bool = Tru
             "kubernetes": version,
             "control_plane": {"servers": ["a01-c2"]},
             "workers": [
-                {"name": "workers", "servers": [f"it1-c{i}" for i in range(1, workers + 1)]}
+                {
+                    "name": "workers",
+                    "servers": workers
+                    if isinstance(workers, list)
+                    else [f"it1-c{i}" for i in range(1, workers + 1)],
+                }
             ],
         },
     ]
@@ -231,10 +238,13 @@ def test_a_cluster_is_made_grown_upgraded_shrunk_and_deleted_by_pulumi_up(
     with local_dc.api_client() as api:
         assert {m["version"] for m in _machines(api)} == {NEW}
 
-    _inventory(inventory, NEW, workers=1)  # shrink: two machines drained and removed
+    _assert_servers_are_retired_by_name(stack, inventory, local_dc)
+
+    _inventory(inventory, NEW, workers=1)  # shrink: it1-c2's machine drained and removed
     assert set(stack.up()) == {"update", "same"}
     with local_dc.api_client() as api:
         assert len([m for m in _machines(api) if m["role"] == "workers"]) == 1
+    assert set(_bound(stack)) == {"it1-c1"}
 
     _assert_deleting_a_cluster_with_tenants_is_refused(stack, inventory, local_dc)
 
@@ -242,6 +252,43 @@ def test_a_cluster_is_made_grown_upgraded_shrunk_and_deleted_by_pulumi_up(
     with local_dc.api_client() as api:
         assert _all_clusters(api) == []
         assert _machines(api) == []
+
+
+def _bound(stack: stacks.Stack) -> dict[str, str]:
+    """server -> machine of the cluster's workers, as the stack exports it."""
+    return dict(stack.outputs()["cluster_machines"][CLUSTER]["workers"])
+
+
+def _assert_servers_are_retired_by_name(
+    stack: stacks.Stack, inventory: Path, local_dc: LocalDC
+) -> None:
+    """A server out of its pool takes its own machine with it, whichever Cluster API would
+    have picked; with a spare in its place, the replacement stands on the spare."""
+    before = _bound(stack)
+    assert sorted(before) == ["it1-c1", "it1-c2", "it1-c3"]
+    assert len(set(before.values())) == 3
+    with local_dc.api_client() as api:
+        labelled = {m["name"]: m for m in _machines(api)}
+    assert set(before.values()) <= set(labelled)
+
+    _inventory(inventory, NEW, workers=["it1-c1", "it1-c3"])  # retire it1-c2
+    assert set(stack.up()) == {"update", "same"}
+    after = _bound(stack)
+    assert after == {"it1-c1": before["it1-c1"], "it1-c3": before["it1-c3"]}
+    with local_dc.api_client() as api:
+        workers = {m["name"] for m in _machines(api) if m["role"] == "workers"}
+    assert workers == set(after.values())  # it1-c2's machine is gone, nothing else
+    assert set(stack.up()) == {"same"}
+
+    _inventory(inventory, NEW, workers=["it1-c1", "it1-c2"])  # it1-c3 out, the spare in
+    assert set(stack.up()) == {"update", "same"}
+    swapped = _bound(stack)
+    assert swapped["it1-c1"] == before["it1-c1"]
+    assert swapped["it1-c2"] not in before.values()  # a new machine, on the spare
+    with local_dc.api_client() as api:
+        workers = {m["name"] for m in _machines(api) if m["role"] == "workers"}
+    assert workers == set(swapped.values())
+    assert set(stack.up()) == {"same"}
 
 
 def _assert_status_shows_settled(

@@ -15,6 +15,7 @@ from infra.clusters import (
     WorkloadClustersArgs,
 )
 from infra.clusters.managed import wait_for_machines
+from infra.clusters.server_binding import ServerRetirementProvider
 from infra.clusters.version_gate import version_step_problem
 from pdn.inventory import LOCAL_SITE, load_site
 from tests.unit.conftest import RecordingMocks, run_program
@@ -31,7 +32,9 @@ def _of_kind(mocks: RecordingMocks, kind: str) -> dict[str, dict[str, Any]]:
 
 
 def _site_clusters() -> dict[str, Any]:
-    clusters = SiteClusters("pdn-local-clusters", SiteClustersArgs(site=SITE))
+    clusters = SiteClusters(
+        "pdn-local-clusters", SiteClustersArgs(site=SITE, kubeconfig="kubeconfig")
+    )
     return {"versions": clusters.versions, "namespace": clusters.namespace}
 
 
@@ -115,7 +118,8 @@ def test_a_site_without_clusters_makes_none(pulumi_mocks: RecordingMocks) -> Non
     bare = type(site)(site.code, site.name, site.region_code, site.tier, site.racks)
 
     def program() -> dict[str, Any]:
-        return {"versions": SiteClusters("x", SiteClustersArgs(site=bare)).versions}
+        args = SiteClustersArgs(site=bare, kubeconfig="kubeconfig")
+        return {"versions": SiteClusters("x", args).versions}
 
     assert run_program(program)["versions"] == {}
     assert not _of_kind(pulumi_mocks, "Cluster")
@@ -171,3 +175,48 @@ def test_each_workload_cluster_gets_the_baseline_on_its_own_servers(
     restricted = {v for k, v in patched.items() if k.startswith("pdn-local-workloads-restricted-")}
     assert general == {"a01-c2", "a02-c1"}
     assert restricted == {"b01-cp1"}
+
+
+def test_each_pool_has_its_servers_retired_before_and_bound_after_it_is_sized(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    run_program(_site_clusters)
+    dynamic = {
+        r.name: r.inputs for r in pulumi_mocks.resources if r.typ.startswith("pulumi-python:")
+    }
+    general = "pdn-local-clusters-general"
+    for pool, servers in (("control-plane", ["a01-c2"]), ("workers", ["a02-c1"])):
+        retirement = dynamic[f"{general}-{pool}-retirement"]
+        binding = dynamic[f"{general}-{pool}-servers"]
+        assert (retirement["cluster"], retirement["pool"]) == ("general", pool)
+        assert retirement["servers"] == binding["servers"] == servers
+        assert binding["version"] == "v1.34.4"
+    storage = dynamic["pdn-local-clusters-shared-services-storage-servers"]
+    assert storage["servers"] == ["a02-s1", "b01-s1"]  # drawn by role and count
+
+
+@pytest.mark.parametrize(
+    ("pool", "old", "new", "says"),
+    [
+        ("workers", ["c1", "c2", "c3"], ["c1", "c3"], None),
+        ("workers", ["c1"], ["c2"], None),  # a spare in its place
+        ("control-plane", ["p1", "p2", "p3"], ["p1", "p2", "p4"], None),
+        ("control-plane", ["p1"], ["p1"], None),
+        ("control-plane", ["p1"], ["p2"], "would stop the cluster's only control-plane machine"),
+    ],
+)
+def test_a_server_is_retired_unless_it_holds_the_only_control_plane(
+    pool: str, old: list[str], new: list[str], says: str | None
+) -> None:
+    check = ServerRetirementProvider().check(
+        {"cluster": "general", "pool": pool, "servers": old},
+        {"cluster": "general", "pool": pool, "servers": new},
+    )
+    failures = [f.reason for f in check.failures or []]
+    if says is None:
+        assert failures == []
+    else:
+        (reason,) = failures
+        assert reason.startswith(f"cluster general, pool {pool}: retiring p1 ")
+        assert says in reason
+        assert "give the control plane three servers first" in reason
