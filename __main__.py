@@ -8,6 +8,8 @@ import pulumi_kubernetes as k8s
 from infra.cluster import ClusterBaseline, ClusterBaselineArgs
 from infra.clusters import (
     MachineBackend,
+    MachineImage,
+    Machines,
     SiteClusters,
     SiteClustersArgs,
     WorkloadClusters,
@@ -15,6 +17,7 @@ from infra.clusters import (
 )
 from infra.site import Site, SiteArgs
 from pdn.clusters import ClusterError
+from pdn.clusters.baremetal import bare_metal_problems
 from pdn.clusters.placement import placements
 from pdn.inventory import InventoryError, all_sites, load_site
 from pdn.tenants.errors import TenantError
@@ -78,13 +81,29 @@ if kubeconfig is not None:
     pulumi.export("node_pools", baseline.node_pools)
     pulumi.export("tenant_roles", baseline.tenant_roles)
     if site_inventory.clusters:
-        # This cluster is the site's management cluster: Cluster API there makes the others.
+        # This cluster is the site's management cluster: Cluster API there makes the others,
+        # from the site's servers through Metal3 in production (pdn:machineBackend metal3).
+        backend = MachineBackend(config.get("machineBackend") or "in-memory")
+        machines = Machines(backend)
+        if backend is MachineBackend.METAL3:
+            if problems := bare_metal_problems(site_inventory):
+                raise pulumi.RunError("; ".join(problems))
+            machines = Machines(
+                backend,
+                MachineImage(
+                    config.require("machineImageUrl"), config.require("machineImageSha256")
+                ),
+            )
         clusters = SiteClusters(
             f"{site_inventory.code}-clusters",
             SiteClustersArgs(
                 site=site_inventory,
                 kubeconfig=kubeconfig,
-                backend=MachineBackend(config.get("machineBackend") or "in-memory"),
+                machines=machines,
+                bmc_username=config.get("bmcUsername") or "pdn-metal3",
+                bmc_password=config.require_secret("bmcPassword")
+                if backend is MachineBackend.METAL3
+                else None,
             ),
             pulumi.ResourceOptions(providers=[cluster], depends_on=[baseline]),
         )

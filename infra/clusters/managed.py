@@ -18,13 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.clusters.machines import (
-    KINDS,
-    MachineBackend,
-    cluster_spec,
-    machine_template_spec,
-    template_name,
-)
+from infra.clusters.machines import Machines, template_name
 from infra.clusters.server_binding import ServerBinding, ServerRetirement
 from infra.clusters.version_gate import VersionGate
 from pdn import inventory
@@ -42,13 +36,9 @@ def _group(api_version: str) -> str:
     return api_version.partition("/")[0]
 
 
-def _join(pool: str) -> dict[str, Any]:
-    """How a worker joins: the kubelet labels its node with the pool it belongs to."""
-    return {
-        "nodeRegistration": {
-            "kubeletExtraArgs": [{"name": "node-labels", "value": f"{POOL_LABEL}={pool}"}]
-        }
-    }
+def _registration(labels: str) -> dict[str, Any]:
+    """How a machine's kubelet registers: its node labelled (pool; host on bare metal)."""
+    return {"nodeRegistration": {"kubeletExtraArgs": [{"name": "node-labels", "value": labels}]}}
 
 
 def wait_for_machines(count: int, version: str, *extra: str) -> str:
@@ -72,7 +62,7 @@ class ManagedClusterArgs:
     namespace: pulumi.Input[str]
     # The management cluster's, for binding machines to servers and retiring servers.
     kubeconfig: pulumi.Input[str]
-    backend: MachineBackend = MachineBackend.IN_MEMORY
+    machines: Machines = field(default_factory=Machines)
     # The workload cluster's own networks (each cluster is its own network).
     pod_cidr: str = "198.18.0.0/17"
     service_cidr: str = "198.18.128.0/20"
@@ -92,7 +82,7 @@ class ManagedCluster(pulumi.ComponentResource):
         self, name: str, args: ManagedClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("pdn:clusters:ManagedCluster", name, None, opts)
-        cluster, kinds = args.cluster, KINDS[args.backend]
+        cluster, kinds = args.cluster, args.machines.kinds
         version = cluster.kubernetes_version
         labels = {
             "pdn.go.id/site": args.site_code,
@@ -125,7 +115,7 @@ class ManagedCluster(pulumi.ComponentResource):
             kind=kinds.cluster_kind,
             # CAPD panics on a DevCluster without annotations.
             metadata=meta(cluster.name, {"pdn.go.id/managed-by": "pulumi"}),
-            spec=cluster_spec(args.backend),
+            spec=args.machines.cluster_spec(cluster.endpoint),
             opts=child,
         )
         capi_cluster = k8s.apiextensions.CustomResource(
@@ -157,7 +147,7 @@ class ManagedCluster(pulumi.ComponentResource):
         )
 
         def machine_template(pool: str) -> tuple[k8s.apiextensions.CustomResource, str]:
-            spec = machine_template_spec(args.backend)
+            spec = args.machines.template_spec(cluster.name, pool)
             object_name = template_name(f"{cluster.name}-{pool}", spec)
             template = k8s.apiextensions.CustomResource(
                 f"{name}-{pool}-machines",
@@ -170,6 +160,23 @@ class ManagedCluster(pulumi.ComponentResource):
             return template, object_name
 
         gate = VersionGate(f"{name}-version", cluster.name, version, child)
+        control_plane_config: dict[str, Any] = {
+            "clusterConfiguration": {
+                "apiServer": {
+                    "certSANs": [
+                        "localhost",
+                        "127.0.0.1",
+                        *([cluster.endpoint] if cluster.endpoint else []),
+                    ]
+                },
+            },
+        }
+        if cp_node_labels := args.machines.node_labels(None):
+            registration = _registration(cp_node_labels)
+            control_plane_config |= {
+                "initConfiguration": registration,
+                "joinConfiguration": registration,
+            }
 
         def retirement(pool: str, servers: tuple[inventory.Server, ...]) -> ServerRetirement:
             return ServerRetirement(
@@ -224,11 +231,7 @@ class ManagedCluster(pulumi.ComponentResource):
                         }
                     }
                 },
-                "kubeadmConfigSpec": {
-                    "clusterConfiguration": {
-                        "apiServer": {"certSANs": ["localhost", "127.0.0.1"]},
-                    },
-                },
+                "kubeadmConfigSpec": control_plane_config,
             },
             opts=pulumi.ResourceOptions.merge(
                 after_cluster,
@@ -254,7 +257,13 @@ class ManagedCluster(pulumi.ComponentResource):
                 api_version=BOOTSTRAP_API,
                 kind="KubeadmConfigTemplate",
                 metadata=meta(f"{cluster.name}-{pool.name}"),
-                spec={"template": {"spec": {"joinConfiguration": _join(pool.name)}}},
+                spec={
+                    "template": {
+                        "spec": {
+                            "joinConfiguration": _registration(args.machines.node_labels(pool.name))
+                        }
+                    }
+                },
                 opts=child,
             )
             count = len(pool.servers)

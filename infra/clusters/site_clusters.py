@@ -6,12 +6,13 @@ DC it is the DC's own cluster) and holds the other clusters' objects in one name
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.clusters.machines import MachineBackend
+from infra.clusters.baremetal import BareMetalHosts, BareMetalHostsArgs
+from infra.clusters.machines import MachineBackend, Machines
 from infra.clusters.managed import ManagedCluster, ManagedClusterArgs
 from pdn import inventory
 from pdn.clusters.names import NAMESPACE
@@ -21,7 +22,10 @@ from pdn.clusters.names import NAMESPACE
 class SiteClustersArgs:
     site: inventory.Site
     kubeconfig: pulumi.Input[str]  # the management cluster's
-    backend: MachineBackend = MachineBackend.IN_MEMORY
+    machines: Machines = field(default_factory=Machines)
+    # Metal3 only: the login of the site's BMCs (the password a stack secret).
+    bmc_username: pulumi.Input[str] | None = None
+    bmc_password: pulumi.Input[str] | None = None
 
 
 class SiteClusters(pulumi.ComponentResource):
@@ -47,6 +51,22 @@ class SiteClusters(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        hosts: list[pulumi.Resource] = []
+        if args.machines.backend is MachineBackend.METAL3:
+            if args.bmc_username is None or args.bmc_password is None:
+                raise ValueError("Metal3 machines need the BMC username and password")
+            hosts.append(
+                BareMetalHosts(
+                    f"{name}-hosts",
+                    BareMetalHostsArgs(
+                        site=args.site,
+                        namespace=namespace.metadata.name,
+                        bmc_username=args.bmc_username,
+                        bmc_password=args.bmc_password,
+                    ),
+                    pulumi.ResourceOptions(parent=self),
+                )
+            )
         self.clusters = {
             cluster.name: ManagedCluster(
                 f"{name}-{cluster.name}",
@@ -55,9 +75,9 @@ class SiteClusters(pulumi.ComponentResource):
                     site_code=args.site.code,
                     namespace=namespace.metadata.name,
                     kubeconfig=args.kubeconfig,
-                    backend=args.backend,
+                    machines=args.machines,
                 ),
-                pulumi.ResourceOptions(parent=self),
+                pulumi.ResourceOptions(parent=self, depends_on=hosts),
             )
             for cluster in args.site.clusters
             if cluster.purpose is not inventory.ClusterPurpose.MANAGEMENT

@@ -30,6 +30,7 @@ from pdn.clusters.names import (
 
 CONTROL_PLANE_POOL = "control-plane"
 GROUP, VERSION = "cluster.x-k8s.io", "v1beta2"
+METAL3_HOST_ANNOTATION = "metal3.io/BareMetalHost"  # CAPM3's: namespace/host
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,29 @@ def settle(
         time.sleep(1)
 
 
+def metal3_host(api: k8s.ApiClient, machine: dict[str, Any]) -> str | None:
+    """On bare metal the server is a fact, not a choice: the BareMetalHost (named after its
+    server) that CAPM3 gave the machine's Metal3Machine. None elsewhere, or not yet given."""
+    ref = machine["spec"].get("infrastructureRef") or {}
+    if ref.get("kind") != "Metal3Machine":
+        return None
+    try:
+        metal3_machine = k8s.CustomObjectsApi(api).get_namespaced_custom_object(
+            "infrastructure.cluster.x-k8s.io", "v1beta1", NAMESPACE, "metal3machines", ref["name"]
+        )
+    except k8s.ApiException as err:
+        if err.status == 404:
+            return None
+        raise ClusterError(f"metal3machine {ref['name']}: HTTP {err.status} {err.reason}") from err
+    host = (metal3_machine["metadata"].get("annotations") or {}).get(METAL3_HOST_ANNOTATION)
+    return host.rpartition("/")[2] if host else None
+
+
 def bind(
     api: k8s.ApiClient, pool: PoolRef, servers: Sequence[str], machines: list[dict[str, Any]]
 ) -> dict[str, str]:
-    """Give each machine a server of the pool: a machine keeps the server it has (while that
-    server is still in the pool), new machines take the free servers in inventory order.
+    """Give each machine a server of the pool: the host Metal3 gave it; otherwise the server it
+    has (while still in the pool), and new machines the free servers in inventory order.
     Returns server -> machine."""
     if len(machines) > len(servers):
         raise ClusterError(
@@ -172,7 +191,9 @@ def bind(
     bound: dict[str, str] = {}
     unbound = []
     for machine in machines:
-        server = _server(machine)
+        server = metal3_host(api, machine) or _server(machine)
+        if server is not None and server != _server(machine):
+            _patch(api, machine["metadata"]["name"], {"labels": {SERVER_LABEL: server}})
         if server is not None and server in servers and server not in bound:
             bound[server] = machine["metadata"]["name"]
         else:

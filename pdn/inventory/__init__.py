@@ -3,6 +3,7 @@
 from pdn import paths
 from pdn.inventory.loader import InventoryError, load_site, parse_site
 from pdn.inventory.model import (
+    Bmc,
     Cluster,
     ClusterClass,
     ClusterPurpose,
@@ -28,6 +29,7 @@ def all_sites() -> dict[str, Site]:
 __all__ = [
     "INVENTORY_DIR",
     "LOCAL_SITE",
+    "Bmc",
     "Cluster",
     "ClusterClass",
     "ClusterPurpose",

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pdn import regions
 from pdn.documents import read_yaml
 from pdn.inventory.model import (
+    Bmc,
     Cluster,
     ClusterClass,
     ClusterPurpose,
@@ -26,6 +27,33 @@ _TIERS = ("tier-3", "tier-4", "local")
 _VERSION = re.compile(r"^v(?P<minor>1\.\d+)\.\d+$")
 # The Kubernetes minors pdn builds and Cluster API v1.14 runs as workload clusters.
 SUPPORTED_MINORS = ("1.33", "1.34")
+# The BMC address schemes of Metal3's baremetal-operator (its user guide's table of drivers).
+BMC_SCHEMES = frozenset(
+    {
+        *(
+            f"{driver}{transport}"
+            for driver in (
+                "redfish",
+                "redfish-virtualmedia",
+                "idrac",
+                "idrac-redfish",
+                "idrac-virtualmedia",
+            )
+            for transport in ("", "+http", "+https")
+        ),
+        "ipmi",
+        "ilo4",
+        "ilo4-virtualmedia",
+        "ilo5",
+        "ilo5-redfish",
+        "ilo5-virtualmedia",
+        "irmc",
+    }
+)
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -159,7 +187,15 @@ def _clusters(r: _Reader, root: dict[str, Any], servers: tuple[Server, ...]) -> 
         cluster = r.mapping(doc, where)
         r.unknown_keys(
             cluster,
-            {"name", "purpose", "classification", "kubernetes", "control_plane", "workers"},
+            {
+                "name",
+                "purpose",
+                "classification",
+                "kubernetes",
+                "endpoint",
+                "control_plane",
+                "workers",
+            },
             where,
         )
         name = r.name(cluster, "name", where)
@@ -177,7 +213,17 @@ def _clusters(r: _Reader, root: dict[str, Any], servers: tuple[Server, ...]) -> 
             _pool(r, pool, pw, by_name=by_name, taken=taken, servers=servers)
             for pw, pool in _pool_docs(r, cluster, where)
         ]
-        clusters.append(Cluster(name, purpose, version, pools[0], tuple(pools[1:]), classification))
+        clusters.append(
+            Cluster(
+                name,
+                purpose,
+                version,
+                pools[0],
+                tuple(pools[1:]),
+                classification,
+                _endpoint(r, cluster, where),
+            )
+        )
     managers = [c.name for c in clusters if c.purpose is ClusterPurpose.MANAGEMENT]
     if len(managers) != 1:
         raise r.fail("clusters", f"a site has one management cluster; found {managers or 'none'}")
@@ -258,7 +304,7 @@ def _kubernetes_version(r: _Reader, cluster: dict[str, Any], where: str) -> str:
 
 def _server(r: _Reader, doc: object, where: str, seen: dict[str, str]) -> Server:
     server = r.mapping(doc, where)
-    r.unknown_keys(server, {"name", "role", "cpu_cores", "memory_gib", "disk_gib"}, where)
+    r.unknown_keys(server, {"name", "role", "cpu_cores", "memory_gib", "disk_gib", "bmc"}, where)
     name = r.name(server, "name", where)
     if name in seen:
         raise r.fail(f"{where}.name", f"server {name!r} is already listed at {seen[name]}")
@@ -274,4 +320,34 @@ def _server(r: _Reader, doc: object, where: str, seen: dict[str, str]) -> Server
         cpu_cores=r.positive(server, "cpu_cores", where),
         memory_gib=r.positive(server, "memory_gib", where),
         disk_gib=r.positive(server, "disk_gib", where),
+        bmc=_bmc(r, server["bmc"], f"{where}.bmc") if "bmc" in server else None,
     )
+
+
+def _endpoint(r: _Reader, cluster: dict[str, Any], where: str) -> str | None:
+    if "endpoint" not in cluster:
+        return None
+    endpoint = r.text(cluster, "endpoint", where)
+    if not _HOST.match(endpoint):
+        raise r.fail(
+            f"{where}.endpoint",
+            f"{endpoint!r} is not a host name or IPv4 address (no scheme, no port)",
+        )
+    return endpoint
+
+
+def _bmc(r: _Reader, doc: object, where: str) -> Bmc:
+    bmc = r.mapping(doc, where)
+    r.unknown_keys(bmc, {"address", "boot_mac"}, where)
+    address = r.text(bmc, "address", where)
+    scheme, _, rest = address.partition("://")
+    if scheme not in BMC_SCHEMES or not rest or not _HOST.match(rest.split("/")[0].split(":")[0]):
+        raise r.fail(
+            f"{where}.address",
+            f"{address!r} is not a BMC address Metal3 drives: <scheme>://<host>[:port][/path] "
+            f"with scheme one of {sorted(BMC_SCHEMES)}",
+        )
+    mac = r.text(bmc, "boot_mac", where)
+    if not _MAC.match(mac):
+        raise r.fail(f"{where}.boot_mac", f"{mac!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
+    return Bmc(address, mac.lower())

@@ -17,12 +17,21 @@ class ServerRole(StrEnum):
 
 
 @dataclass(frozen=True)
+class Bmc:
+    """A server's out-of-band management: how Metal3 powers and images it."""
+
+    address: str  # e.g. redfish-virtualmedia://10.10.1.11/redfish/v1/Systems/1
+    boot_mac: str  # the NIC it PXE/virtual-media boots from, lowercase aa:bb:cc:dd:ee:ff
+
+
+@dataclass(frozen=True)
 class Server:
     name: str
     role: ServerRole
     cpu_cores: int
     memory_gib: int
     disk_gib: int
+    bmc: Bmc | None = None  # required where Metal3 makes the site's machines
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,8 @@ class Cluster:
     control_plane: NodePool
     workers: tuple[NodePool, ...]
     classification: ClusterClass | None = None  # workload clusters only
+    # The control plane's stable address (a VIP or DNS name): required on bare metal.
+    endpoint: str | None = None
 
     def servers(self) -> Iterator[Server]:
         for pool in (self.control_plane, *self.workers):
