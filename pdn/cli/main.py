@@ -6,10 +6,11 @@ import argparse
 import os
 import sys
 
-from pdn.cli import backup, clusters, dc, env, stack, state, tenant, toolchain
+from pdn.cli import backup, clusters, dc, env, estate, stack, state, tenant, toolchain
 from pdn.clusters.errors import ClusterError
 from pdn.dataservices.errors import DataServiceError
 from pdn.dc.errors import DCError
+from pdn.estate.errors import EstateError
 from pdn.inventory import InventoryError
 from pdn.pulumi_env import PulumiEnvError
 from pdn.regions import RegionCodeError
@@ -26,13 +27,14 @@ USER_ERRORS = (
     RegionCodeError,
     DataServiceError,
     ClusterError,
+    EstateError,
 )
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdn", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (toolchain, dc, env, stack, state, tenant, backup, clusters):
+    for module in (toolchain, dc, env, stack, state, tenant, backup, clusters, estate):
         module.register(commands)
     return root
 

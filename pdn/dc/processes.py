@@ -80,7 +80,7 @@ class Supervisor:
     def _recorded_alive(self, name: str) -> bool:
         # Right after the fork /proc shows the parent's cmdline until exec: trust the PID file.
         try:
-            return _alive(int(self.pid_file(name).read_text().split()[0]))
+            return alive(int(self.pid_file(name).read_text().split()[0]))
         except (OSError, ValueError, IndexError):
             return False
 
@@ -96,7 +96,7 @@ class Supervisor:
             return
         deadline = time.monotonic() + timeout
         while _exiting(pid) and time.monotonic() < deadline:
-            _alive(pid)  # reaps it when it is our child
+            alive(pid)  # reaps it when it is our child
             time.sleep(0.05)
 
     def start(self, spec: ProcessSpec) -> int:
@@ -193,7 +193,7 @@ def _signal(pid: int, sig: signal.Signals, group: bool) -> None:
 
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while _alive(pid):
+    while alive(pid):
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
@@ -210,7 +210,7 @@ def _exiting(pid: int) -> bool:
     return state != "Z" or len(threads) > 1
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

@@ -22,6 +22,7 @@ from pdn.inventory import LOCAL_SITE, all_sites
 from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
 from pdn.tenants.rollout import existing_shards, roll_out, shard_stack, tear_down
 from tests.integration.dc_fixtures import running_dc
+from tests.integration.estate_fixtures import agency_estate, estate_file  # noqa: F401 (fixtures)
 
 SITE = "pdn-local"
 

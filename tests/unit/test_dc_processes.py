@@ -113,11 +113,11 @@ def test_the_wait_after_sigkill_has_a_deadline(
     pid = supervisor.start(spec)
     supervisor.wait_healthy(spec, timeout=20)
     # As a process in uninterruptible sleep looks: signals change nothing.
-    monkeypatch.setattr(processes, "_alive", lambda _pid: True)
+    monkeypatch.setattr(processes, "alive", lambda _pid: True)
     monkeypatch.setattr(processes, "KILL_DEADLINE", 0.5)
     with pytest.raises(DCError, match=rf"stuck \(pid {pid}\) is still there 0s after SIGKILL"):
         supervisor.stop("stuck", timeout=0.2)
     assert supervisor.pid_file("stuck").exists()  # kept: the process may still be there
     monkeypatch.undo()
-    assert not processes._alive(pid)  # SIGKILL was sent for real; this reaps it
+    assert not processes.alive(pid)  # SIGKILL was sent for real; this reaps it
     supervisor.stop("stuck")

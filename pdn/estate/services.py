@@ -1,0 +1,283 @@
+"""What each estate host runs, written into its root before it boots: the init script that
+starts its services (no systemd: plain processes, as a host without an init system would), the
+servers' settings, the application with its configuration, uploads and cron job, the file share,
+and the seed data loaded on first boot.
+
+Applications are written the way agency applications are: their database's address and
+password in a PHP file, uploads beside the code, a cron job for housekeeping. That is what
+discovery and assessment have to find.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from pathlib import Path
+
+from pdn.estate import seed
+from pdn.estate.errors import EstateError
+from pdn.estate.model import App, Estate, Host, Room, ServiceKind
+
+INIT = "/usr/local/sbin/pdn-host-init"
+STATE = "/var/lib/pdn-host"  # the host's own bookkeeping: ready marker, seeded markers
+SHARE_USER = "arsip"
+
+
+def _write(root: Path, path: str, text: str | bytes, mode: int = 0o644) -> None:
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink():  # an absolute link would lead out of the host's root
+        target.unlink()
+    if isinstance(text, bytes):
+        target.write_bytes(text)
+    else:
+        target.write_text(text)
+    target.chmod(mode)
+
+
+def chroot(root: Path, *argv: str) -> None:
+    done = subprocess.run(
+        ["chroot", str(root), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        raise EstateError(f"in {root}: `{' '.join(argv)}` failed: {done.stderr.strip()[-300:]}")
+
+
+def _app_password(root: Path, app: str) -> str:
+    """The app's database password: made once per host, kept in the host (like agencies do)."""
+    kept = root / STATE.lstrip("/") / f"{app}.password"
+    if kept.is_file():
+        return kept.read_text().strip()
+    password = secrets.token_urlsafe(18)
+    _write(root, f"{STATE}/{app}.password", password + "\n", 0o600)
+    return password
+
+
+def _listens_for_others(room: Room, host: Host, engine: ServiceKind) -> bool:
+    return any(
+        h.app is not None
+        and h.app.database_host == host.name
+        and h.app.engine is engine
+        and h.name != host.name
+        for h in room.hosts
+    )
+
+
+def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str) -> None:
+    """Write the host's own files into its (overlay) root; idempotent."""
+    _write(root, "/etc/hostname", f"{host.name}\n")
+    _write(
+        root,
+        "/etc/hosts",
+        "127.0.0.1 localhost\n"
+        + "".join(f"{h.address} {h.name}\n" for h in room.hosts)
+        + "::1 localhost ip6-localhost ip6-loopback\n",
+    )
+    _write(root, "/etc/resolv.conf", "# no resolver: an agency room without DNS\n")
+    (root / "root/.ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
+    (root / "root/.ssh").chmod(0o700)
+    _write(root, "/root/.ssh/authorized_keys", public_key, 0o600)
+    if not (root / "etc/ssh/ssh_host_ed25519_key").exists():
+        chroot(root, "ssh-keygen", "-A")  # its own host keys, not the shared root's
+    _write(
+        root,
+        "/etc/ssh/sshd_config.d/pdn-estate.conf",
+        "PasswordAuthentication no\nPermitRootLogin prohibit-password\nUseDNS no\n",
+    )
+    lines = [
+        "#!/bin/bash",
+        "# The host's services, started as a host without systemd would; PID 1 of its namespace.",
+        "# A step that fails ends it, and with it the host: `pdn estate up` shows the log.",
+        "set -eu",
+        "cd /",
+        f"mkdir -p /run/sshd {STATE} /var/log/pdn-host",
+        "/usr/sbin/sshd -D -e >>/var/log/pdn-host/sshd.log 2>&1 &",
+    ]
+    for database in host.databases:
+        _write(root, f"{STATE}/seed/{database}.sql", seed.schema_sql(database))
+    grants = _grants(room, host, root)
+    if ServiceKind.MARIADB in host.services:
+        others = _listens_for_others(room, host, ServiceKind.MARIADB)
+        bind = "0.0.0.0" if others else "127.0.0.1"  # noqa: S104 (the room's apps reach it)
+        _write(root, f"{STATE}/seed/mariadb-grants.sql", grants[ServiceKind.MARIADB])
+        lines += [
+            "install -d -o mysql -g mysql /run/mysqld",
+            f"/usr/sbin/mariadbd --user=mysql --bind-address={bind} "
+            ">>/var/log/pdn-host/mariadb.log 2>&1 &",
+            "for _ in $(seq 100); do [ -S /run/mysqld/mysqld.sock ] && break; sleep 0.1; done",
+            *[
+                f"[ -e {STATE}/seeded-{d} ] || {{ mariadb -e 'CREATE DATABASE {d}' && "
+                f"mariadb {d} < {STATE}/seed/{d}.sql && touch {STATE}/seeded-{d}; }}"
+                for d in host.databases
+                if seed.DATABASES[d].engine is ServiceKind.MARIADB
+            ],
+            f"mariadb < {STATE}/seed/mariadb-grants.sql",
+        ]
+    if ServiceKind.POSTGRESQL in host.services:
+        listen = "*" if _listens_for_others(room, host, ServiceKind.POSTGRESQL) else "127.0.0.1"
+        _write(
+            root,
+            "/etc/postgresql/15/main/conf.d/pdn-estate.conf",
+            f"listen_addresses = '{listen}'\n",
+        )
+        hba = root / "etc/postgresql/15/main/pg_hba.conf"
+        line = f"host all all {room.network} scram-sha-256\n"
+        if line not in hba.read_text():
+            hba.write_text(hba.read_text() + line)
+        _write(root, f"{STATE}/seed/postgresql-grants.sql", grants[ServiceKind.POSTGRESQL])
+        psql = "su postgres -c"
+        lines += [
+            "install -d -o postgres -g postgres -m 2775 /run/postgresql",
+            f"{psql} '/usr/lib/postgresql/15/bin/pg_ctl -D /var/lib/postgresql/15/main "
+            '-o "-c config_file=/etc/postgresql/15/main/postgresql.conf" '
+            "-l /var/log/postgresql/postgresql-15-main.log -w start' >/dev/null",
+            *[
+                f"[ -e {STATE}/seeded-{d} ] || {{ {psql} 'createdb {d}' && "
+                f"{psql} 'psql -q -v ON_ERROR_STOP=1 -d {d} -f {STATE}/seed/{d}.sql' "
+                f">/dev/null && touch {STATE}/seeded-{d}; }}"
+                for d in host.databases
+                if seed.DATABASES[d].engine is ServiceKind.POSTGRESQL
+            ],
+            f"{psql} 'psql -q -v ON_ERROR_STOP=1 -f {STATE}/seed/postgresql-grants.sql' >/dev/null",
+        ]
+    if host.app is not None:
+        _write_app(room, host, host.app, root)
+    if ServiceKind.WEB in host.services:
+        lines += [
+            "install -d /run/php",
+            "/usr/sbin/php-fpm8.2 --nodaemonize >>/var/log/pdn-host/php-fpm.log 2>&1 &",
+            "/usr/sbin/nginx -g 'daemon off;' >>/var/log/pdn-host/nginx.log 2>&1 &",
+        ]
+    if ServiceKind.FILE_SHARE in host.services:
+        _write_share(host, root, public_key)
+    if ServiceKind.CRON in host.services:
+        lines.append("/usr/sbin/cron -f >>/var/log/pdn-host/cron.log 2>&1 &")
+    lines += [
+        f"touch {STATE}/ready",
+        "while :; do wait; sleep 1; done  # PID 1 reaps what its services leave",
+    ]
+    _write(root, INIT, "\n".join(lines) + "\n", 0o755)
+
+
+def _grants(room: Room, host: Host, root: Path) -> dict[ServiceKind, str]:
+    """Each app that uses a database of this host gets a login to it (and only it)."""
+    mariadb, postgresql = [], []
+    for client in room.hosts:
+        app = client.app
+        if app is None or app.database_host != host.name:
+            continue
+        password = _app_password(root, app.name)
+        if app.engine is ServiceKind.MARIADB:
+            where = "localhost" if client.name == host.name else str(client.address)
+            mariadb += [
+                f"CREATE USER IF NOT EXISTS '{app.name}'@'{where}' IDENTIFIED BY '{password}';",
+                f"GRANT ALL ON {app.name}.* TO '{app.name}'@'{where}';",
+            ]
+        else:
+            postgresql += [
+                f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{app.name}') "
+                f"THEN CREATE ROLE {app.name} LOGIN PASSWORD '{password}'; END IF; END$$;",
+                f"ALTER DATABASE {app.name} OWNER TO {app.name};",
+                f"\\c {app.name}",
+                f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {app.name};",
+            ]
+    return {
+        ServiceKind.MARIADB: "\n".join(mariadb) + "\n",
+        ServiceKind.POSTGRESQL: "\n".join(postgresql) + "\n",
+    }
+
+
+def _write_app(room: Room, host: Host, app: App, root: Path) -> None:
+    server = next(h for h in room.hosts if h.name == app.database_host)
+    # Where the app's own host holds its database, it says 127.0.0.1; else the server's address,
+    # hard-coded, as agencies' applications do.
+    address = "127.0.0.1" if server.name == host.name else str(server.address)
+    password = _app_password(server_root(root, host, server), app.name)
+    www = f"/var/www/{app.name}"
+    table = {"simpeg": "pegawai", "layanan": "permohonan", "portal": "berita"}.get(
+        app.name, "information_schema.tables"
+    )
+    count_query = f"SELECT COUNT(*) FROM {table}"  # noqa: S608 (our own table, in PHP)
+    if app.engine is ServiceKind.MARIADB:
+        connect = (
+            "$db = new mysqli(DB_HOST, DB_USER, DB_PASSWORD, DB_NAME);\n"
+            f"$count = $db->query('{count_query}')->fetch_row()[0];\n"
+        )
+    else:
+        connect = (
+            '$db = pg_connect("host=" . DB_HOST . " dbname=" . DB_NAME . " user=" . DB_USER'
+            ' . " password=" . DB_PASSWORD);\n'
+            f"$count = pg_fetch_row(pg_query($db, '{count_query}'))[0];\n"
+        )
+    _write(
+        root,
+        f"{www}/config.php",
+        "<?php\n"
+        f"define('DB_HOST', '{address}');\n"
+        f"define('DB_NAME', '{app.name}');\n"
+        f"define('DB_USER', '{app.name}');\n"
+        f"define('DB_PASSWORD', '{password}');\n"
+        f"define('UPLOAD_DIR', '{www}/uploads');\n",
+        0o640,
+    )
+    _write(
+        root,
+        f"{www}/index.php",
+        "<?php\nrequire __DIR__ . '/config.php';\n"
+        + connect
+        + f'echo "<h1>{app.name}</h1><p>{table}: $count</p>\\n";\n',
+    )
+    for name, content in seed.uploads(app.name).items():
+        _write(root, f"{www}/uploads/{name}", content)
+    _write(
+        root,
+        "/etc/nginx/sites-enabled/default",
+        "server {\n"
+        "    listen 80 default_server;\n"
+        f"    root {www};\n"
+        "    index index.php;\n"
+        "    location /uploads/ { autoindex on; }\n"
+        "    location ~ \\.php$ {\n"
+        "        include snippets/fastcgi-php.conf;\n"
+        "        fastcgi_pass unix:/run/php/php8.2-fpm.sock;\n"
+        "    }\n"
+        "}\n",
+    )
+    _write(
+        root,
+        f"/etc/cron.d/{app.name}",
+        "# Nightly: drop unfinished uploads older than a week.\n"
+        f"30 1 * * * www-data find {www}/uploads -name '*.part' -mtime +7 -delete\n",
+    )
+    chroot(root, "chown", "-R", "www-data:www-data", f"{www}/uploads")
+    chroot(root, "chgrp", "www-data", f"{www}/config.php")
+
+
+def server_root(root: Path, host: Host, server: Host) -> Path:
+    """The root of `server`, a host of the same estate (roots sit side by side)."""
+    return root if server.name == host.name else root.parent.parent / server.name / "merged"
+
+
+def _write_share(host: Host, root: Path, public_key: str) -> None:
+    if not (root / f"home/{SHARE_USER}").exists():
+        chroot(root, "useradd", "--create-home", "--shell", "/usr/sbin/nologin", SHARE_USER)
+    _write(root, f"/home/{SHARE_USER}/.ssh/authorized_keys", public_key, 0o600)
+    for name, content in seed.share_documents(host.name).items():
+        _write(root, f"/srv/share/{name}", content, 0o640)
+    (root / "srv/share/terbaru").unlink(missing_ok=True)
+    os.symlink("arsip 2024", root / "srv/share/terbaru")
+    chroot(root, "chown", "-R", f"{SHARE_USER}:{SHARE_USER}", "/srv/share", f"/home/{SHARE_USER}")
+    _write(
+        root,
+        "/etc/ssh/sshd_config.d/pdn-share.conf",
+        f"Match User {SHARE_USER}\n    ForceCommand internal-sftp -d /srv/share\n",
+    )
+
+
+__all__ = ["INIT", "STATE", "prepare"]
