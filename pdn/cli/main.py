@@ -6,12 +6,24 @@ import argparse
 import os
 import sys
 
-from pdn.cli import backup, clusters, dc, env, estate, stack, state, tenant, toolchain
+from pdn.cli import (
+    backup,
+    clusters,
+    dc,
+    env,
+    estate,
+    migrate,
+    stack,
+    state,
+    tenant,
+    toolchain,
+)
 from pdn.clusters.errors import ClusterError
 from pdn.dataservices.errors import DataServiceError
 from pdn.dc.errors import DCError
 from pdn.estate.errors import EstateError
 from pdn.inventory import InventoryError
+from pdn.migrate.errors import MigrateError
 from pdn.pulumi_env import PulumiEnvError
 from pdn.regions import RegionCodeError
 from pdn.tenants.errors import TenantError
@@ -28,13 +40,14 @@ USER_ERRORS = (
     DataServiceError,
     ClusterError,
     EstateError,
+    MigrateError,
 )
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdn", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (toolchain, dc, env, stack, state, tenant, backup, clusters, estate):
+    for module in (toolchain, dc, env, stack, state, tenant, backup, clusters, estate, migrate):
         module.register(commands)
     return root
 

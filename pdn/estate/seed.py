@@ -191,7 +191,8 @@ def uploads(app: str) -> dict[str, bytes]:
     """The files an application's users uploaded: names as people give them."""
     rng = random.Random(f"{SEED}-{app}-uploads")  # noqa: S311 (reproducible, not secret)
     names = [f"surat keputusan {i}.pdf" for i in range(1, 6)] + [
-        "daftar hadir Januari\u2013Maret.xlsx"  # an en dash, as word processors write,
+        # An en dash, as word processors write it.
+        "daftar hadir Januari\u2013Maret.xlsx",
         "foto kegiatan (1).jpg",
         "SK Bupati No. 12 Tahun 2024.pdf",
     ]
