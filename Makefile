@@ -41,6 +41,9 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd playbooks && PATH="$(abspath $(BIN)):$$PATH" ../$(BIN)/yamllint --strict .
+	cd playbooks && PATH="$(abspath $(BIN)):$$PATH" ANSIBLE_COLLECTIONS_PATH="$$PWD/collections" \
+		../$(BIN)/ansible-lint --nocolor -q
 
 # Unit tests need neither Go nor iproute2 (tests/unit/conftest.py runs them on a bare PATH).
 unit: $(VENV)/.installed
