@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants bench-backups bench-clusters lock
+.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants bench-backups bench-clusters bench-discovery lock
 
 # Dependencies only from requirements.lock, each file checked against its sha256, nothing
 # resolved; then the project itself, without dependencies and without a build environment.
@@ -68,3 +68,7 @@ bench-backups: toolchain
 
 bench-clusters: toolchain
 	$(BIN)/python benchmarks/clusters.py --write-readme
+
+# Needs no toolchain: the estate's hosts and Ansible.
+bench-discovery: $(VENV)/.installed
+	$(BIN)/python benchmarks/discovery.py --write-readme

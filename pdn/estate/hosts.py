@@ -87,6 +87,24 @@ class EstateRuntime:
     def known_hosts(self) -> Path:
         return self.state / "known_hosts"
 
+    @property
+    def ssh_control(self) -> Path:
+        """Where SSH clients keep their connections to the hosts open (ControlPersist)."""
+        return self.state / "ssh-control"
+
+    def close_connections(self) -> None:
+        """End every kept-open SSH connection to the estate's hosts (by its control socket)."""
+        if not self.ssh_control.is_dir():
+            return
+        for control in self.ssh_control.iterdir():
+            subprocess.run(
+                ["ssh", "-o", f"ControlPath={control}", "-O", "exit", "estate-host"],
+                capture_output=True,
+                check=False,
+                timeout=10,
+                stdin=subprocess.DEVNULL,
+            )
+
     def pid(self, host: Host) -> int | None:
         try:
             pid = int(self.pid_file(host).read_text().split()[0])
@@ -260,6 +278,7 @@ class EstateRuntime:
     def down(self) -> None:
         """Stop every host by PID, unmount its root, delete its namespace; then the room
         bridges and the estate's state. Safe to repeat, and after a half-made `up`."""
+        self.close_connections()
         for _room, host in self.estate.hosts():
             self.stop_host(host)
             merged = self.root(host)

@@ -104,6 +104,8 @@ def run_playbook(
             "ANSIBLE_ROLES_PATH": str(PLAYBOOKS / "roles"),
             "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
             "ANSIBLE_HOME": str(private / "ansible-home"),
+            # SSH connections kept open between runs (ControlPersist), as an operator's are.
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(runtime.ssh_control),
         },
         forks=max(1, len(list(runtime.estate.hosts()))),
         quiet=True,

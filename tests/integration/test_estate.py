@@ -125,6 +125,13 @@ def _leftovers(runtime: EstateRuntime) -> list[str]:
             found.append(f"bridge of {room.name}")
     if runtime.state.exists():
         found.append(str(runtime.state))
+    for proc in Path("/proc").iterdir():  # e.g. an SSH client keeping a connection open
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if proc.name.isdigit() and str(runtime.state) in command:
+            found.append(f"process {proc.name}: {command[:80]}")
     return found
 
 
@@ -139,6 +146,7 @@ def test_an_estate_goes_without_a_trace(tmp_path: Path, capsys: pytest.CaptureFi
         assert "simpeg-app" in capsys.readouterr().out
         pids = [s.pid for s in runtime.status() if s.pid]
         assert len(pids) == 6
+        assert main(["migrate", "discover", "--estate", str(estate_file)]) == 0  # SSH kept open
         assert main(["estate", "down", "--estate", str(estate_file)]) == 0
         assert _leftovers(runtime) == []
         assert not any(Path(f"/proc/{pid}").exists() for pid in pids)

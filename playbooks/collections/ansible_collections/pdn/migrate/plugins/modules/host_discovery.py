@@ -252,12 +252,31 @@ def _profile(values):
     }
 
 
+def _table(count_and_rows, columns):
+    """A table's row count and its columns' profiles from one query's output: the count on the
+    first line, then the sampled rows (tab-separated, in column order)."""
+    lines = count_and_rows or [["0"]]
+    rows = [r for r in lines[1:] if len(r) == len(columns)]
+    profiles = {
+        name: {"type": data_type, **_profile([r[i] for r in rows if r[i] not in ("NULL", "")])}
+        for i, (name, data_type) in enumerate(columns)
+    }
+    return int(lines[0][0]), profiles
+
+
+def _columns_by_table(listed):
+    found = {}
+    for schema, table, column, data_type in listed or []:
+        found.setdefault((schema, table), []).append((column, data_type))
+    return found
+
+
 def _mariadb(sample_rows):
     if not os.path.exists("/run/mysqld/mysqld.sock"):
         return None
 
     def query(sql, database=None):
-        argv = ["mariadb", "--batch", "--raw", "--skip-column-names"]
+        argv = ["mariadb", "--batch", "--skip-column-names"]
         if database:
             argv.append(database)
         out = _run([*argv, "-e", f"SET SESSION TRANSACTION READ ONLY; {sql}"])
@@ -266,24 +285,31 @@ def _mariadb(sample_rows):
         return [line.split("\t") for line in out.splitlines()]
 
     version = query("SELECT VERSION()")
-    listed = query(
-        "SELECT table_schema, table_name, table_rows, data_length + index_length "
-        "FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema "
-        "NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')"
+    system = "('mysql', 'information_schema', 'performance_schema', 'sys')"
+    sizes = query(
+        "SELECT table_schema, table_name, data_length + index_length FROM "
+        "information_schema.tables WHERE table_type = 'BASE TABLE' AND "
+        f"table_schema NOT IN {system}"
+    )
+    columns = _columns_by_table(
+        query(
+            "SELECT table_schema, table_name, column_name, data_type FROM "
+            f"information_schema.columns WHERE table_schema NOT IN {system} "
+            "ORDER BY table_schema, table_name, ordinal_position"
+        )
     )
     databases = {}
-    for schema, table, _rows, size in listed or []:
-        count = query(f"SELECT COUNT(*) FROM `{table}`", schema)
-        columns = query(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE "
-            f"table_schema = '{schema}' AND table_name = '{table}' ORDER BY ordinal_position"
+    for schema, table, size in sizes or []:
+        listed = columns.get((schema, table), [])
+        rows, profiles = _table(
+            query(
+                f"SELECT COUNT(*) FROM `{table}`; SELECT * FROM `{table}` LIMIT {int(sample_rows)}",
+                schema,
+            ),
+            listed,
         )
-        profiles = {}
-        for column, data_type in columns or []:
-            values = query(f"SELECT `{column}` FROM `{table}` LIMIT {int(sample_rows)}", schema)
-            profiles[column] = {"type": data_type, **_profile([v[0] for v in values or []])}
         databases.setdefault(schema, {"tables": {}})["tables"][table] = {
-            "rows": int(count[0][0]) if count else 0,
+            "rows": rows,
             "bytes": int(size or 0),
             "columns": profiles,
         }
@@ -300,56 +326,49 @@ def _postgresql(sample_rows):
     ):
         return None
 
-    def query(sql, database="postgres"):
-        out = _run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                "psql",
-                "-X",
-                "-q",
-                "-At",
-                "-F",
-                "\t",
-                "-d",
-                database,
-                "-c",
-                "SET default_transaction_read_only = on",
-                "-c",
-                sql,
-            ]
-        )
+    def query(database, *sql):
+        argv = ["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-At", "-F", "\t"]
+        argv += ["-d", database, "-c", "SET default_transaction_read_only = on"]
+        for statement in sql:
+            argv += ["-c", statement]
+        out = _run(argv)
         if out is None:
             return None
-        return [line.split("\t") for line in out.splitlines() if line and line != "SET"]
+        return [line.split("\t") for line in out.splitlines() if line != "SET"]
 
-    version = query("SHOW server_version")
+    version = query("postgres", "SHOW server_version")
     names = query(
-        "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'"
+        "postgres",
+        "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'",
     )
     databases = {}
     for (name,) in names or []:
-        tables = query(
-            "SELECT schemaname, relname, pg_total_relation_size(relid) FROM pg_stat_user_tables",
+        sizes = query(
             name,
+            "SELECT schemaname, relname, pg_total_relation_size(relid) FROM pg_stat_user_tables",
+        )
+        columns = _columns_by_table(
+            query(
+                name,
+                "SELECT table_schema, table_name, column_name, data_type FROM "
+                "information_schema.columns WHERE table_schema NOT IN "
+                "('pg_catalog', 'information_schema') "
+                "ORDER BY table_schema, table_name, ordinal_position",
+            )
         )
         entry = databases.setdefault(name, {"tables": {}})
-        for schema, table, size in tables or []:
+        for schema, table, size in sizes or []:
             qualified = f'"{schema}"."{table}"'
-            count = query(f"SELECT count(*) FROM {qualified}", name)
-            columns = query(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE "
-                f"table_schema = '{schema}' AND table_name = '{table}' ORDER BY ordinal_position",
-                name,
+            rows, profiles = _table(
+                query(
+                    name,
+                    f"SELECT count(*) FROM {qualified}",
+                    f"SELECT * FROM {qualified} LIMIT {int(sample_rows)}",
+                ),
+                columns.get((schema, table), []),
             )
-            profiles = {}
-            for column, data_type in columns or []:
-                values = query(f'SELECT "{column}" FROM {qualified} LIMIT {int(sample_rows)}', name)
-                profiles[column] = {"type": data_type, **_profile([v[0] for v in values or []])}
             entry["tables"][table if schema == "public" else f"{schema}.{table}"] = {
-                "rows": int(count[0][0]) if count else 0,
+                "rows": rows,
                 "bytes": int(size or 0),
                 "columns": profiles,
             }
