@@ -41,6 +41,8 @@ CLUSTER_KUBECONFIGS_KEY = "pdn:clusterKubeconfigs"
 CLUSTER_KEY = "pdn:cluster"
 # The site's object store (plain: where it answers, its CA, its admin plane) and the platform's
 # key on it (secret); the platform stack passes them to the tenant shards.
+# The tenants' PDN hosts (IaaS): "local" (the DC's host pool) or "kubevirt".
+HOST_KEYS = {"backend": "pdn:hostBackend", "pool": "pdn:hostPool", "network": "pdn:hostNetwork"}
 OBJECT_STORAGE_KEYS = {
     "url": "pdn:objectStorageUrl",
     "ca_pem": "pdn:objectStorageCa",
@@ -374,6 +376,7 @@ def up_on_local_dc(
     databases: tuple[DatabaseBinding, ...] = (),
     cluster_tls: tuple[str, str] | None = None,
     workload_kubeconfigs: Mapping[str, Path] | None = None,
+    host_pool: tuple[Path, str] | None = None,
     show: bool = False,
 ) -> dict[str, int]:
     """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, its object
@@ -408,6 +411,14 @@ def up_on_local_dc(
     if cluster_tls is not None:
         stack.set_plain_config({CLUSTER_TLS_CERT_KEY: cluster_tls[0]})
         stack.set_config(CLUSTER_TLS_KEY_KEY, cluster_tls[1], secret=True)
+    if host_pool is not None:  # the tenants' PDN hosts: the DC's host pool
+        stack.set_plain_config(
+            {
+                HOST_KEYS["backend"]: "local",
+                HOST_KEYS["pool"]: str(host_pool[0]),
+                HOST_KEYS["network"]: host_pool[1],
+            }
+        )
     if workload_kubeconfigs:
         # One secret object, cluster name -> kubeconfig (`pulumi config set --path` would
         # write one key per cluster and leave removed clusters behind).
@@ -438,6 +449,12 @@ class ObjectStorageBinding:
 
 def has_object_storage(stack: Stack) -> bool:
     return OBJECT_STORAGE_KEYS["url"] in stack.plain_config()
+
+
+def host_backend(stack: Stack) -> dict[str, str]:
+    """How the platform stack makes tenants' PDN hosts: backend, pool, network ({} if none)."""
+    config = stack.plain_config()
+    return {k: config[key] for k, key in HOST_KEYS.items() if key in config}
 
 
 def destroy_on_local_dc(

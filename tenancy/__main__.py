@@ -22,4 +22,9 @@ shard_program(
     config.require_int("shard"),
     config.require("platformStack"),
     data_services=config.get_bool("dataServices") or False,
+    hosts={
+        key: value
+        for key in ("backend", "pool", "network")
+        if (value := config.get(f"host{key.capitalize()}")) is not None
+    },
 )()

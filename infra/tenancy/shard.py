@@ -17,13 +17,20 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.iaas.tenant_hosts import HostBackend, TenantHosts, TenantHostsArgs
 from infra.tenancy.tenant import Tenant, TenantArgs
 from pdn.clusters.placement import cluster_class
 from pdn.dataservices.plan import storage_of
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import Classification
 from pdn.tenants.render import render
-from pdn.tenants.shards import databases_name, placed_in, provider_name, storage_name
+from pdn.tenants.shards import (
+    databases_name,
+    hosts_name,
+    placed_in,
+    provider_name,
+    storage_name,
+)
 from platform_services.databases.tenant_databases import TenantDatabases, TenantDatabasesArgs
 from platform_services.object_storage.tenant_storage import TenantStorage, TenantStorageArgs
 
@@ -44,6 +51,7 @@ def shard_program(
     only: Collection[str] | None = None,
     *,
     data_services: bool = False,
+    hosts: dict[str, str] | None = None,
 ) -> Callable[[], None]:
     """The program of shard `shard` of `site`; platform_stack is the fully qualified name of the
     stack that exports the site's kubeconfig. With `only`, it makes those tenants alone: for a
@@ -65,6 +73,8 @@ def shard_program(
         if data_services:
             _storage(platform, fleet, made)
             _databases(platform, fleet, made)
+        if hosts and hosts.get("backend"):
+            _hosts(fleet, made, hosts, clusters)
         # From the fleet, not from the tenants made: a targeted run exports the whole shard too.
         pulumi.export("tenants", placed)
         pulumi.export("namespaces", {slug: fleet.tenants[slug].namespace for slug in placed})
@@ -141,6 +151,36 @@ def _storage(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) ->
         "object_storage_secret_keys",
         pulumi.Output.secret({slug: s.secret_access_key for slug, s in shares.items()}),
     )
+
+
+def _hosts(
+    fleet: Fleet, slugs: list[str], hosts: dict[str, str], clusters: _ClusterProviders
+) -> None:
+    """Each tenant's PDN hosts (IaaS), from its tenant file, on the platform's host backend."""
+    backend = HostBackend(hosts["backend"])
+    made = {}
+    for slug in slugs:
+        tenant = fleet.tenants[slug]
+        if not tenant.hosts:
+            continue
+        made[slug] = TenantHosts(
+            hosts_name(slug),
+            TenantHostsArgs(
+                tenant=slug,
+                namespace=tenant.namespace,
+                hosts=list(tenant.hosts),
+                backend=backend,
+                pool=hosts.get("pool"),
+                network=hosts.get("network"),
+            ),
+            pulumi.ResourceOptions(
+                provider=clusters.of(tenant.classification)
+                if backend is HostBackend.KUBEVIRT
+                else None
+            ),
+        )
+    # For the migration tooling: where each tenant's hosts answer.
+    pulumi.export("host_addresses", {slug: h.addresses for slug, h in made.items()})
 
 
 def _databases(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) -> None:

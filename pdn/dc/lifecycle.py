@@ -33,6 +33,7 @@ from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
 from pdn.dc.settings import DCSettings, settings_of
 from pdn.files import write_private
+from pdn.iaas.local import LocalHostPool
 from pdn.inventory import Site
 from pdn.state.backends import S3State
 from pdn.toolchain import bin_dir
@@ -302,7 +303,13 @@ class LocalDC:
                 report("heal", f"{', '.join(broken)} went down meanwhile: another round")
         except DCError as err:
             raise DCError(f"{err}. {self._left_running()}") from err
+        if self.host_pool().start():
+            report("hosts", "the PDN hosts booted again, with their data")
         return self.status()
+
+    def host_pool(self) -> LocalHostPool:
+        """The DC's PDN hosts (IaaS): the tenants' VMs, as real hosts on its host network."""
+        return LocalHostPool(self.settings.host_pool_dir, self.settings.host_network)
 
     @staticmethod
     def _plane_specs(plane: Plane, toolchain: Path) -> dict[str, ProcessSpec]:
@@ -547,6 +554,8 @@ class LocalDC:
         # last WAL to the object stores as it stops (with a store gone, its archiver would hang
         # on and hold the data directory). Then the stores, together (a filer waits ~15 s).
         # Then the control plane.
+        if self.host_pool().stop():
+            progress("PDN hosts: stopped (their roots are kept)")
         groups = (
             (schedule.NAME,),  # no new backup starts against services that are going
             cluster_api.NAMES,

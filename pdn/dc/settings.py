@@ -16,6 +16,7 @@ DC_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
 ADVERTISE_ADDRESS = ipaddress.IPv4Address("198.19.255.1")
 SERVICE_CIDR = ipaddress.IPv4Network("198.19.0.0/20")
 POD_CIDR = ipaddress.IPv4Network("198.19.64.0/18")
+HOST_NETWORK = ipaddress.IPv4Network("198.18.208.0/24")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class DCSettings:
     advertise_address: ipaddress.IPv4Address = ADVERTISE_ADDRESS
     service_cidr: ipaddress.IPv4Network = SERVICE_CIDR
     pod_cidr: ipaddress.IPv4Network = POD_CIDR
+    # The PDN hosts' network (IaaS): a bridge of the DC, the first address its gateway.
+    host_network: ipaddress.IPv4Network = HOST_NETWORK
     ports: Ports = field(default_factory=Ports)
     listen_host: str = "127.0.0.1"
     state_root: Path = field(default_factory=paths.state_dir)
@@ -142,6 +145,11 @@ class DCSettings:
         return self.service_cidr.network_address + 1
 
     @property
+    def host_pool_dir(self) -> Path:
+        """The PDN hosts of the DC (IaaS): their allocations and roots."""
+        return self.root / "hosts"
+
+    @property
     def settings_file(self) -> Path:
         return self.root / "settings.json"
 
@@ -160,6 +168,7 @@ class DCSettings:
             advertise_address=ipaddress.IPv4Address(raw["advertise_address"]),
             service_cidr=ipaddress.IPv4Network(raw["service_cidr"]),
             pod_cidr=ipaddress.IPv4Network(raw["pod_cidr"]),
+            host_network=ipaddress.IPv4Network(raw.get("host_network", str(HOST_NETWORK))),
             ports=Ports(**raw["ports"]),
             listen_host=raw["listen_host"],
             state_root=Path(raw["state_root"]),

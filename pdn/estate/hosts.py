@@ -275,16 +275,24 @@ class EstateRuntime:
             raise EstateError(f"host {host.name} (pid {pid}) outlived SIGKILL")
         self.pid_file(host).unlink(missing_ok=True)
 
+    def remove_host(self, host: Host) -> None:
+        """One host gone: stopped by PID, its root unmounted and deleted, its namespace too."""
+        self.stop_host(host)
+        self.unmount(host)
+        network.remove_host_network(self.estate, host)
+        shutil.rmtree(self.host_dir(host), ignore_errors=True)
+
+    def unmount(self, host: Host) -> None:
+        merged = self.root(host)
+        if merged.exists() and _mounted(merged):
+            _run(["umount", str(merged)], f"unmounting {host.name}'s root")
+
     def down(self) -> None:
         """Stop every host by PID, unmount its root, delete its namespace; then the room
         bridges and the estate's state. Safe to repeat, and after a half-made `up`."""
         self.close_connections()
         for _room, host in self.estate.hosts():
-            self.stop_host(host)
-            merged = self.root(host)
-            if merged.exists() and _mounted(merged):
-                _run(["umount", str(merged)], f"unmounting {host.name}'s root")
-            network.remove_host_network(self.estate, host)
+            self.remove_host(host)
         for room in self.estate.rooms:
             network.remove_bridge(self.estate, room)
         if self.state.exists():

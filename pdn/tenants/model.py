@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from pdn.iaas.model import SIZES, HostSize
+
 SCHEMA_VERSION = 1
 # A namespace is named after the slug: a DNS-1123 label, kept short enough for suffixes.
 SLUG_MAX = 40
@@ -202,6 +204,14 @@ class Groups(_Strict):
     readers: Annotated[list[GroupName], Field(max_length=20)] = []
 
 
+class PdnHostSpec(_Strict):
+    """A PDN host (a VM) the tenant rehosts a workload on; its size is counted in the quota."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$")]
+    size: Annotated[HostSize, Field(strict=False)]
+    image: Literal["debian-12"] = "debian-12"
+
+
 class Tenant(_Strict):
     schema_version: Literal[1] = 1
     slug: Slug
@@ -223,6 +233,8 @@ class Tenant(_Strict):
     databases: Annotated[
         list[Annotated[DatabaseEngine, Field(strict=False)]], Field(max_length=2)
     ] = []
+    # PDN hosts (IaaS) for the workloads it rehosts rather than replatforms.
+    hosts: Annotated[list[PdnHostSpec], Field(max_length=20)] = []
 
     @property
     def effective_quota(self) -> Quota:
@@ -248,4 +260,18 @@ class Tenant(_Strict):
             raise ValueError("databases: an engine is listed twice (one database per engine)")
         if any(f.tenant == self.slug for f in self.flows if isinstance(f, TenantFlow)):
             raise ValueError("flows: a tenant reaches its own namespace without a flow")
+        if len({h.name for h in self.hosts}) != len(self.hosts):
+            raise ValueError("hosts: a host name is listed twice")
+        quota = self.effective_quota
+        for field, limit in (
+            ("cpu_cores", quota.cpu_cores),
+            ("memory_gib", quota.memory_gib),
+            ("disk_gib", quota.storage_gib),
+        ):
+            used = sum(getattr(SIZES[h.size], field) for h in self.hosts)
+            if used > limit:
+                raise ValueError(
+                    f"hosts: their {field} add up to {used}, over the quota's {limit}: choose "
+                    "smaller sizes, fewer hosts, or a larger quota"
+                )
         return self

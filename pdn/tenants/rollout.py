@@ -22,7 +22,15 @@ from typing import Any
 from pdn import orphans, paths
 from pdn.clusters.placement import cluster_class
 from pdn.pulumi_env import PulumiEnvironment
-from pdn.stacks import Stack, StackError, has_object_storage, resources, stack_names
+from pdn.stacks import (
+    HOST_KEYS,
+    Stack,
+    StackError,
+    has_object_storage,
+    host_backend,
+    resources,
+    stack_names,
+)
 from pdn.tenants.fleet import Fleet
 from pdn.tenants.model import TenantFlow
 from pdn.tenants.shards import (
@@ -95,7 +103,14 @@ def _check_layout(env: PulumiEnvironment, site: str) -> None:
 
 
 def _prepare(
-    stack: Stack, site: str, shard: int, platform: str, tenants_dir: Path, *, data_services: bool
+    stack: Stack,
+    site: str,
+    shard: int,
+    platform: str,
+    tenants_dir: Path,
+    *,
+    data_services: bool,
+    hosts: dict[str, str],
 ) -> None:
     # The shard reads the platform stack's kubeconfig (a secret): one secrets key for both.
     stack.ensure(secrets_of=Stack(stack.env, platform))
@@ -107,6 +122,7 @@ def _prepare(
             "pdn:platformStack": f"organization/pdn/{platform}",
             "pdn:tenantsDir": str(tenants_dir.resolve()),
             "pdn:dataServices": "true" if data_services else "false",
+            **{HOST_KEYS[k]: v for k, v in hosts.items()},
         }
     )
 
@@ -139,15 +155,26 @@ def roll_out(
         jobs = {shard: members for shard, members in sorted(by_shard.items())}
     # Tenants get their share of the object store where the platform stack is bound to one.
     data_services = has_object_storage(Stack(env, platform))
+    hosts = host_backend(Stack(env, platform))  # and their PDN hosts, where it has a backend
 
     def run(shard: int, members: list[str] | None) -> ShardResult:
         stack = shard_stack(env, site, shard)
         started = time.monotonic()
-        _prepare(stack, site, shard, platform, tenants_dir, data_services=data_services)
+        _prepare(
+            stack, site, shard, platform, tenants_dir, data_services=data_services, hosts=hosts
+        )
         targets = (
             None
             if members is None
-            else _targets(env, stack.name, site, fleet, members, data_services=data_services)
+            else _targets(
+                env,
+                stack.name,
+                site,
+                fleet,
+                members,
+                data_services=data_services,
+                host_backend=hosts.get("backend"),
+            )
         )
         # The state is saved once, at the end, not after every step (a save rewrites the whole
         # shard's state): every object is an idempotent server-side apply, so a run killed
@@ -162,6 +189,7 @@ def roll_out(
             f"organization/pdn/{platform}",
             members,
             data_services=data_services,
+            hosts=hosts,
         )
         changes = stack.up(targets=targets, checkpoints=False, program=program, refresh=refresh)
         for slug, kept in sorted(leaving.items()):
@@ -230,6 +258,7 @@ def _targets(
     slugs: list[str],
     *,
     data_services: bool,
+    host_backend: str | None = None,
 ) -> list[str]:
     """What a run for slugs targets: their URNs, and those the state holds under their
     components that the program may no longer make (a child renamed or dropped by a newer pdn),
@@ -241,7 +270,12 @@ def _targets(
         urn
         for slug in slugs
         for urn in tenant_urns(
-            stack, slug, data_services=data_services, engines=_engines(fleet, slug)
+            stack,
+            slug,
+            data_services=data_services,
+            engines=_engines(fleet, slug),
+            hosts=tuple(h.name for h in fleet.tenants[slug].hosts) if slug in fleet.tenants else (),
+            host_backend=host_backend,
         )
     ]
     inside = set(wanted)
@@ -251,7 +285,7 @@ def _targets(
             wanted.append(r["urn"])
     classes = {cluster_class(fleet.tenants[slug].classification).value for slug in slugs}
     providers = [provider_urn(stack, site, c) for c in sorted(classes)]
-    if data_services:
+    if data_services or host_backend == "local":
         providers.append(dynamic_provider_urn(stack))
     missing = [p for p in providers if p not in recorded]
     return list(dict.fromkeys([*missing, *wanted]))

@@ -70,6 +70,18 @@ def databases_name(slug: str) -> str:
     return f"{slug}-databases"
 
 
+def hosts_name(slug: str) -> str:
+    return f"{slug}-hosts"
+
+
+HOSTS_TYPE = "pdn:iaas:TenantHosts"
+# A host's own type, per backend: a dynamic resource over the local pool, or a VirtualMachine.
+HOST_TYPES = {
+    "local": "pulumi-python:dynamic:Resource",
+    "kubevirt": "kubernetes:kubevirt.io/v1:VirtualMachine",
+}
+
+
 def child_names(name: str) -> list[tuple[str, str]]:
     """(Pulumi type, resource name) of a tenant component's children."""
     return [(kind, f"{name}-{role}") for role, kind in CHILDREN]
@@ -93,7 +105,13 @@ def dynamic_provider_urn(stack: str) -> str:
 
 
 def tenant_urns(
-    stack: str, slug: str, *, data_services: bool = False, engines: tuple[str, ...] = ()
+    stack: str,
+    slug: str,
+    *,
+    data_services: bool = False,
+    engines: tuple[str, ...] = (),
+    hosts: tuple[str, ...] = (),
+    host_backend: str | None = None,
 ) -> list[str]:
     """Every URN of one tenant in its shard stack: its component, then its children (and with
     data services, its storage and databases components and their children)."""
@@ -112,4 +130,8 @@ def tenant_urns(
             dbs = databases_name(slug)
             urns.append(f"{prefix}{DATABASES_TYPE}::{dbs}")
             urns += [f"{prefix}{DATABASES_TYPE}${DATABASE_TYPE}::{dbs}-{e}" for e in engines]
+    if hosts and host_backend in HOST_TYPES:
+        name = hosts_name(slug)
+        urns.append(f"{prefix}{HOSTS_TYPE}::{name}")
+        urns += [f"{prefix}{HOSTS_TYPE}${HOST_TYPES[host_backend]}::{name}-{h}" for h in hosts]
     return urns

@@ -50,6 +50,7 @@ def isolated_settings(site: Site, state_root: Path, slot: int = 0) -> DCSettings
         site_code=site.code,
         interface=f"pdn-it{slot}",
         advertise_address=ipaddress.IPv4Address(f"198.19.{254 - slot}.1"),
+        host_network=ipaddress.IPv4Network(f"198.18.{210 + slot}.0/24"),
         ports=ports,
         state_root=state_root,
     )

@@ -1,0 +1,1 @@
+"""PDN hosts: the virtual machines tenants rehost their workloads on (IaaS)."""
