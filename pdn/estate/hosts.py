@@ -281,6 +281,14 @@ class EstateRuntime:
         self.unmount(host)
         network.remove_host_network(self.estate, host)
         shutil.rmtree(self.host_dir(host), ignore_errors=True)
+        if self.known_hosts.exists():  # a host made again at its address has new keys
+            subprocess.run(
+                ["ssh-keygen", "-R", str(host.address), "-f", str(self.known_hosts)],
+                capture_output=True,
+                check=False,
+                timeout=10,
+                stdin=subprocess.DEVNULL,
+            )
 
     def unmount(self, host: Host) -> None:
         merged = self.root(host)
