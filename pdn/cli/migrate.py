@@ -28,6 +28,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action.add_argument(
             "--estate", type=Path, default=LOCAL_ESTATE, help="estate file (default: %(default)s)"
         )
+        if name == "assess":
+            action.add_argument(
+                "--tenants",
+                type=Path,
+                help="tenant files, for the PDN hosts they declare (default: tenants/)",
+            )
         if name == "plan":
             action.add_argument(
                 "--max-hosts", type=int, default=4, help="hosts per wave (default: %(default)s)"
@@ -77,7 +83,7 @@ def _assess(args: argparse.Namespace) -> int:
     from pdn.migrate.runner import migration_state  # noqa: PLC0415
 
     runtime = _runtime(args)
-    result = assess(runtime.estate, load_discovery(runtime))
+    result = assess(runtime.estate, load_discovery(runtime), _declared_hosts(args.tenants))
     table(
         "workloads",
         ["host", "kind", "name", "strategy", "target", "blockers / notes"],
@@ -111,6 +117,17 @@ def _assess(args: argparse.Namespace) -> int:
     report.write_text(json.dumps(asdict(result), indent=1) + "\n")
     print(f"the assessment: {report}")
     return 0
+
+
+def _declared_hosts(directory: Path | None) -> dict[str, dict[str, str]]:
+    """Per tenant, the PDN hosts its file declares (name -> size), the fleet checked first."""
+    from pdn.inventory import all_sites  # noqa: PLC0415
+    from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files  # noqa: PLC0415
+
+    fleet = load_fleet(tenant_files(directory or TENANTS_DIR), all_sites())
+    return {
+        slug: {h.name: h.size.value for h in tenant.hosts} for slug, tenant in fleet.tenants.items()
+    }
 
 
 def _plan(args: argparse.Namespace) -> int:

@@ -67,14 +67,21 @@ class Assessment:
     data_bytes: dict[str, int] = field(default_factory=dict)  # host -> bytes to move
 
 
-def assess(estate: Estate, found: dict[str, HostDiscovery]) -> Assessment:
+def assess(
+    estate: Estate,
+    found: dict[str, HostDiscovery],
+    declared_hosts: dict[str, dict[str, str]] | None = None,
+) -> Assessment:
+    """declared_hosts: per tenant, the PDN hosts its tenant file declares (name -> size); a
+    rehosted application is matched to the one named after it, or told to declare one."""
     by_address = {str(h.address): h.name for _r, h in estate.hosts()}
     gateways = {str(r.gateway) for r in estate.rooms}
     workloads: list[Workload] = []
     dependencies: list[Dependency] = []
     satu_data: list[SatuDataFinding] = []
+    agency_of = {h.name: r.agency for r, h in estate.hosts()}
     for host in found.values():
-        workloads += _workloads(host)
+        workloads += _workloads(host, agency_of.get(host.host, "?"), declared_hosts)
         dependencies += _dependencies(host, by_address, gateways)
         satu_data += _satu_data(host)
     return Assessment(
@@ -92,7 +99,24 @@ def _os_blockers(host: HostDiscovery) -> tuple[str, ...]:
     return (f"unsupported OS {host.os.pretty_name}: rebuild on Debian 12 before it moves",)
 
 
-def _workloads(host: HostDiscovery) -> list[Workload]:
+def _rehost_target(
+    app: str, agency: str, declared_hosts: dict[str, dict[str, str]] | None
+) -> tuple[str, tuple[str, ...]]:
+    """Where a rehosted application goes, and what is missing for it."""
+    if declared_hosts is None:
+        return "a PDN host of the tenant", ()
+    size = declared_hosts.get(agency, {}).get(app)
+    if size is None:
+        return "a PDN host of the tenant", (
+            f"no PDN host for it: declare `hosts: [{{name: {app}, size: small}}]` in "
+            f"tenants/{agency}.yaml, then `pdn tenant up {agency}`",
+        )
+    return f"PDN host {agency}/{app} ({size})", ()
+
+
+def _workloads(
+    host: HostDiscovery, agency: str, declared_hosts: dict[str, dict[str, str]] | None
+) -> list[Workload]:
     found: list[Workload] = []
     os_blockers = _os_blockers(host)
     # A site configured but not served (nginx not running) is no workload.
@@ -111,14 +135,16 @@ def _workloads(host: HostDiscovery) -> list[Workload]:
                 f"local-only state: {site.uploads.files} uploads in {site.uploads.path}: to "
                 "object storage, or moved with the host"
             )
+        app = site.root.rstrip("/").rsplit("/", 1)[-1]
+        target, missing = _rehost_target(app, agency, declared_hosts)
         found.append(
             Workload(
                 host.host,
                 "web-app",
-                site.root.rstrip("/").rsplit("/", 1)[-1],
+                app,
                 Strategy.REHOST,
-                "a PDN host of the tenant",
-                tuple(blockers),
+                target,
+                (*blockers, *missing),
                 tuple(notes),
             )
         )

@@ -193,3 +193,17 @@ def test_assessing_before_discovery_says_what_to_run(
     assert "run `pdn migrate discover` first" in said
     assert main(["migrate", "discover", "--estate", str(other)]) == 1
     assert "is it up? (`pdn estate up`)" in capsys.readouterr().err
+
+
+def test_rehosted_applications_go_to_the_pdn_hosts_their_tenants_declare(
+    discovered: dict[str, HostDiscovery], agency_estate: EstateRuntime
+) -> None:
+    declared = {"kab-bekasi": {"simpeg": "small"}, "kab-bekasi-disdukcapil": {}}
+    result = assess(agency_estate.estate, discovered, declared)
+    apps = {w.name: w for w in result.workloads if w.kind == "web-app"}
+    assert apps["simpeg"].target == "PDN host kab-bekasi/simpeg (small)"
+    assert apps["simpeg"].blockers == ()
+    assert apps["layanan"].blockers == (
+        "no PDN host for it: declare `hosts: [{name: layanan, size: small}]` in "
+        "tenants/kab-bekasi-disdukcapil.yaml, then `pdn tenant up kab-bekasi-disdukcapil`",
+    )
