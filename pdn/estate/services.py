@@ -148,6 +148,16 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
         ]
     if host.app is not None:
         _write_app(room, host, host.app, root)
+    if host.app is not None and host.app.database_host != host.name:
+        # Its report worker holds a connection to the database host, as queue workers do.
+        lines.append(
+            f"(set +e; while :; do mariadb --defaults-extra-file=/etc/{host.app.name}/worker.cnf "
+            "-e 'SELECT SLEEP(3600)' >/dev/null 2>&1; sleep 1; done) &"
+            if host.app.engine is ServiceKind.MARIADB
+            else f"(set +e; while :; do PGPASSFILE=/etc/{host.app.name}/worker.pgpass psql "
+            f"-h {_server_address(room, host.app.database_host)} -U {host.app.name} "
+            f"-d {host.app.name} -c 'SELECT pg_sleep(3600)' >/dev/null 2>&1; sleep 1; done) &"
+        )
     if ServiceKind.WEB in host.services:
         lines += [
             "install -d /run/php",
@@ -255,8 +265,26 @@ def _write_app(room: Room, host: Host, app: App, root: Path) -> None:
         "# Nightly: drop unfinished uploads older than a week.\n"
         f"30 1 * * * www-data find {www}/uploads -name '*.part' -mtime +7 -delete\n",
     )
+    if server.name != host.name:  # the worker's login, kept the way agencies keep it
+        _write(
+            root,
+            f"/etc/{app.name}/worker.cnf",
+            f"[client]\nhost={address}\nuser={app.name}\npassword={password}\n"
+            f"database={app.name}\n",
+            0o600,
+        )
+        _write(
+            root,
+            f"/etc/{app.name}/worker.pgpass",
+            f"{address}:*:{app.name}:{app.name}:{password}\n",
+            0o600,
+        )
     chroot(root, "chown", "-R", "www-data:www-data", f"{www}/uploads")
     chroot(root, "chgrp", "www-data", f"{www}/config.php")
+
+
+def _server_address(room: Room, name: str) -> str:
+    return str(next(h.address for h in room.hosts if h.name == name))
 
 
 def server_root(root: Path, host: Host, server: Host) -> Path:

@@ -218,8 +218,9 @@ def _dependencies(
     for connection in host.connections:
         address, _, port = connection.remote.rpartition(":")
         target = by_address.get(address)
-        # Ours calling theirs, not their client calling us: its port is not one we listen on.
-        ours = not any(int(port) == s.port for s in host.listening)
+        # Ours calling theirs, not their client calling us: our end is not a port we serve.
+        local_port = int(connection.local.rpartition(":")[2])
+        ours = not any(local_port == s.port for s in host.listening)
         if target and target != host.host and address not in gateways and ours:
             found.append(Dependency(host.host, target, int(port), "wire", connection.process))
     return found

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -65,8 +66,30 @@ def _snapshot(runtime: EstateRuntime) -> dict[str, object]:
     return found
 
 
+def _worker_connected(runtime: EstateRuntime) -> None:
+    """simpeg-app's report worker holds a connection to simpeg-db (it starts at boot, retrying
+    each second until the database answers): wait for it, so discovery sees it on the wire."""
+    _room, app = runtime.estate.host("simpeg-app")
+    _room, db = runtime.estate.host("simpeg-db")
+    deadline = time.monotonic() + 30
+    while True:
+        listed = subprocess.run(
+            [*runtime.ssh_argv(app), f"ss -Htn state established dst {db.address}:3306"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+            stdin=subprocess.DEVNULL,
+        ).stdout
+        if listed.strip():
+            return
+        assert time.monotonic() < deadline, "simpeg-app's worker never reached simpeg-db"
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def discovered(agency_estate: EstateRuntime, estate_file: Path) -> dict[str, HostDiscovery]:
+    _worker_connected(agency_estate)
     before = _snapshot(agency_estate)
     assert main(["migrate", "discover", "--estate", str(estate_file)]) == 0
     assert _snapshot(agency_estate) == before, "discovery changed a host"
@@ -137,8 +160,9 @@ def test_assessment_moves_each_workload_and_finds_the_citizen_data(
     (app,) = [w for w in result.workloads if w.host == "simpeg-app"]
     assert any("hard-coded database address 198.18.196.11" in n for n in app.notes)
     assert any("local-only state: 8 uploads" in n for n in app.notes)
-    assert [(d.source, d.target, d.seen) for d in result.dependencies] == [
-        ("simpeg-app", "simpeg-db", "configuration")
+    assert [(d.source, d.target, d.seen, d.port) for d in result.dependencies] == [
+        ("simpeg-app", "simpeg-db", "configuration", None),
+        ("simpeg-app", "simpeg-db", "wire", 3306),  # its worker's connection, one way only
     ]
     findings = {(f.host, f.table, f.column): f for f in result.satu_data}
     assert set(findings) == {
