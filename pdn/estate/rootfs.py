@@ -103,6 +103,9 @@ def ensure_rootfs(recipe: Recipe = Recipe()) -> Path:
         return target
     debootstrap = ensure_debootstrap()
     cache_root().mkdir(parents=True, exist_ok=True)
+    for stale in cache_root().glob(".building-*"):  # a build killed midway: ~1 GB each
+        if not Path(f"/proc/{stale.name.rsplit('-', 1)[-1]}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
     scratch = cache_root() / f".building-{recipe.key}-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     started = time.monotonic()
@@ -142,7 +145,8 @@ def ensure_rootfs(recipe: Recipe = Recipe()) -> Path:
                 }
             )
         )
-        scratch.rename(target)
+        if not target.exists():  # else another pdn built it meanwhile: keep theirs
+            scratch.rename(target)
     finally:
         if scratch.exists():
             shutil.rmtree(scratch, ignore_errors=True)

@@ -161,16 +161,6 @@ def discover(
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> DiscoveryRun:
     run = run_playbook(runtime, "discover.yml", limit=limit, on_event=on_event)
-    problems = [f"{h}: unreachable ({why})" for h, why in sorted(run.unreachable.items())] + [
-        f"{h}: {why}" for h, why in sorted(run.failed.items())
-    ]
-    if problems:
-        raise MigrateError(
-            "discovery failed on "
-            + "; ".join(problems)
-            + f" (the run's events: {run.artifacts}/artifacts); is the estate up? "
-            "(`pdn estate status`)"
-        )
     directory = discovery_dir(runtime)
     directory.mkdir(parents=True, exist_ok=True)
     found: dict[str, HostDiscovery] = {}
@@ -197,6 +187,16 @@ def discover(
             json.dumps(parsed.model_dump(mode="json"), indent=1, sort_keys=True) + "\n"
         )
         found[host.name] = parsed
+    # What was reached is written; what was not is named (its last discovery is kept as it was).
+    problems = [f"{h}: unreachable ({why})" for h, why in sorted(run.unreachable.items())] + [
+        f"{h}: {why}" for h, why in sorted(run.failed.items())
+    ]
+    if problems:
+        raise MigrateError(
+            f"discovery failed on {'; '.join(problems)}; the {len(found)} other host(s) were "
+            f"discovered (the run's events: {run.artifacts}/artifacts). Is the host up? "
+            "(`pdn estate status`)"
+        )
     return DiscoveryRun(found, run.changed, directory, run.artifacts)
 
 

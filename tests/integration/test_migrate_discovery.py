@@ -231,3 +231,26 @@ def test_rehosted_applications_go_to_the_pdn_hosts_their_tenants_declare(
         "no PDN host for it: declare `hosts: [{name: layanan, size: small}]` in "
         "tenants/kab-bekasi-disdukcapil.yaml, then `pdn tenant up kab-bekasi-disdukcapil`",
     )
+
+
+def test_a_host_cut_off_is_named_and_the_others_are_still_discovered(
+    discovered: dict[str, HostDiscovery],
+    agency_estate: EstateRuntime,
+    estate_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _room, db = agency_estate.estate.host("simpeg-db")
+    files = discovery_dir(agency_estate)
+    before = {p.name: p.stat().st_mtime_ns for p in files.iterdir()}
+    agency_estate.stop_host(db)  # its whole namespace gone: nothing answers at its address
+    try:
+        assert main(["migrate", "discover", "--estate", str(estate_file)]) == 1
+        said = capsys.readouterr().err
+        assert "discovery failed on simpeg-db: unreachable" in said
+        assert "the 5 other host(s) were discovered" in said
+        after = {p.name: p.stat().st_mtime_ns for p in files.iterdir()}
+        assert after["simpeg-db.json"] == before["simpeg-db.json"]  # its last one is kept
+        assert all(after[n] > before[n] for n in after if n != "simpeg-db.json")
+    finally:
+        agency_estate.up()
+    assert main(["migrate", "discover", "--estate", str(estate_file)]) == 0
