@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -61,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # its reader left (`pdn … | head`): nothing more to say, no error
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail too
+        return 141  # 128 + SIGPIPE, as a shell reports it
     except Exception as err:  # a bug, not a user error: one line, the traceback on request
         if os.environ.get("PDN_DEBUG") == "1":
             raise

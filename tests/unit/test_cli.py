@@ -201,3 +201,31 @@ def test_a_state_backend_that_is_not_supported_is_named(
     monkeypatch.setenv("PDN_STATE_BACKEND", value)
     assert main(["state", "show"]) == 1
     assert says in _one_line_error(capsys)
+
+
+class _LeftPipe:
+    """A stdout whose reader has gone (`pdn … | head -1` after its line)."""
+
+    def write(self, _text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError("no file descriptor")
+
+
+def test_a_reader_that_leaves_is_no_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pipe closes under pdn, which stops quietly (exit 141, as a shell reports SIGPIPE),
+    not with `internal error`."""
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", _LeftPipe())
+        code = main(["tenant", "list"])
+    assert code == 141
+    assert capsys.readouterr().err == ""
