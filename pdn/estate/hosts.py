@@ -9,7 +9,6 @@ namespace dies with every process in it. Then the overlay is unmounted, the name
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -154,7 +153,6 @@ class EstateRuntime:
         network.check_routes(self.estate)
         lower = rootfs.ensure_rootfs()
         public_key = self.ensure_key()
-        (self.state / "estate.json").write_text(json.dumps({"estate": self.estate.name}))
         pending = [(room, host) for room, host in self.estate.hosts() if self.pid(host) is None]
         for _room, host in pending:  # every root first: an app's host writes its server's
             self._mount(host, lower)

@@ -158,19 +158,11 @@ class LocalHostPool:
             runtime = self.runtime(allocations)
             return runtime.root(runtime.estate.host(host.key)[1])
 
-    def pid(self, tenant: str, name: str) -> int | None:
-        with self._locked() as allocations:
-            runtime = self.runtime(allocations)
-            return runtime.pid(runtime.estate.host(f"{tenant}-{name}")[1])
-
     def ssh_argv(self, address: str) -> list[str]:
         with self._locked() as allocations:
             runtime = self.runtime(allocations)
             key = next(k for k, a in allocations.items() if a == address)
             return runtime.ssh_argv(runtime.estate.host(key)[1])
-
-    def bridge(self) -> str:
-        return network.bridge_name(self._estate({}), self._estate({}).rooms[0])
 
     def start(self) -> bool:
         """Boot every allocated host that is not running (the DC coming up): True if any."""

@@ -5,6 +5,7 @@ Removed at the end of the session, even on failure."""
 from __future__ import annotations
 
 import ipaddress
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,3 +44,17 @@ def agency_estate(estate_file: Path) -> Iterator[EstateRuntime]:
         yield runtime
     finally:
         runtime.down()
+
+
+def run_on(runtime: EstateRuntime, host: str, command: str, user: str = "root") -> str:
+    """A command on an estate host over SSH, as an operator runs it; its output."""
+    _room, found = runtime.estate.host(host)
+    done = subprocess.run(
+        [*runtime.ssh_argv(found, user), command],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return done.stdout.strip()

@@ -15,22 +15,9 @@ from pdn.estate.hosts import EstateRuntime
 from pdn.estate.loader import load_estate
 from pdn.estate.network import bridge_name, namespace_name
 from pdn.estate.seed import DATABASES
-from tests.integration.estate_fixtures import write_test_estate
+from tests.integration.estate_fixtures import run_on, write_test_estate
 
 pytestmark = pytest.mark.integration
-
-
-def _ssh(runtime: EstateRuntime, host: str, command: str, user: str = "root") -> str:
-    _room, found = runtime.estate.host(host)
-    done = subprocess.run(
-        [*runtime.ssh_argv(found, user), command],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
-    return done.stdout.strip()
 
 
 def _page(runtime: EstateRuntime, host: str) -> str:
@@ -41,11 +28,11 @@ def _page(runtime: EstateRuntime, host: str) -> str:
 
 def test_each_host_is_a_server_of_its_own(agency_estate: EstateRuntime) -> None:
     for _room, host in agency_estate.estate.hosts():
-        assert _ssh(agency_estate, host.name, "hostname") == host.name
-        addresses = _ssh(agency_estate, host.name, "ip -4 -o addr show dev eth0")
+        assert run_on(agency_estate, host.name, "hostname") == host.name
+        addresses = run_on(agency_estate, host.name, "ip -4 -o addr show dev eth0")
         assert f"inet {host.address}/" in addresses
     # Its own processes only: PID 1 is the host's init, no process of another host is seen.
-    processes = _ssh(agency_estate, "simpeg-db", "ps -e -o pid=,comm=").splitlines()
+    processes = run_on(agency_estate, "simpeg-db", "ps -e -o pid=,comm=").splitlines()
     assert processes[0].split() == ["1", "pdn-host-init"]
     assert any(line.split()[1] == "mariadbd" for line in processes)
     assert not any(line.split()[1] in ("nginx", "postgres") for line in processes)
@@ -56,17 +43,17 @@ def test_the_agencies_applications_answer_with_their_data(agency_estate: EstateR
     assert f"pegawai: {DATABASES['simpeg'].rows}" in _page(agency_estate, "simpeg-app")
     assert f"permohonan: {DATABASES['layanan'].rows}" in _page(agency_estate, "layanan")
     assert f"berita: {DATABASES['portal'].rows}" in _page(agency_estate, "portal")
-    count = _ssh(
+    count = run_on(
         agency_estate,
         "satudata",
         "su postgres -c \"psql -tAc 'SELECT count(*) FROM penduduk_desa' satudata\"",
     )
     assert count == str(DATABASES["satudata"].rows)
-    config = _ssh(agency_estate, "simpeg-app", "cat /var/www/simpeg/config.php")
+    config = run_on(agency_estate, "simpeg-app", "cat /var/www/simpeg/config.php")
     _room, db = agency_estate.estate.host("simpeg-db")
     assert f"define('DB_HOST', '{db.address}');" in config  # hard-coded, as agencies do
-    assert "simpeg" in _ssh(agency_estate, "simpeg-app", "cat /etc/cron.d/simpeg")
-    uploads = _ssh(agency_estate, "simpeg-app", "ls /var/www/simpeg/uploads")
+    assert "simpeg" in run_on(agency_estate, "simpeg-app", "cat /etc/cron.d/simpeg")
+    uploads = run_on(agency_estate, "simpeg-app", "ls /var/www/simpeg/uploads")
     assert "SK Bupati No. 12 Tahun 2024.pdf" in uploads.splitlines()
     # The file share: SFTP only, for its user.
     _room, arsip = agency_estate.estate.host("arsip")
@@ -85,7 +72,7 @@ def test_the_agencies_applications_answer_with_their_data(agency_estate: EstateR
 def test_a_host_killed_by_pid_comes_back_with_its_data(agency_estate: EstateRuntime) -> None:
     before = {s.name: s.pid for s in agency_estate.status()}
     _room, db = agency_estate.estate.host("simpeg-db")
-    _ssh(
+    run_on(
         agency_estate, "simpeg-db", "mariadb -e \"INSERT INTO simpeg.unit_kerja VALUES (9, 'Uji')\""
     )
     agency_estate.stop_host(db)  # a power cut: its whole PID namespace goes
@@ -100,7 +87,7 @@ def test_a_host_killed_by_pid_comes_back_with_its_data(agency_estate: EstateRunt
     assert {n: s.pid for n, s in after.items() if n != "simpeg-db"} == {
         n: pid for n, pid in before.items() if n != "simpeg-db"
     }  # the others were left alone
-    rows = _ssh(
+    rows = run_on(
         agency_estate,
         "simpeg-db",
         "mariadb -N -e 'SELECT nama FROM simpeg.unit_kerja WHERE id = 9'",

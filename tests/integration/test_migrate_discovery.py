@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,6 +18,7 @@ from pdn.migrate.assess import Strategy, assess
 from pdn.migrate.discovery import HostDiscovery, discovery_dir, load_discovery
 from pdn.migrate.plan import make_plan
 from pdn.migrate.runner import migration_state
+from tests.integration.estate_fixtures import run_on
 
 pytestmark = pytest.mark.integration
 
@@ -42,15 +42,7 @@ def _snapshot(runtime: EstateRuntime) -> dict[str, object]:
     and every database's content checksum."""
     found: dict[str, object] = {}
     for name, command in CHECKSUMS.items():
-        _room, found_host = runtime.estate.host(name)
-        found[f"{name}:checksum"] = subprocess.run(
-            [*runtime.ssh_argv(found_host), command],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-            stdin=subprocess.DEVNULL,
-        ).stdout
+        found[f"{name}:checksum"] = run_on(runtime, name, command)
     for _room, host in runtime.estate.hosts():
         upper = runtime.host_dir(host) / "upper"
         for root, _dirs, files in os.walk(upper):
@@ -69,19 +61,10 @@ def _snapshot(runtime: EstateRuntime) -> dict[str, object]:
 def _worker_connected(runtime: EstateRuntime) -> None:
     """simpeg-app's report worker holds a connection to simpeg-db (it starts at boot, retrying
     each second until the database answers): wait for it, so discovery sees it on the wire."""
-    _room, app = runtime.estate.host("simpeg-app")
     _room, db = runtime.estate.host("simpeg-db")
     deadline = time.monotonic() + 30
     while True:
-        listed = subprocess.run(
-            [*runtime.ssh_argv(app), f"ss -Htn state established dst {db.address}:3306"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-            stdin=subprocess.DEVNULL,
-        ).stdout
-        if listed.strip():
+        if run_on(runtime, "simpeg-app", f"ss -Htn state established dst {db.address}:3306"):
             return
         assert time.monotonic() < deadline, "simpeg-app's worker never reached simpeg-db"
         time.sleep(0.5)
