@@ -72,3 +72,7 @@ bench-clusters: toolchain
 # Needs no toolchain: the estate's hosts and Ansible.
 bench-discovery: $(VENV)/.installed
 	$(BIN)/python benchmarks/discovery.py --write-readme
+
+# A scratch DC with the example tenants and a scratch estate (~10 min).
+bench-migration: toolchain
+	$(BIN)/python benchmarks/migration.py --write-readme

@@ -13,7 +13,14 @@ from pdn.cli.output import progress, table
 from pdn.estate.loader import LOCAL_ESTATE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pdn.estate.hosts import EstateRuntime
+    from pdn.migrate.targets import Targets
+    from pdn.migrate.waves import HostWork, WaveRun
+
+
+WAVE_ACTIONS = ("run", "verify", "cutover", "rollback", "finalize", "retire")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,6 +30,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ("discover", _discover, "what every host runs (read-only), one file per host"),
         ("assess", _assess, "how each workload moves, what blocks it, Satu Data findings"),
         ("plan", _plan, "waves from dependencies and agencies, as a table and an SVG"),
+        ("run", _run, "move a wave into the national DC (resumes where it stopped)"),
+        ("verify", _verify, "check a moved wave on both sides (testinfra; JUnit XML report)"),
+        ("cutover", _cutover, "freeze the sources, sync, switch the service names to the DC"),
+        ("rollback", _rollback, "carry the DC's writes home, switch the service names back"),
+        ("finalize", _finalize, "close a wave's rollback window (its sources may retire)"),
+        ("retire", _retire, "stop a finalized wave's agency hosts for good"),
+        ("status", _status, "each wave's phase and where its service names point"),
+        ("all", _all, "every wave of the plan in order: run, verify, cut over"),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument(
@@ -37,6 +52,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         if name == "plan":
             action.add_argument(
                 "--max-hosts", type=int, default=4, help="hosts per wave (default: %(default)s)"
+            )
+        if name == "all":
+            action.add_argument(
+                "--inventory", type=Path, default=None, help="the site (default: the local DC)"
+            )
+        if name in WAVE_ACTIONS:
+            action.add_argument("--wave", type=int, required=True, help="the wave")
+            action.add_argument(
+                "--inventory", type=Path, default=None, help="the site (default: the local DC)"
+            )
+        if name == "run":
+            action.add_argument(
+                "--check", action="store_true", help="say what would change, change nothing"
             )
         action.set_defaults(handler=handler)
 
@@ -158,3 +186,229 @@ def _plan(args: argparse.Namespace) -> int:
     as_json, picture = write_plan(plan, migration_state(runtime))
     print(f"the plan: {as_json}; the picture: {picture}")
     return 0
+
+
+def _switch(args: argparse.Namespace) -> Callable[[dict[str, str]], bool]:
+    """How service names are switched: the local DC's DNS server."""
+    from pdn.dc import dns  # noqa: PLC0415
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
+    from pdn.inventory import LOCAL_SITE, load_site  # noqa: PLC0415
+
+    dc = LocalDC(load_site(args.inventory or LOCAL_SITE))
+    return lambda names: dns.set_records(dc.settings, names, dc.supervisor)
+
+
+def _wave(args: argparse.Namespace) -> tuple[EstateRuntime, Targets, list[HostWork]]:
+    """The estate, where its tenants' workloads land (the stacks' outputs), the wave's work."""
+    from pdn import pulumi_env  # noqa: PLC0415
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
+    from pdn.inventory import LOCAL_SITE, load_site  # noqa: PLC0415
+    from pdn.migrate.discovery import load_discovery  # noqa: PLC0415
+    from pdn.migrate.targets import load_targets  # noqa: PLC0415
+    from pdn.migrate.waves import wave_hosts, work_of  # noqa: PLC0415
+    from pdn.state import select  # noqa: PLC0415
+
+    runtime = _runtime(args)
+    site = load_site(args.inventory or LOCAL_SITE)
+    env = pulumi_env.environment(state=select.configured(site))
+    targets = load_targets(env, site.code, LocalDC(site))
+    hosts = wave_hosts(runtime, args.wave)
+    return runtime, targets, work_of(runtime, hosts, load_discovery(runtime), targets)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pdn.cli.output import HostProgress  # noqa: PLC0415
+    from pdn.migrate.waves import run_wave  # noqa: PLC0415
+
+    runtime, targets, work = _wave(args)
+    hosts = [w.host for w in work]
+    progress(
+        f"[run] wave {args.wave}: {', '.join(hosts)}" + (" (check mode)" if args.check else "")
+    )
+    with HostProgress({w.host: w.steps() for w in work}) as shown:
+        result = run_wave(
+            runtime,
+            args.wave,
+            work,
+            targets,
+            check=args.check,
+            switch=None if args.check else _switch(args),
+            on_event=shown.event,
+            on_step=lambda r: shown.step(r.host, r.step, r.ok, r.changed, r.detail),
+        )
+    table(
+        f"wave {args.wave}" + (" (check mode: nothing changed)" if args.check else ""),
+        ["host", "tenant", "steps done before", "steps run", "changed", "result"],
+        [
+            [
+                w.host,
+                w.tenant,
+                ",".join(result.skipped.get(w.host, [])) or "-",
+                ",".join(r.step for r in result.results if r.host == w.host) or "-",
+                str(sum(r.changed for r in result.results if r.host == w.host)),
+                next(
+                    (
+                        f"failed: {r.detail}"
+                        for r in result.results
+                        if r.host == w.host and not r.ok
+                    ),
+                    "ok",
+                ),
+            ]
+            for w in work
+        ],
+    )
+    runs = ", ".join(str(r) for r in result.runs) or "-"
+    print(f"changed: {result.changed}; the runs' artifacts: {runs}")
+    return 0 if result.ok else 1
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from pdn.migrate.verify import verify  # noqa: PLC0415
+
+    runtime, targets, work = _wave(args)
+    progress(f"[verify] wave {args.wave}: {', '.join(w.host for w in work)}")
+    outcome = verify(runtime, args.wave, work, targets)
+    if outcome.failures:
+        table(
+            f"wave {args.wave}: what differs",
+            ["check", "what failed"],
+            [[name, said] for name, said in outcome.failures],
+        )
+    print(f"{outcome.passed} passed, {outcome.failed} failed; the report: {outcome.report}")
+    return 0 if outcome.ok else 1
+
+
+def _summary(title: str, work: list[HostWork], result: WaveRun) -> int:
+    table(
+        title,
+        ["host", "steps", "changed", "result"],
+        [
+            [
+                w.host,
+                ",".join(r.step for r in result.results if r.host == w.host) or "-",
+                str(sum(r.changed for r in result.results if r.host == w.host)),
+                next(
+                    (
+                        f"failed: {r.detail}"
+                        for r in result.results
+                        if r.host == w.host and not r.ok
+                    ),
+                    "ok",
+                ),
+            ]
+            for w in work
+        ]
+        + [["dns", r.step, str(r.changed), r.detail] for r in result.results if r.host == "dns"],
+    )
+    runs = ", ".join(str(r) for r in result.runs) or "-"
+    print(f"changed: {result.changed}; the runs' artifacts: {runs}")
+    return 0 if result.ok else 1
+
+
+def _cutover(args: argparse.Namespace) -> int:
+    from pdn.cli.output import HostProgress  # noqa: PLC0415
+    from pdn.migrate.verify import verify  # noqa: PLC0415
+    from pdn.migrate.waves import CUTOVER_STEPS, cutover  # noqa: PLC0415
+
+    runtime, targets, work = _wave(args)
+    outcome = verify(runtime, args.wave, work, targets)
+    if not outcome.ok:
+        print(
+            f"wave {args.wave} does not verify ({outcome.failed} failed; {outcome.report}): "
+            "`pdn migrate run` it again, then `pdn migrate verify`"
+        )
+        return 1
+    progress(f"[cutover] wave {args.wave}: verified ({outcome.passed} checks), now switching")
+    steps = {w.host: [s for s in CUTOVER_STEPS if s in w.applies()] for w in work}
+    with HostProgress(steps) as shown:
+        result = cutover(
+            runtime,
+            args.wave,
+            work,
+            targets,
+            _switch(args),
+            on_event=shown.event,
+            on_step=lambda r: shown.step(r.host, r.step, r.ok, r.changed, r.detail),
+        )
+    return _summary(f"wave {args.wave}: cutover", work, result)
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from pdn.cli.output import HostProgress  # noqa: PLC0415
+    from pdn.migrate.waves import ROLLBACK_STEPS, rollback  # noqa: PLC0415
+
+    runtime, targets, work = _wave(args)
+    steps = {w.host: [s for s in ROLLBACK_STEPS if s in w.applies()] for w in work}
+    with HostProgress(steps) as shown:
+        result = rollback(
+            runtime,
+            args.wave,
+            work,
+            targets,
+            _switch(args),
+            on_event=shown.event,
+            on_step=lambda r: shown.step(r.host, r.step, r.ok, r.changed, r.detail),
+        )
+    return _summary(f"wave {args.wave}: rollback", work, result)
+
+
+def _finalize(args: argparse.Namespace) -> int:
+    from pdn.migrate.waves import finalize  # noqa: PLC0415
+
+    journal = finalize(_runtime(args), args.wave)
+    print(f"wave {args.wave} is {journal.phase}: no rollback from here; its hosts may retire")
+    return 0
+
+
+def _retire(args: argparse.Namespace) -> int:
+    from pdn.migrate.waves import retire, wave_hosts  # noqa: PLC0415
+
+    runtime = _runtime(args)
+    stopped = retire(runtime, args.wave, wave_hosts(runtime, args.wave))
+    print(f"wave {args.wave}: retired {', '.join(stopped) or 'nothing (all stopped already)'}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from pdn.dc import dns  # noqa: PLC0415
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
+    from pdn.inventory import LOCAL_SITE, load_site  # noqa: PLC0415
+    from pdn.migrate.waves import Journal, journal_path, wave_numbers  # noqa: PLC0415
+
+    runtime = _runtime(args)
+    settings = LocalDC(load_site(LOCAL_SITE)).settings
+    rows = []
+    for number, hosts in wave_numbers(runtime):
+        journal = Journal.load(journal_path(runtime, number), number)
+        names = []
+        for host in hosts:
+            app = runtime.estate.host(host)[1].app
+            if app is not None and app.service:
+                try:
+                    found = dns.resolve(app.service, settings.listen_host, settings.ports.dns)
+                except OSError:
+                    found = ["?"]
+                names.append(f"{app.service} -> {','.join(found) or '-'}")
+        rows.append([str(number), ", ".join(hosts), journal.phase, "; ".join(names) or "-"])
+    table(f"waves of {runtime.estate.name}", ["wave", "hosts", "phase", "service names"], rows)
+    return 0
+
+
+def _all(args: argparse.Namespace) -> int:
+    """Every wave in the plan's order; a wave already cut over is left as it is; the first
+    that fails stops the rest (its hosts are named, and `pdn migrate all` resumes it)."""
+    from pdn.migrate.waves import Journal, journal_path, wave_numbers  # noqa: PLC0415
+
+    runtime = _runtime(args)
+    for number, _hosts in wave_numbers(runtime):
+        phase = Journal.load(journal_path(runtime, number), number).phase
+        if phase in ("cut-over", "finalized", "retired"):
+            progress(f"[all] wave {number} is {phase}: left as it is")
+            continue
+        wave_args = argparse.Namespace(**vars(args), wave=number, check=False)
+        for step in (_run, _cutover):  # the cutover verifies first
+            if step(wave_args) != 0:
+                print(f"wave {number} stopped at {step.__name__[1:]}: fix it, then run again")
+                return 1
+    return _status(args)

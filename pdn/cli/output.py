@@ -142,3 +142,68 @@ class BuildProgress:
                 f"{self._label}: still building ({format_duration(elapsed)} elapsed{about})",
                 flush=True,
             )
+
+
+class HostProgress:
+    """Per host, a bar of its steps and the task it is in, fed by ansible-runner's events (on a
+    terminal); otherwise a line per finished step."""
+
+    def __init__(self, steps: dict[str, list[str]]) -> None:
+        self.steps = steps
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> HostProgress:
+        if is_terminal():
+            from rich.progress import (  # noqa: PLC0415
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.fields[host]:<14}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+            )
+            self._bar.start()
+            for host, steps in self.steps.items():
+                self._tasks[host] = self._bar.add_task("waiting", total=len(steps), host=host)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def event(self, event: dict[str, Any]) -> None:
+        """runner_on_start: the task a host is in now."""
+        data = event.get("event_data") or {}
+        host = data.get("host")
+        if self._bar is None or event.get("event") != "runner_on_start" or host not in self._tasks:
+            return
+        with self._lock:
+            self._bar.update(self._tasks[host], description=str(data.get("task", "")))
+
+    def step(self, host: str, step: str, ok: bool, changed: int, detail: str) -> None:
+        said = "done" if ok else f"FAILED: {detail}"
+        if self._bar is None:
+            print(f"[{host}] {step}: {said} (changed {changed})", flush=True)
+            return
+        with self._lock:
+            self._bar.update(
+                self._tasks[host], advance=1 if ok else 0, description=f"{step}: {said}"
+            )
+
+    def skip(self, host: str, count: int) -> None:
+        if self._bar is not None and count:
+            self._bar.update(self._tasks[host], advance=count)

@@ -37,6 +37,7 @@ def _up(args: argparse.Namespace) -> int:
     from pdn import pulumi_env, stacks, toolchain  # noqa: PLC0415
     from pdn.dataservices import schedule  # noqa: PLC0415
     from pdn.dataservices.sql import ENGINES  # noqa: PLC0415
+    from pdn.dc import volumes  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.inventory import all_sites, load_site  # noqa: PLC0415
     from pdn.state import select  # noqa: PLC0415
@@ -59,6 +60,9 @@ def _up(args: argparse.Namespace) -> int:
         stacks.bind_to_local_dc(stack, site, args.inventory)
     if not state_in_dc:
         dc.up(progress=progress)
+    with dc.api_client(break_glass=True) as api:
+        for volume in volumes.reclaim_released(api):
+            progress(f"[volumes] {volume}: kept from before, bound again to its claim")
     admin = dc.object_storage_admin()
     storage = stacks.ObjectStorageBinding(
         dc.object_storage_endpoint(), admin.access_key, admin.secret_key

@@ -186,14 +186,16 @@ def ensure_files(
     """Each server's data directory (initialised once), its certificate and key (owned by the
     server's user), its access rules and the admin login; pgBackRest's configuration with the
     backup repositories (owner-only: it holds their keys)."""
+    gateway_address = str(settings.host_network.network_address + 1)
     cert = pki.ensure_cert(
         settings.pki_dir,
         ca,
         pki.CertSpec(
             CERT_FILE,
             "pdn databases",
-            dns_names=("localhost", "127.0.0.1"),
-            ip_addresses=("127.0.0.1",),
+            # The PDN hosts reach the servers at their network's gateway (pdn.dc.gateway).
+            dns_names=("localhost", "127.0.0.1", gateway_address),
+            ip_addresses=("127.0.0.1", gateway_address),
             server=True,
         ),
     )

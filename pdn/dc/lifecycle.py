@@ -22,6 +22,8 @@ from pdn.dc import (
     cluster_api,
     control_plane,
     databases,
+    dns,
+    gateway,
     network,
     nodes,
     object_storage,
@@ -49,6 +51,8 @@ COMPONENTS = (
     *control_plane.ORDER,
     *(store.name for store in object_storage.STORES),
     *databases.NAMES,
+    gateway.NAME,
+    dns.NAME,
     *cluster_api.NAMES,
 )
 
@@ -272,6 +276,9 @@ class LocalDC:
         ]
         databases.ensure_files(self.settings, creds.ca, repos)
         specs.update((s.name, s) for s in databases.process_specs(self.settings, creds.ca.cert))
+        specs[gateway.NAME] = gateway.process_spec(self.settings)
+        dns.ensure_files(self.settings)
+        specs[dns.NAME] = dns.process_spec(self.settings)
         cluster_api.ensure_credentials(self.settings, creds.ca)
         specs.update((s.name, s) for s in cluster_api.process_specs(self.settings, toolchain))
         planes = [
@@ -327,6 +334,8 @@ class LocalDC:
             self._ensure_control_plane(plane, plane_specs, report)
         for name in (*(store.name for store in object_storage.STORES), *databases.NAMES):
             self._ensure(specs[name], "data services", report)
+        self._ensure(specs[gateway.NAME], "data services", report)
+        self._ensure(specs[dns.NAME], "service names", report)
         report("data services", "backup repositories at every site (pgBackRest stanza)")
         self._ensure_backup_repository()
         iam = functools.partial(self.object_storage_client, service="iam")
@@ -485,6 +494,8 @@ class LocalDC:
                 for store in object_storage.STORES
             ]
             specs += databases.process_specs(self.settings, creds.ca.cert)
+            specs.append(gateway.process_spec(self.settings))
+            specs.append(dns.process_spec(self.settings))
             specs += cluster_api.process_specs(self.settings, bin_dir())
         components = self._components(self.plane, COMPONENTS, specs)
         total, not_ready = 0, []
@@ -520,7 +531,8 @@ class LocalDC:
             pid = plane.supervisor.pid(name)
             spec = by_name.get(name)
             ports = spec.ports if spec else ()
-            port_open = bool(ports) and all(
+            # A process that serves no port of its own (it binds elsewhere) has none to open.
+            port_open = spec is not None and all(
                 port_in_use(self.settings.listen_host, p) for p in ports
             )
             if pid is None:
@@ -559,6 +571,7 @@ class LocalDC:
         groups = (
             (schedule.NAME,),  # no new backup starts against services that are going
             cluster_api.NAMES,
+            (gateway.NAME, dns.NAME),
             databases.NAMES,
             tuple(store.name for store in object_storage.STORES),
         )

@@ -26,6 +26,7 @@ PINNED = {
     "mariadb-server": "1:10.11.",
     "mariadb-client": "1:10.11.",
     "mariadb-backup": "1:10.11.",
+    "dnsmasq-base": "2.90-",  # the agencies' service names (pdn.dc.dns)
 }
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 INSTALL_TIMEOUT = 1200

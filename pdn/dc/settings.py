@@ -42,6 +42,8 @@ class Ports:
     # Databases (DBaaS), TLS only.
     postgresql: int = 15432
     mariadb: int = 13306
+    # The agencies' service names (dnsmasq).
+    dns: int = 15353
     # Cluster API's managers, one port of each range per manager (core, bootstrap, control
     # plane, CAPD); CAPD's fixed ports are in pdn.dc.cluster_api.
     capi_webhook: int = 19443

@@ -173,7 +173,7 @@ def _host(
             )
     app = None
     if "app" in host:
-        a = r.mapping(host["app"], f"{where}.app", {"name", "engine", "database_host"})
+        a = r.mapping(host["app"], f"{where}.app", {"name", "engine", "database_host", "service"})
         engine_name = a.get("engine")
         if engine_name not in [e.value for e in ENGINES]:
             raise r.fail(
@@ -185,5 +185,18 @@ def _host(
             r.label(a, "name", f"{where}.app"),
             ServiceKind(engine_name),
             r.label(a, "database_host", f"{where}.app") if "database_host" in a else name,
+            _service_name(r, a, f"{where}.app") if "service" in a else None,
         )
     return Host(name, address, tuple(services), app, tuple(databases))
+
+
+def _service_name(r: _Reader, app: dict[str, Any], where: str) -> str:
+    """The name citizens reach the application by: a domain name of DNS labels."""
+    value = app.get("service")
+    labels = value.split(".") if isinstance(value, str) else []
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise r.fail(
+            f"{where}.service",
+            f"{value!r} is not a domain name (DNS labels joined by dots: simpeg.bekasikab.go.id)",
+        )
+    return str(value)

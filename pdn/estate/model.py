@@ -24,6 +24,7 @@ class App:
     name: str
     engine: ServiceKind  # MARIADB or POSTGRESQL
     database_host: str  # a host of the same room; the app's own host when local
+    service: str | None = None  # the name citizens reach it by (DNS), switched at cutover
 
 
 @dataclass(frozen=True)

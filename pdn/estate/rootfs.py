@@ -31,6 +31,7 @@ PACKAGES = (
     "sudo",
     "cron",
     "procps",
+    "rsync",  # what the migration copies trees with
     "iproute2",
     "nginx-light",
     "php8.2-fpm",

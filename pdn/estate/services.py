@@ -169,6 +169,9 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
     if ServiceKind.CRON in host.services:
         lines.append("/usr/sbin/cron -f >>/var/log/pdn-host/cron.log 2>&1 &")
     lines += [
+        # What was deployed onto the host later (a PDN host's application) starts at boot too.
+        'for unit in /etc/pdn/boot.d/*; do [ -x "$unit" ] && "$unit" '
+        ">>/var/log/pdn-host/boot.log 2>&1 || true; done",
         f"touch {STATE}/ready",
         "while :; do wait; sleep 1; done  # PID 1 reaps what its services leave",
     ]
@@ -214,15 +217,27 @@ def _write_app(room: Room, host: Host, app: App, root: Path) -> None:
         app.name, "information_schema.tables"
     )
     count_query = f"SELECT COUNT(*) FROM {table}"  # noqa: S608 (our own table, in PHP)
+    # Port and TLS are optional settings, as in most PHP applications: unset, the engine's
+    # default port without TLS (as in the agency's room).
     if app.engine is ServiceKind.MARIADB:
         connect = (
-            "$db = new mysqli(DB_HOST, DB_USER, DB_PASSWORD, DB_NAME);\n"
+            "$db = mysqli_init();\n"
+            "if (defined('DB_SSL_CA')) {\n"
+            "    $db->ssl_set(null, null, DB_SSL_CA, null, null);\n"
+            "    $db->options(MYSQLI_OPT_SSL_VERIFY_SERVER_CERT, true);\n"
+            "}\n"
+            "$db->real_connect(DB_HOST, DB_USER, DB_PASSWORD, DB_NAME,\n"
+            "    defined('DB_PORT') ? DB_PORT : 3306, null,\n"
+            "    defined('DB_SSL_CA') ? MYSQLI_CLIENT_SSL : 0);\n"
             f"$count = $db->query('{count_query}')->fetch_row()[0];\n"
         )
     else:
         connect = (
             '$db = pg_connect("host=" . DB_HOST . " dbname=" . DB_NAME . " user=" . DB_USER'
-            ' . " password=" . DB_PASSWORD);\n'
+            ' . " password=" . DB_PASSWORD\n'
+            '    . (defined("DB_PORT") ? " port=" . DB_PORT : "")\n'
+            '    . (defined("DB_SSL_CA")\n'
+            '        ? " sslmode=verify-full sslrootcert=" . DB_SSL_CA : ""));\n'
             f"$count = pg_fetch_row(pg_query($db, '{count_query}'))[0];\n"
         )
     _write(

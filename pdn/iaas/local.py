@@ -9,7 +9,9 @@ is gone, or whose host.json says something else, is what Pulumi's read sees as g
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import hashlib
 import ipaddress
 import json
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from pdn.iaas.model import IMAGES, SIZES, HostSize
 
 HOST_NETWORK = ipaddress.IPv4Network("198.18.208.0/24")
 HOST_FILE = "etc/pdn/host.json"
+LEGACY_NAME = "pdn-hosts"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,13 @@ class LocalHostPool:
             Host(key, ipaddress.IPv4Address(address), ())
             for key, address in sorted(allocations.items())
         )
-        return Estate("pdn-hosts", (Room("hosts", "pdn", self.subnet, hosts),))
+        return Estate(self.name, (Room("hosts", "pdn", self.subnet, hosts),))
+
+    @property
+    def name(self) -> str:
+        """The pool's own name, from its directory: its bridge, links and namespaces are named
+        from it, so two DCs' pools on one machine (an operator's, a test's) never share one."""
+        return "hosts-" + hashlib.sha256(str(self.directory.resolve()).encode()).hexdigest()[:6]
 
     def runtime(self, allocations: dict[str, str]) -> EstateRuntime:
         return EstateRuntime(self._estate(allocations), self.directory / "runtime")
@@ -158,6 +167,11 @@ class LocalHostPool:
             runtime = self.runtime(allocations)
             return runtime.root(runtime.estate.host(host.key)[1])
 
+    def ssh_identity(self) -> tuple[Path, Path]:
+        """The pool's SSH key and known hosts file (what an operator's tools log in with)."""
+        runtime = self.runtime({})
+        return runtime.key, runtime.known_hosts
+
     def ssh_argv(self, address: str) -> list[str]:
         with self._locked() as allocations:
             runtime = self.runtime(allocations)
@@ -190,4 +204,10 @@ class LocalHostPool:
                 network.remove_host_network(runtime.estate, host)
             for room in runtime.estate.rooms:
                 network.remove_bridge(runtime.estate, room)
+            # Pools before pdn named them per DC were all "pdn-hosts": what such a pool left.
+            legacy = dataclasses.replace(runtime.estate, name=LEGACY_NAME)
+            for _room, host in legacy.hosts():
+                network.remove_host_network(legacy, host)
+            for room in legacy.rooms:
+                network.remove_bridge(legacy, room)
             return bool(running)

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,35 +39,114 @@ def migration_state(runtime: EstateRuntime) -> Path:
     return paths.state_dir() / "migrate" / runtime.estate.name
 
 
-def inventory(runtime: EstateRuntime) -> dict[str, Any]:
-    """The estate as an Ansible inventory: a group per room, its agency as a host variable."""
-    ssh_args = (
-        f"-o UserKnownHostsFile={runtime.known_hosts} -o StrictHostKeyChecking=accept-new "
-        "-o BatchMode=yes -o ConnectTimeout=10"
+@dataclass(frozen=True)
+class PdnHosts:
+    """The national DC's hosts a playbook also reaches (the wave's targets): name -> address,
+    and the host pool's SSH identity."""
+
+    addresses: dict[str, str]
+    key: Path
+    known_hosts: Path
+
+
+def _ssh_args(known_hosts: Path) -> str:
+    return (
+        f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=accept-new "
+        "-o BatchMode=yes -o ConnectTimeout=10 -o ServerAliveInterval=5 -o ServerAliveCountMax=3"
     )
+
+
+def inventory(runtime: EstateRuntime, targets: PdnHosts | None = None) -> dict[str, Any]:
+    """The estate as an Ansible inventory: a group per room, its agency as a host variable; the
+    controller itself (the venv's Python: its modules use pdn's clients); the PDN hosts."""
+    children: dict[str, Any] = {
+        "controller": {
+            "hosts": {
+                "localhost": {
+                    "ansible_connection": "local",
+                    "ansible_python_interpreter": sys.executable,
+                }
+            }
+        }
+    }
+    if targets is not None:
+        children["pdn_hosts"] = {
+            "vars": {
+                "ansible_ssh_private_key_file": str(targets.key),
+                "ansible_ssh_common_args": _ssh_args(targets.known_hosts),
+            },
+            "hosts": {name: {"ansible_host": a} for name, a in targets.addresses.items()},
+        }
     return {
         "all": {
             "vars": {
                 "ansible_user": "root",
                 "ansible_ssh_private_key_file": str(runtime.key),
-                "ansible_ssh_common_args": ssh_args,
+                "ansible_ssh_common_args": _ssh_args(runtime.known_hosts),
                 "ansible_python_interpreter": "/usr/bin/python3",
             },
-            "children": {
-                room.name.replace("-", "_"): {
-                    "hosts": {
-                        host.name: {
-                            "ansible_host": str(host.address),
-                            "pdn_agency": room.agency,
-                            "pdn_room": room.name,
+            "children": children
+            | {
+                "estate": {
+                    "children": {
+                        room.name.replace("-", "_"): {
+                            "hosts": {
+                                host.name: {
+                                    "ansible_host": str(host.address),
+                                    "pdn_agency": room.agency,
+                                    "pdn_room": room.name,
+                                }
+                                for host in room.hosts
+                            }
                         }
-                        for host in room.hosts
+                        for room in runtime.estate.rooms
                     }
                 }
-                for room in runtime.estate.rooms
             },
         }
     }
+
+
+@contextmanager
+def serving_secrets(secrets: dict[str, str], directory: Path) -> Iterator[Path | None]:
+    """A socket that answers the playbook's secret lookups (pdn.migrate.secret) while it runs;
+    its directory is root's alone, and it is gone when the run ends."""
+    if not secrets:
+        yield None
+        return
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / f"secrets-{os.getpid()}.sock"
+    path.unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    path.chmod(0o600)
+    server.listen(16)
+    stop = threading.Event()
+
+    def answer() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                name = conn.makefile("rb").readline().decode().strip()
+                value = secrets.get(name)
+                conn.sendall(b"-\n" if value is None else b"+" + value.encode() + b"\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+        path.unlink(missing_ok=True)
 
 
 def run_playbook(
@@ -74,7 +157,10 @@ def run_playbook(
     limit: str | None = None,
     check: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    targets: PdnHosts | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> PlaybookRun:
+    """Secrets are served to the playbook's lookups while it runs, never written down."""
     if not runtime.key.exists():
         raise MigrateError(
             f"no SSH key for estate {runtime.estate.name}: is it up? (`pdn estate up`)"
@@ -88,11 +174,38 @@ def run_playbook(
             on_event(event)
         return True  # keep every event in the artifacts
 
-    result = ansible_runner.run(
+    with serving_secrets(secrets or {}, migration_state(runtime) / "secrets") as socket_path:
+        result = _run(
+            private,
+            playbook,
+            runtime,
+            extravars=extravars,
+            limit=limit,
+            check=check,
+            handler=handler,
+            targets=targets,
+            socket_path=socket_path,
+        )
+    return _read(result, private, playbook)
+
+
+def _run(
+    private: Path,
+    playbook: str,
+    runtime: EstateRuntime,
+    *,
+    extravars: dict[str, Any] | None,
+    limit: str | None,
+    check: bool,
+    handler: Callable[[dict[str, Any]], bool],
+    targets: PdnHosts | None,
+    socket_path: Path | None,
+) -> Any:
+    return ansible_runner.run(
         private_data_dir=str(private),
         project_dir=str(PLAYBOOKS),
         playbook=playbook,
-        inventory=inventory(runtime),
+        inventory=inventory(runtime, targets),
         extravars=extravars or {},
         limit=limit,
         cmdline="--check" if check else None,
@@ -106,12 +219,17 @@ def run_playbook(
             "ANSIBLE_HOME": str(private / "ansible-home"),
             # SSH connections kept open between runs (ControlPersist), as an operator's are.
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(runtime.ssh_control),
+            # Where the lookups ask for secrets (the path is no secret).
+            **({"PDN_MIGRATE_SECRETS": str(socket_path)} if socket_path else {}),
         },
         forks=max(1, len(list(runtime.estate.hosts()))),
         quiet=True,
         event_handler=handler,
         timeout=1800,
     )
+
+
+def _read(result: Any, private: Path, playbook: str) -> PlaybookRun:
     run = PlaybookRun(artifacts=private, status=str(result.status))
     for event in result.events:
         data = event.get("event_data") or {}

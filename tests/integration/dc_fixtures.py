@@ -33,6 +33,7 @@ TEST_PORTS = Ports(
     storage_filer_grpc=28341,
     postgresql=25432,
     mariadb=23306,
+    dns=25353,
     capi_webhook=29443,
     capi_health=29453,
     capi_diagnostics=29463,

@@ -92,6 +92,8 @@ def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
         "object-storage-second-site",
         "postgresql",
         "mariadb",
+        "dbaas-gateway",
+        "dns",
         "capi-controller",
         "capi-kubeadm-bootstrap",
         "capi-kubeadm-control-plane",

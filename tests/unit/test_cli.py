@@ -35,7 +35,14 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     assert main(["dc", "status"]) == 1
     out = capsys.readouterr().out
     components = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-    data_services = ("object-storage", "object-storage-second-site", "postgresql", "mariadb")
+    data_services = (
+        "object-storage",
+        "object-storage-second-site",
+        "postgresql",
+        "mariadb",
+        "dbaas-gateway",
+        "dns",
+    )
     cluster_api = (
         "capi-controller",
         "capi-kubeadm-bootstrap",
@@ -47,7 +54,7 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     for plane in ("general", "restricted"):  # the workload clusters' own control planes
         for component in components:
             assert f"{plane}/{component} " in out
-    assert out.count("UNHEALTHY: not running") == 13 + 2 * 5
+    assert out.count("UNHEALTHY: not running") == 15 + 2 * 5
     assert "0/8 Ready" in out
 
 

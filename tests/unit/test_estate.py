@@ -90,6 +90,11 @@ def test_the_demo_estate_has_six_hosts_of_three_agencies() -> None:
             "host 'portal' is already listed at rooms[2].hosts[0]",
         ),
         (
+            lambda d: d["rooms"][0]["hosts"][0]["app"].update(service="simpeg bekasi"),
+            "rooms[0].hosts[0].app.service",
+            "'simpeg bekasi' is not a domain name",
+        ),
+        (
             lambda d: d["rooms"][0]["hosts"][0].update(cpu=4),
             "rooms[0].hosts[0]",
             "unknown field(s) ['cpu']",

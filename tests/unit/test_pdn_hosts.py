@@ -3,6 +3,7 @@ quota, the local pool's dynamic resources, KubeVirt VirtualMachines for producti
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +121,24 @@ def test_a_targeted_rollout_takes_in_the_tenants_hosts() -> None:
         "kab-bekasi-hosts-simpeg" in urns
     )
     assert not any("TenantHosts" in u for u in tenant_urns("s", "kab-bekasi", hosts=("simpeg",)))
+
+
+def _pool_names(directory: Path) -> tuple[str, str, str]:
+    from pdn.estate import network  # noqa: PLC0415
+    from pdn.iaas.local import LocalHostPool  # noqa: PLC0415
+
+    estate = LocalHostPool(directory).runtime({"kab-bekasi-simpeg": "198.18.208.2"}).estate
+    room = estate.rooms[0]
+    return (
+        network.bridge_name(estate, room),
+        network.veth_name(estate, room.hosts[0]),
+        network.namespace_name(estate, room.hosts[0]),
+    )
+
+
+def test_two_dcs_pools_never_share_a_bridge_link_or_namespace(tmp_path: Path) -> None:
+    """An operator's DC and a test's DC on one machine: taking one's hosts down leaves the
+    other's alone; one pool names its parts the same every time."""
+    operator, test = _pool_names(tmp_path / "operator"), _pool_names(tmp_path / "test")
+    assert all(a != b for a, b in zip(operator, test, strict=True))
+    assert _pool_names(tmp_path / "operator") == operator
