@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -52,18 +53,22 @@ def shard_program(
     *,
     data_services: bool = False,
     hosts: dict[str, str] | None = None,
+    previous: Mapping[str, Any] | None = None,
 ) -> Callable[[], None]:
     """The program of shard `shard` of `site`; platform_stack is the fully qualified name of the
     stack that exports the site's kubeconfig. With `only`, it makes those tenants alone: for a
     run that targets them (`--target`), so the others' objects, neither made nor targeted, are
     left as they are and cost nothing, however many the shard holds. With data_services, each
-    tenant also gets its share of the site's object store (the platform stack exports it)."""
+    tenant also gets its share of the site's object store (the platform stack exports it).
+    previous: the shard's outputs before a targeted run; the tenants it does not make keep
+    theirs (an export replaces the whole output)."""
 
     def program() -> None:
         platform = pulumi.StackReference(platform_stack)
         clusters = _ClusterProviders(platform, site)
         placed = placed_in(fleet, site, shard)
         made = placed if only is None else [s for s in placed if s in only]
+        kept = _Kept(previous or {}, [s for s in placed if s not in made])
         for slug in made:
             Tenant(
                 slug,
@@ -71,15 +76,27 @@ def shard_program(
                 pulumi.ResourceOptions(provider=clusters.of(fleet.tenants[slug].classification)),
             )
         if data_services:
-            _storage(platform, fleet, made)
-            _databases(platform, fleet, made)
+            _storage(platform, fleet, made, kept)
+            _databases(platform, fleet, made, kept)
         if hosts and hosts.get("backend"):
-            _hosts(fleet, made, hosts, clusters)
+            _hosts(fleet, made, hosts, clusters, kept)
         # From the fleet, not from the tenants made: a targeted run exports the whole shard too.
         pulumi.export("tenants", placed)
         pulumi.export("namespaces", {slug: fleet.tenants[slug].namespace for slug in placed})
 
     return program
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """The last run's outputs of the shard's tenants a targeted run does not make."""
+
+    outputs: Mapping[str, Any]
+    slugs: list[str]
+
+    def of(self, key: str) -> dict[str, Any]:
+        found = self.outputs.get(key) or {}
+        return {slug: found[slug] for slug in self.slugs if slug in found}
 
 
 class _ClusterProviders:
@@ -119,7 +136,7 @@ def _pick(wanted: str, found: list[Any]) -> str:
     return str(workload[wanted])
 
 
-def _storage(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) -> None:
+def _storage(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str], kept: _Kept) -> None:
     endpoint = platform.require_output("object_storage")
     admin = platform.require_output("object_storage_admin")
     connection = {
@@ -137,7 +154,8 @@ def _storage(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) ->
     # For the migration tooling: where each tenant's data goes, with its own key (secret).
     pulumi.export(
         "object_storage",
-        {
+        kept.of("object_storage")
+        | {
             slug: {
                 "endpoint": endpoint["url"],
                 "data_bucket": share.data_bucket,
@@ -149,12 +167,19 @@ def _storage(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) ->
     )
     pulumi.export(
         "object_storage_secret_keys",
-        pulumi.Output.secret({slug: s.secret_access_key for slug, s in shares.items()}),
+        pulumi.Output.secret(
+            kept.of("object_storage_secret_keys")
+            | {slug: s.secret_access_key for slug, s in shares.items()}
+        ),
     )
 
 
 def _hosts(
-    fleet: Fleet, slugs: list[str], hosts: dict[str, str], clusters: _ClusterProviders
+    fleet: Fleet,
+    slugs: list[str],
+    hosts: dict[str, str],
+    clusters: _ClusterProviders,
+    kept: _Kept,
 ) -> None:
     """Each tenant's PDN hosts (IaaS), from its tenant file, on the platform's host backend."""
     backend = HostBackend(hosts["backend"])
@@ -180,10 +205,15 @@ def _hosts(
             ),
         )
     # For the migration tooling: where each tenant's hosts answer.
-    pulumi.export("host_addresses", {slug: h.addresses for slug, h in made.items()})
+    pulumi.export(
+        "host_addresses",
+        kept.of("host_addresses") | {slug: h.addresses for slug, h in made.items()},
+    )
 
 
-def _databases(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) -> None:
+def _databases(
+    platform: pulumi.StackReference, fleet: Fleet, slugs: list[str], kept: _Kept
+) -> None:
     servers = platform.require_output("databases")
     admins = platform.require_output("database_admins")
     made = {}
@@ -203,7 +233,8 @@ def _databases(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) 
     # For the migration tooling: each tenant's databases and logins (passwords secret).
     pulumi.export(
         "databases",
-        {
+        kept.of("databases")
+        | {
             slug: {
                 engine: {
                     "host": servers[engine]["host"],
@@ -218,5 +249,7 @@ def _databases(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str]) 
     )
     pulumi.export(
         "database_passwords",
-        pulumi.Output.secret({slug: dbs.passwords for slug, dbs in made.items()}),
+        pulumi.Output.secret(
+            kept.of("database_passwords") | {slug: dbs.passwords for slug, dbs in made.items()}
+        ),
     )

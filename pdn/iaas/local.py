@@ -9,7 +9,6 @@ is gone, or whose host.json says something else, is what Pulumi's read sees as g
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import hashlib
 import ipaddress
@@ -27,7 +26,6 @@ from pdn.iaas.model import IMAGES, SIZES, HostSize
 
 HOST_NETWORK = ipaddress.IPv4Network("198.18.208.0/24")
 HOST_FILE = "etc/pdn/host.json"
-LEGACY_NAME = "pdn-hosts"
 
 
 @dataclass(frozen=True)
@@ -204,10 +202,4 @@ class LocalHostPool:
                 network.remove_host_network(runtime.estate, host)
             for room in runtime.estate.rooms:
                 network.remove_bridge(runtime.estate, room)
-            # Pools before pdn named them per DC were all "pdn-hosts": what such a pool left.
-            legacy = dataclasses.replace(runtime.estate, name=LEGACY_NAME)
-            for _room, host in legacy.hosts():
-                network.remove_host_network(legacy, host)
-            for room in legacy.rooms:
-                network.remove_bridge(legacy, room)
             return bool(running)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pdn.estate.hosts import EstateRuntime
+from pdn.files import private_dir
 from pdn.migrate.discovery import HostDiscovery
 from pdn.migrate.errors import MigrateError
 from pdn.migrate.runner import PdnHosts, PlaybookRun, migration_state, run_playbook
@@ -249,7 +250,7 @@ class WaveRun:
 
 def extravars(work: list[HostWork], runtime: EstateRuntime, targets: Targets) -> dict[str, Any]:
     """What the playbooks are told (no secret: those are looked up while they run)."""
-    staging = migration_state(runtime) / "staging"
+    staging = private_dir(migration_state(runtime) / "staging")  # agencies' files: root's alone
     return {
         "migrate_work": {w.host: _host_vars(w, targets) for w in work},
         "migrate_staging": str(staging),

@@ -182,6 +182,11 @@ def roll_out(
         leaving = _leaving_data(env, stack.name, placed_in(fleet, site, shard))
         if members is not None:  # a targeted run removes only the tenants it targets
             leaving = {slug: kept for slug, kept in leaving.items() if slug in members}
+        # A targeted run makes only its tenants: the others' outputs (their databases, keys,
+        # hosts) are handed over from the shard's last run, in memory, and exported again.
+        previous = (
+            stack.outputs(show_secrets=True) if members is not None and stack.exists() else None
+        )
         program = shard_program(
             fleet,
             site,
@@ -190,6 +195,7 @@ def roll_out(
             members,
             data_services=data_services,
             hosts=hosts,
+            previous=previous,
         )
         changes = stack.up(targets=targets, checkpoints=False, program=program, refresh=refresh)
         for slug, kept in sorted(leaving.items()):

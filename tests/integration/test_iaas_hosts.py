@@ -90,3 +90,12 @@ def test_a_host_changed_or_deleted_behind_pulumis_back_is_seen_and_put_right(
     assert _ssh(onboarded, address, "hostname") == f"{TENANT}-{HOST}"
     changes = onboarded.roll_out([TENANT])
     assert all(set(c) == {"same"} for c in changes.values()), changes
+    # The targeted runs made kab-bekasi alone; its shard's other tenant keeps its outputs
+    # (its host, databases, logins, storage key), which the migration reads.
+    neighbour = "prov-jawa-barat"
+    assert shard_of(neighbour) == shard_of(TENANT)
+    outputs = shard_stack(onboarded.env, SITE, shard_of(TENANT)).outputs(show_secrets=True)
+    assert set(outputs["host_addresses"]) == {TENANT, neighbour}
+    for key in ("databases", "database_passwords", "object_storage", "object_storage_secret_keys"):
+        assert neighbour in outputs[key], key
+    assert set(outputs["database_passwords"][neighbour]) == {"postgresql", "mariadb"}

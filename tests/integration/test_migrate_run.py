@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -382,7 +383,10 @@ def test_every_wave_is_cut_over_then_finalized_and_only_then_retired(
 
 
 def test_no_secret_is_written_on_the_controller(
-    killed_then_resumed: dict[str, list[str]], planned: Targets, onboarded: Onboarded
+    killed_then_resumed: dict[str, list[str]],
+    planned: Targets,
+    onboarded: Onboarded,
+    agency_estate: EstateRuntime,
 ) -> None:
     """Not in the runs' artifacts (events, the environment ansible-runner records), the
     staging, the journal, the state or the DC's logs: only on the PDN hosts, the targets."""
@@ -393,6 +397,9 @@ def test_no_secret_is_written_on_the_controller(
         + ([tenant.storage.secret_access_key] if tenant.storage else [])
     ]
     assert secrets
+    # The agencies' own files in the staging are root's alone.
+    staging = migration_state(agency_estate) / "staging"
+    assert stat.S_IMODE(staging.stat().st_mode) == 0o700
     leaks, searched = plaintext_leaks(onboarded, secrets, homes=set())
     assert searched > 0
     assert leaks == []
