@@ -255,6 +255,12 @@ def main() -> int:
                 "one": _median(lambda: _migrate(runtime, targets, 2), reset),
                 "six": _median(lambda: _migrate(runtime, targets, 3), reset),
             }
+        except Exception:
+            kept = Path("/tmp/pdn-bench-migration-failed")  # noqa: S108 (for the operator)
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(migration_state(runtime) / "runs", kept)
+            print(f"the runs' artifacts are kept in {kept}")
+            raise
         finally:
             runtime.down()
     bulk_ratio = figures["bulk"] / figures["raw"]

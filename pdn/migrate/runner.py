@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import socket
 import sys
 import threading
@@ -247,9 +248,13 @@ def _read(result: Any, private: Path, playbook: str) -> PlaybookRun:
     stats = result.stats or {}
     run.changed = {host: int(n) for host, n in (stats.get("changed") or {}).items()}
     if run.status != "successful" and not (run.failed or run.unreachable):
-        said = " / ".join(
-            line.strip() for line in str(result.stdout.read()).splitlines()[-3:] if line.strip()
-        )
+        lines = [
+            re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+            for line in str(result.stdout.read()).splitlines()
+        ]
+        # Ansible's own error lines (a dead worker, a broken role), else the last lines.
+        errors = [line for line in lines if "ERROR" in line or line.startswith("fatal")]
+        said = " / ".join((errors or [line for line in lines if line])[-3:])
         raise MigrateError(
             f"{playbook} did not run ({run.status}): {said or 'no output'}; the run: {private}"
         )
