@@ -371,6 +371,28 @@ def test_every_wave_is_cut_over_then_finalized_and_only_then_retired(
                 assert f"<h1>{w.app.name}</h1>" in _page(address[0])
     last = _waves(agency_estate)[-1]
     hosts = wave_hosts(agency_estate, last)
+    # A PostgreSQL wave home and back: a request filed in DBaaS after cutover comes home, and
+    # the agency's database takes writes again.
+    assert "layanan" in hosts
+    work = _work(agency_estate, last, planned)
+    db = planned.of("kab-bekasi-disdukcapil").databases["postgresql"]
+    server = onboarded.dc.database_admin("postgresql").server
+    with sql.connect(server, db.user, db.password, db.database) as conn:
+        conn.cursor().execute(
+            "INSERT INTO permohonan (id, nik, nama, jenis, status) VALUES "
+            "(9001, '3216014101900001', 'Warga Setelah Cutover', 'KTP-el', 'diajukan')"
+        )
+        conn.commit()
+    back = rollback(agency_estate, last, work, planned, _switch(onboarded))
+    assert back.ok, [r for r in back.results if not r.ok]
+    assert _source_count(agency_estate, "layanan", "postgresql", "layanan", "permohonan") == 321
+    run_on(
+        agency_estate,
+        "layanan",
+        "runuser -u postgres -- psql -d layanan -c 'DELETE FROM permohonan WHERE id = 9002'",
+    )
+    assert run_wave(agency_estate, last, work, planned, switch=_switch(onboarded)).ok
+    assert cutover(agency_estate, last, work, planned, _switch(onboarded)).ok
     with pytest.raises(MigrateError, match="needs it finalized"):
         retire(agency_estate, last, hosts)
     finalize(agency_estate, last)
