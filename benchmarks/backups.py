@@ -23,56 +23,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from common import REPO, quiet, scratch_dc, write_readme_section
+from common import REPO, onboard_examples, quiet, scratch_dc, write_readme_section
 
-from pdn import pulumi_env, stacks
 from pdn.dataservices import backup, db_backup, runner
 from pdn.dataservices.buckets import specs_of
 from pdn.dataservices.plan import storage_of
-from pdn.dataservices.sql import ENGINES, connect
+from pdn.dataservices.sql import connect
 from pdn.dc.lifecycle import LocalDC
-from pdn.inventory import LOCAL_SITE, all_sites, load_site
+from pdn.inventory import LOCAL_SITE, all_sites
 from pdn.tenants.fleet import load_fleet, tenant_files
-from pdn.tenants.rollout import roll_out
 
 SITE = "pdn-local"
 HOSPITAL = "kab-bekasi-rsud"
 FILES, FILE_MIB = 64, 8
-
-
-def _onboard(dc: LocalDC, scratch: Path) -> Path:
-    env = pulumi_env.environment(state=dc.pulumi_state())
-    storage = dc.object_storage_admin()
-    servers = tuple(
-        stacks.DatabaseBinding(a.server, a.user, a.password)
-        for a in (dc.database_admin(e) for e in ENGINES)
-    )
-    stacks.up_on_local_dc(
-        env,
-        "bench-platform",
-        load_site(LOCAL_SITE),
-        LOCAL_SITE,
-        dc.kubeconfig,
-        object_storage=stacks.ObjectStorageBinding(
-            dc.object_storage_endpoint(), storage.access_key, storage.secret_key
-        ),
-        databases=servers,
-        cluster_tls=dc.cluster_tls(),
-        workload_kubeconfigs=dc.workload_kubeconfigs(),
-    )
-    tenants = scratch / "tenants"
-    tenants.mkdir()
-    for example in tenant_files():
-        shutil.copy(example, tenants / example.name)
-    roll_out(
-        env,
-        load_fleet(tenant_files(tenants), all_sites()),
-        SITE,
-        tenants,
-        platform="bench-platform",
-        progress=quiet,
-    )
-    return tenants
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -121,7 +84,7 @@ def main() -> int:
     f: dict[str, float] = {}
     with scratch_dc(LOCAL_SITE, slot=5) as (dc, scratch):
         dc.up(progress=quiet)
-        tenants = _onboard(dc, scratch)
+        _env, tenants = onboard_examples(dc, scratch)
         fleet = load_fleet(tenant_files(tenants), all_sites())
         sites = runner.local_sites(dc)
         s3 = sites.primary.s3

@@ -17,9 +17,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pdn import pulumi_env, stacks  # noqa: E402
+from pdn.dataservices.sql import ENGINES  # noqa: E402
 from pdn.dc.lifecycle import LocalDC  # noqa: E402
-from pdn.inventory import load_site  # noqa: E402
+from pdn.inventory import LOCAL_SITE, all_sites, load_site  # noqa: E402
 from pdn.state.backends import StateBackend  # noqa: E402
+from pdn.tenants.fleet import load_fleet, tenant_files  # noqa: E402
+from pdn.tenants.rollout import roll_out  # noqa: E402
 from tests.integration.dc_fixtures import isolated_settings  # noqa: E402
 
 
@@ -42,6 +45,46 @@ def scratch_dc(inventory: Path, slot: int) -> Iterator[tuple[LocalDC, Path]]:
     finally:
         dc.down(purge=True, progress=quiet)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def onboard_examples(
+    dc: LocalDC, scratch: Path, *, host_pool: bool = False
+) -> tuple[pulumi_env.PulumiEnvironment, Path]:
+    """The platform baseline on a started scratch DC (its data services bound; with host_pool,
+    its PDN hosts too) and the example tenants rolled out onto it from a copy of tenants/: the
+    environment and that copy."""
+    env = pulumi_env.environment(state=dc.pulumi_state())
+    storage = dc.object_storage_admin()
+    stacks.up_on_local_dc(
+        env,
+        "bench-platform",
+        load_site(LOCAL_SITE),
+        LOCAL_SITE,
+        dc.kubeconfig,
+        object_storage=stacks.ObjectStorageBinding(
+            dc.object_storage_endpoint(), storage.access_key, storage.secret_key
+        ),
+        databases=tuple(
+            stacks.DatabaseBinding(a.server, a.user, a.password)
+            for a in (dc.database_admin(e) for e in ENGINES)
+        ),
+        cluster_tls=dc.cluster_tls(),
+        workload_kubeconfigs=dc.workload_kubeconfigs(),
+        host_pool=(dc.settings.host_pool_dir, str(dc.settings.host_network)) if host_pool else None,
+    )
+    tenants = scratch / "tenants"
+    tenants.mkdir()
+    for example in tenant_files():
+        shutil.copy(example, tenants / example.name)
+    roll_out(
+        env,
+        load_fleet(tenant_files(tenants), all_sites()),
+        dc.site.code,
+        tenants,
+        platform="bench-platform",
+        progress=quiet,
+    )
+    return env, tenants
 
 
 def scratch_stack(

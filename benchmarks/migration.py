@@ -28,20 +28,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from common import quiet, scratch_dc, write_readme_section
+from common import onboard_examples, quiet, scratch_dc, write_readme_section
 
-from pdn import pulumi_env, stacks
-from pdn.dataservices.sql import ENGINES, connect
+from pdn.dataservices.sql import connect
 from pdn.dc.lifecycle import LocalDC
 from pdn.estate.hosts import EstateRuntime
 from pdn.estate.loader import LOCAL_ESTATE, load_estate
-from pdn.inventory import LOCAL_SITE, all_sites, load_site
+from pdn.inventory import LOCAL_SITE
 from pdn.migrate.discovery import discover, load_discovery
 from pdn.migrate.runner import migration_state
 from pdn.migrate.targets import Targets, load_targets
 from pdn.migrate.waves import journal_path, run_wave, work_of
-from pdn.tenants.fleet import load_fleet, tenant_files
-from pdn.tenants.rollout import roll_out
 
 SITE = "pdn-local"
 ROUNDS = 2
@@ -63,41 +60,6 @@ def _estate(path: Path) -> Path:
     document["estate"] = "bench-migration"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
-
-
-def _onboard(dc: LocalDC, scratch: Path) -> pulumi_env.PulumiEnvironment:
-    env = pulumi_env.environment(state=dc.pulumi_state())
-    storage = dc.object_storage_admin()
-    stacks.up_on_local_dc(
-        env,
-        "bench-platform",
-        load_site(LOCAL_SITE),
-        LOCAL_SITE,
-        dc.kubeconfig,
-        object_storage=stacks.ObjectStorageBinding(
-            dc.object_storage_endpoint(), storage.access_key, storage.secret_key
-        ),
-        databases=tuple(
-            stacks.DatabaseBinding(a.server, a.user, a.password)
-            for a in (dc.database_admin(e) for e in ENGINES)
-        ),
-        cluster_tls=dc.cluster_tls(),
-        workload_kubeconfigs=dc.workload_kubeconfigs(),
-        host_pool=(dc.settings.host_pool_dir, str(dc.settings.host_network)),
-    )
-    tenants = scratch / "tenants"
-    tenants.mkdir()
-    for example in tenant_files():
-        shutil.copy(example, tenants / example.name)
-    roll_out(
-        env,
-        load_fleet(tenant_files(tenants), all_sites()),
-        SITE,
-        tenants,
-        platform="bench-platform",
-        progress=quiet,
-    )
-    return env
 
 
 def _on(runtime: EstateRuntime, host: str, command: str) -> str:
@@ -239,7 +201,7 @@ def main() -> int:
     args = parser.parse_args()
     with scratch_dc(LOCAL_SITE, slot=7) as (dc, scratch):
         dc.up(progress=quiet)
-        env = _onboard(dc, scratch)
+        env, _tenants = onboard_examples(dc, scratch, host_pool=True)
         runtime = EstateRuntime(load_estate(_estate(scratch / "estate.yaml")))
         try:
             runtime.up()

@@ -307,9 +307,7 @@ def _summary(title: str, work: list[HostWork], result: WaveRun) -> int:
 
 
 def _cutover(args: argparse.Namespace) -> int:
-    from pdn.cli.output import HostProgress  # noqa: PLC0415
     from pdn.migrate.verify import verify  # noqa: PLC0415
-    from pdn.migrate.waves import CUTOVER_STEPS, cutover  # noqa: PLC0415
 
     runtime, targets, work = _wave(args)
     outcome = verify(runtime, args.wave, work, targets)
@@ -320,28 +318,33 @@ def _cutover(args: argparse.Namespace) -> int:
         )
         return 1
     progress(f"[cutover] wave {args.wave}: verified ({outcome.passed} checks), now switching")
-    steps = {w.host: [s for s in CUTOVER_STEPS if s in w.applies()] for w in work}
-    with HostProgress(steps) as shown:
-        result = cutover(
-            runtime,
-            args.wave,
-            work,
-            targets,
-            _switch(args),
-            on_event=shown.event,
-            on_step=lambda r: shown.step(r.host, r.step, r.ok, r.changed, r.detail),
-        )
-    return _summary(f"wave {args.wave}: cutover", work, result)
+    return _switching(args, "cutover", runtime, targets, work)
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from pdn.cli.output import HostProgress  # noqa: PLC0415
-    from pdn.migrate.waves import ROLLBACK_STEPS, rollback  # noqa: PLC0415
-
     runtime, targets, work = _wave(args)
-    steps = {w.host: [s for s in ROLLBACK_STEPS if s in w.applies()] for w in work}
+    return _switching(args, "rollback", runtime, targets, work)
+
+
+def _switching(
+    args: argparse.Namespace,
+    action: str,
+    runtime: EstateRuntime,
+    targets: Targets,
+    work: list[HostWork],
+) -> int:
+    """A cutover or a rollback, shown host by host, then its summary."""
+    from pdn.cli.output import HostProgress  # noqa: PLC0415
+    from pdn.migrate import waves  # noqa: PLC0415
+
+    order, call = (
+        (waves.CUTOVER_STEPS, waves.cutover)
+        if action == "cutover"
+        else (waves.ROLLBACK_STEPS, waves.rollback)
+    )
+    steps = {w.host: [s for s in order if s in w.applies()] for w in work}
     with HostProgress(steps) as shown:
-        result = rollback(
+        result = call(
             runtime,
             args.wave,
             work,
@@ -350,7 +353,7 @@ def _rollback(args: argparse.Namespace) -> int:
             on_event=shown.event,
             on_step=lambda r: shown.step(r.host, r.step, r.ok, r.changed, r.detail),
         )
-    return _summary(f"wave {args.wave}: rollback", work, result)
+    return _summary(f"wave {args.wave}: {action}", work, result)
 
 
 def _finalize(args: argparse.Namespace) -> int:

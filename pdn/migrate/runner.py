@@ -160,14 +160,15 @@ def run_playbook(
     on_event: Callable[[dict[str, Any]], None] | None = None,
     targets: PdnHosts | None = None,
     secrets: dict[str, str] | None = None,
+    private: Path | None = None,
 ) -> PlaybookRun:
-    """Secrets are served to the playbook's lookups while it runs, never written down."""
+    """Secrets are served to the playbook's lookups while it runs, never written down. The run's
+    artifacts go to private (default: a new run_dir)."""
     if not runtime.key.exists():
         raise MigrateError(
             f"no SSH key for estate {runtime.estate.name}: is it up? (`pdn estate up`)"
         )
-    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    private = migration_state(runtime) / "runs" / f"{stamp}-{Path(playbook).stem}"
+    private = private or run_dir(runtime, playbook)
     private.mkdir(parents=True)
 
     def handler(event: dict[str, Any]) -> bool:
@@ -188,6 +189,12 @@ def run_playbook(
             socket_path=socket_path,
         )
     return _read(result, private, playbook)
+
+
+def run_dir(runtime: EstateRuntime, playbook: str) -> Path:
+    """Where a new run of playbook keeps its artifacts (not yet made)."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return migration_state(runtime) / "runs" / f"{stamp}-{Path(playbook).stem}"
 
 
 def _run(

@@ -28,7 +28,7 @@ from pdn.estate.hosts import EstateRuntime
 from pdn.files import private_dir
 from pdn.migrate.discovery import HostDiscovery
 from pdn.migrate.errors import MigrateError
-from pdn.migrate.runner import PdnHosts, PlaybookRun, migration_state, run_playbook
+from pdn.migrate.runner import PdnHosts, PlaybookRun, migration_state, run_dir, run_playbook
 from pdn.migrate.targets import Targets
 
 STEPS = ("database", "stage", "share", "deploy", "smoke")
@@ -336,7 +336,9 @@ def secrets_of(work: list[HostWork], targets: Targets) -> dict[str, str]:
 
 @dataclass
 class Steps:
-    """How a sequence of steps runs: over which hosts each applies, what is already done."""
+    """How steps run: one playbook (playbooks/migrate.yml) over the hosts they apply to (and that
+    have not failed), what is already done skipped; each step that completes is seen from the
+    runner's events as it completes, recorded then, and reported."""
 
     runtime: EstateRuntime
     work: list[HostWork]
@@ -349,48 +351,105 @@ class Steps:
     failed: set[str] = field(default_factory=set)
 
     def run(
-        self, steps: tuple[str, ...], journal: Journal | None = None, *, record: bool = True
+        self,
+        first: tuple[str, ...],
+        then: tuple[str, ...] = (),
+        journal: Journal | None = None,
     ) -> None:
-        """Each step over every host it applies to (and that has not failed), concurrently;
-        with a journal, a host's recorded steps are skipped (but in check mode) and each one
-        that completes is recorded (when record)."""
-        pdn_hosts = PdnHosts(
-            {w.app.target: w.app.target_address for w in self.work if w.app is not None},
-            self.targets.dc.host_key,
-            self.targets.dc.host_known_hosts,
-        )
-        variables = extravars(self.work, self.runtime, self.targets)
-        secrets = secrets_of(self.work, self.targets)
-        for step in steps:
-            pending = [
-                w
+        """Each host's `first` steps at its own pace, then the `then` steps once every host's
+        first are done; with a journal, a host's recorded steps are skipped (but in check mode)
+        and each one that completes is recorded."""
+
+        def pending(steps: tuple[str, ...]) -> dict[str, list[str]]:
+            return {
+                w.host: [
+                    s
+                    for s in steps
+                    if s in w.applies()
+                    and (self.check or journal is None or not journal.completed(w.host, s))
+                ]
                 for w in self.work
-                if step in w.applies()
-                and w.host not in self.failed
-                and (self.check or journal is None or not journal.completed(w.host, step))
-            ]
-            if not pending:
-                continue
-            run = run_playbook(
-                self.runtime,
-                f"migrate-{step}.yml",
-                extravars=variables,
-                limit=",".join(w.host for w in pending),
-                check=self.check,
-                on_event=self.on_event,
-                targets=pdn_hosts,
-                secrets=secrets,
-            )
-            self.runs.append(run.artifacts)
-            for w in pending:
-                result = _result(run, w, step)
-                self.results.append(result)
-                if self.on_step is not None:
-                    self.on_step(result)
-                if not result.ok:
-                    self.failed.add(w.host)
-                elif journal is not None and record and not self.check:
-                    journal.record(w.host, step, result.changed, run.artifacts)
+                if w.host not in self.failed
+            }
+
+        plan = (pending(first), pending(then))
+        hosts = [w.host for w in self.work if any(part.get(w.host) for part in plan)]
+        if not hosts:
+            return
+        private = run_dir(self.runtime, "migrate.yml")
+        tracker = StepTracker(self, {h: plan[0][h] + plan[1][h] for h in hosts}, journal, private)
+        run = run_playbook(
+            self.runtime,
+            "migrate.yml",
+            extravars=extravars(self.work, self.runtime, self.targets)
+            | {"migrate_first": plan[0], "migrate_then": plan[1]},
+            limit=",".join(hosts),
+            check=self.check,
+            on_event=tracker.event,
+            targets=PdnHosts(
+                {w.app.target: w.app.target_address for w in self.work if w.app is not None},
+                self.targets.dc.host_key,
+                self.targets.dc.host_known_hosts,
+            ),
+            secrets=secrets_of(self.work, self.targets),
+            private=private,
+        )
+        self.runs.append(run.artifacts)
+        tracker.finish(run)
+
+
+@dataclass
+class StepTracker:
+    """A run's events, host by host: the step a host is in, what it changed; a step's mark
+    (set when it completes) records it; a failure fails the host in the step it was in."""
+
+    steps: Steps
+    left: dict[str, list[str]]  # host -> its steps not yet done, in order
+    journal: Journal | None
+    private: Path
+    changed: dict[str, int] = field(default_factory=dict)
+
+    def event(self, event: dict[str, Any]) -> None:
+        if self.steps.on_event is not None:
+            self.steps.on_event(event)
+        data = event.get("event_data") or {}
+        host = str(data.get("host"))
+        if not self.left.get(host):
+            return
+        res = data.get("res") or {}
+        kind = event.get("event")
+        if kind == "runner_on_ok":
+            self.changed[host] = self.changed.get(host, 0) + bool(res.get("changed"))
+            done = (res.get("ansible_facts") or {}).get("migrate_step_done")
+            if done == self.left[host][0]:
+                self._report(StepResult(host, done, True, self.changed.pop(host, 0)))
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            said = f"{data.get('task')}: {res.get('msg') or res.get('stderr', '')}"
+            self._report(StepResult(host, self.left[host][0], False, 0, said))
+        elif kind == "runner_on_unreachable":
+            said = f"unreachable: {res.get('msg', '')}"
+            self._report(StepResult(host, self.left[host][0], False, 0, said))
+
+    def finish(self, run: PlaybookRun) -> None:
+        """A host whose steps neither completed nor failed (never reached: a run that ended
+        early) fails in its first step left, with the run named."""
+        for host, left in self.left.items():
+            if left:
+                said = f"did not run (the run: {run.artifacts}, {run.status})"
+                self._report(StepResult(host, left[0], False, 0, said))
+
+    def _report(self, result: StepResult) -> None:
+        steps = self.steps
+        steps.results.append(result)
+        if result.ok:
+            self.left[result.host].pop(0)
+            if self.journal is not None and not steps.check:
+                self.journal.record(result.host, result.step, result.changed, self.private)
+        else:
+            self.left[result.host] = []
+            steps.failed.add(result.host)
+        if steps.on_step is not None:
+            steps.on_step(result)
 
 
 def _open(runtime: EstateRuntime, wave: int, allowed: tuple[str, ...], action: str) -> Journal:
@@ -411,6 +470,7 @@ NEXT = {
     "cutting-over": " (`pdn migrate cutover` again: it resumes)",
     "cut-over": ": its data now lives in the national DC (`pdn migrate rollback` to go home)",
     "rolling-back": " (`pdn migrate rollback` again: it resumes)",
+    "rolled-back": ": the agency serves it from home again (`pdn migrate run` moves it anew)",
     "finalized": ": its rollback window is closed",
     "retired": ": its agency hosts are retired",
 }
@@ -440,7 +500,7 @@ def run_wave(
         if switch is not None:  # the DC's DNS serves the names from now on, at home until cutover
             switch({w.service: w.address for w in work if w.app and w.service})
     steps = Steps(runtime, work, targets, check, on_event, on_step)
-    steps.run(STEPS, journal)
+    steps.run(STEPS[:-1], STEPS[-1:], journal)  # the smoke test once every copy is in
     if not check and not steps.failed:
         journal.phase = "migrated"
         journal.save()
@@ -474,15 +534,9 @@ def cutover(
     else:
         journal.phase = "cutting-over"
         journal.save()
-        steps.run(CUTOVER_STEPS)
-    if steps.failed:
-        return WaveRun(wave, steps.results, {}, steps.runs)
+        steps.run(CUTOVER_STEPS[:-1], CUTOVER_STEPS[-1:])
     names = {w.service: w.app.target_address for w in work if w.app and w.service}
-    if switch(names):
-        steps.results.append(StepResult("dns", "switch", True, len(names), ", ".join(names)))
-    journal.phase = "cut-over"
-    journal.save()
-    return WaveRun(wave, steps.results, {}, steps.runs)
+    return _switched(steps, journal, switch, names, "cut-over")
 
 
 def rollback(
@@ -500,16 +554,30 @@ def rollback(
     if journal.phase != "rolled-back":  # once home, the agency's own writes are never overwritten
         journal.phase = "rolling-back"
         journal.save()
-        steps.run(ROLLBACK_STEPS)
-    if steps.failed:
-        return WaveRun(wave, steps.results, {}, steps.runs)
+        steps.run(ROLLBACK_STEPS[:2], ROLLBACK_STEPS[2:])
     names = {w.service: w.address for w in work if w.app and w.service}
-    if switch(names):
-        steps.results.append(StepResult("dns", "switch", True, len(names), ", ".join(names)))
-    journal.phase = "rolled-back"
-    journal.done = {}  # a later run copies again (only what differs)
-    journal.save()
-    return WaveRun(wave, steps.results, {}, steps.runs)
+    # A later run copies again (only what differs).
+    return _switched(steps, journal, switch, names, "rolled-back", forget=True)
+
+
+def _switched(
+    steps: Steps,
+    journal: Journal,
+    switch: Switch,
+    names: dict[str, str],
+    phase: str,
+    *,
+    forget: bool = False,
+) -> WaveRun:
+    """Once every host's steps succeeded: the service names switched, the wave in its phase."""
+    if not steps.failed:
+        if switch(names):
+            steps.results.append(StepResult("dns", "switch", True, len(names), ", ".join(names)))
+        journal.phase = phase
+        if forget:
+            journal.done = {}
+        journal.save()
+    return WaveRun(journal.wave, steps.results, {}, steps.runs)
 
 
 def finalize(runtime: EstateRuntime, wave: int) -> Journal:
@@ -532,13 +600,3 @@ def retire(runtime: EstateRuntime, wave: int, hosts: list[str]) -> list[str]:
     journal.phase = "retired"
     journal.save()
     return stopped
-
-
-def _result(run: PlaybookRun, work: HostWork, step: str) -> StepResult:
-    """Tasks delegated to the controller or the PDN host count as the agency host's."""
-    if work.host in run.unreachable:
-        detail = f"unreachable: {run.unreachable[work.host]}"
-        return StepResult(work.host, step, False, 0, detail)
-    if work.host in run.failed:
-        return StepResult(work.host, step, False, 0, run.failed[work.host])
-    return StepResult(work.host, step, True, run.changed.get(work.host, 0))

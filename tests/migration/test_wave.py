@@ -108,7 +108,8 @@ def test_every_table_has_the_same_rows_and_checksum(
     )
     wanted = source.checksums()
     assert wanted, f"{move.source} on {work.host} has no table"
-    found = {table: target.checksum(table) for table in wanted}
+    present = set(target.tables())
+    found = target.sums([t for t in wanted if t in present])
     record_property("tables", json.dumps({t: s.rows for t, s in wanted.items()}))
     assert found == wanted
 

@@ -13,8 +13,9 @@ from pdn.estate.hosts import EstateRuntime
 from pdn.estate.loader import LOCAL_ESTATE, load_estate
 from pdn.migrate.discovery import HostDiscovery
 from pdn.migrate.errors import MigrateError
+from pdn.migrate.runner import PlaybookRun
 from pdn.migrate.targets import DCAccess, from_outputs
-from pdn.migrate.waves import Journal, work_of
+from pdn.migrate.waves import Journal, StepResult, Steps, StepTracker, work_of
 
 ACCESS = DCAccess(Path("/ca.crt"), "198.18.208.1", Path("/key"), Path("/known_hosts"))
 
@@ -142,3 +143,53 @@ def test_the_journal_is_whole_after_every_record(tmp_path: Path) -> None:
     assert not again.completed("simpeg-app", "stage")
     assert json.loads(path.read_text())["wave"] == 1
     assert not path.with_suffix(".partial").exists()
+
+
+def _event(kind: str, host: str, **res: Any) -> dict[str, Any]:
+    return {"event": kind, "event_data": {"host": host, "task": "a task", "res": res}}
+
+
+def _mark(host: str, step: str) -> dict[str, Any]:
+    return _event("runner_on_ok", host, changed=False, ansible_facts={"migrate_step_done": step})
+
+
+def test_each_step_is_recorded_when_its_mark_is_seen_and_a_failure_stops_its_host(
+    tmp_path: Path,
+) -> None:
+    """The journal is written as the run goes (a kill loses no completed step); what a step
+    changed is its own; a failure fails the host in the step it was in, and nothing after."""
+    targets = from_outputs(ACCESS, _outputs())
+    work = work_of(_runtime(tmp_path), ["simpeg-app", "simpeg-db"], _discovery(), targets)
+    seen: list[StepResult] = []
+    steps = Steps(_runtime(tmp_path), work, targets, on_step=seen.append)
+    journal = Journal.load(tmp_path / "wave-1.json", 1)
+    left = {"simpeg-db": ["database"], "simpeg-app": ["stage", "deploy", "smoke"]}
+    tracker = StepTracker(steps, left, journal, tmp_path / "run")
+    for event in [
+        _event("runner_on_ok", "simpeg-app", changed=True),
+        _event("runner_on_ok", "simpeg-db", changed=True),
+        _mark("simpeg-app", "stage"),
+    ]:
+        tracker.event(event)
+    # Recorded as soon as its mark is seen, while the run goes on.
+    assert Journal.load(tmp_path / "wave-1.json", 1).done.keys() == {"simpeg-app"}
+    for event in [
+        _event("runner_on_ok", "simpeg-app", changed=True),
+        _event("runner_on_ok", "simpeg-app", changed=True),
+        _mark("simpeg-app", "deploy"),
+        _event("runner_on_unreachable", "simpeg-db", msg="Connection timed out"),
+        _event("runner_on_ok", "kab-bekasi-simpeg", changed=True),  # not a wave host: ignored
+    ]:
+        tracker.event(event)
+    tracker.finish(PlaybookRun(tmp_path / "run", "failed"))
+    assert [(r.host, r.step, r.ok, r.changed) for r in seen] == [
+        ("simpeg-app", "stage", True, 1),
+        ("simpeg-app", "deploy", True, 2),
+        ("simpeg-db", "database", False, 0),
+        ("simpeg-app", "smoke", False, 0),  # never reached: the run ended
+    ]
+    assert "unreachable: Connection timed out" in seen[2].detail
+    assert steps.failed == {"simpeg-db", "simpeg-app"}
+    again = Journal.load(tmp_path / "wave-1.json", 1)
+    assert again.done["simpeg-app"].keys() == {"stage", "deploy"}
+    assert "simpeg-db" not in again.done

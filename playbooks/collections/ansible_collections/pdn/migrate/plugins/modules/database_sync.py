@@ -4,12 +4,13 @@ table, and prove it with checksums. Runs on the migration controller, which reac
 an agency host over SSH (its server through the local socket, as its administrator), a DBaaS
 server over TLS as the tenant's own login.
 
-Each table's row count and content checksum (an order-free sum of one hash per row, computed
-by the same engine on both sides) is compared first; only tables that differ are copied, each
-in one transaction on the destination: an existing table is emptied and refilled (its owner and
-grants kept), a missing one is created. A second run copies nothing and reports no change: the
-same module syncs what changed since the copy (cutover) and carries the DC's writes home
-(rollback). Check mode reports what it would copy. Tables only the destination has are left.
+Tables that differ are copied, each in one transaction on the destination (an existing table
+emptied and refilled, its owner and grants kept; a missing one created), and every copied
+table is then proven equal to the source: see pdn.migrate.tables.sync_database for how tables
+are compared (checksums computed by each side's own server: no row crosses to be checked). A
+second run copies nothing and reports no change: the same module syncs what changed since the
+copy (cutover) and carries the DC's writes home (rollback). Check mode reports what it would
+copy. Tables only the destination has are left.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import subprocess
 from ansible.module_utils.basic import AnsibleModule
 
 # The controller's Python is pdn's: the same table code `pdn migrate verify` checks with.
-from pdn.migrate.tables import Endpoint, TableError, copy_table
+from pdn.migrate.tables import Endpoint, TableError, sync_database
 
 DOCUMENTATION = r"""
 module: database_sync
@@ -67,30 +68,15 @@ def main():
     p = module.params
     source = Endpoint.of(p["engine"], p["source"], p["source_password"])
     destination = Endpoint.of(p["engine"], p["destination"], p["destination_password"])
-    differ, moved, present = [], 0, set()
     try:
-        wanted = source.checksums()
-        present = set(destination.tables())
-        had = {t: destination.checksum(t) for t in wanted if t in present}
-        differ = sorted(t for t in wanted if had.get(t) != wanted[t])
-        if differ and not module.check_mode:
-            for table in differ:
-                moved += copy_table(source, destination, table, exists=table in present)
-            after = {t: destination.checksum(t) for t in differ}
-            wrong = [t for t in differ if after[t] != wanted[t]]
-            if wrong:
-                module.fail_json(
-                    msg=f"after the copy, {', '.join(wrong)} still differ on "
-                    f"{destination.where()}: a writer on the source? stop it and run again"
-                )
+        synced = sync_database(source, destination, check=module.check_mode)
     except (TableError, subprocess.TimeoutExpired, OSError) as err:
         module.fail_json(msg=str(err))
     module.exit_json(
-        changed=bool(differ),
-        copied=differ,
-        bytes=moved,
-        tables={t: {"rows": s.rows, "checksum": s.checksum} for t, s in wanted.items()},
-        only_on_destination=sorted(present - set(wanted)),
+        changed=bool(synced.copied),
+        copied=synced.copied,
+        bytes=synced.moved,
+        only_on_destination=synced.only_on_destination,
     )
 
 
