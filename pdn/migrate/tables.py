@@ -288,8 +288,9 @@ class Synced:
 
 def sync_database(source: Endpoint, destination: Endpoint, *, check: bool = False) -> Synced:
     """Make destination's tables equal to source's: only those that differ are copied, each in
-    one transaction; every copied table is then proven equal. Tables the destination lacks are
-    copied while the others are compared (there is nothing to compare them with).
+    one transaction, three at a time; every copied table is then proven equal. Tables the
+    destination lacks are copied while the others are compared (there is nothing to compare
+    them with).
 
     Tables are compared by MariaDB's quick checksum first where both sides have it: equal there,
     they are equal; otherwise (or on PostgreSQL) by the row count and content checksum."""
@@ -297,16 +298,22 @@ def sync_database(source: Endpoint, destination: Endpoint, *, check: bool = Fals
     present = set(destination.tables())
     missing = [t for t in tables if t not in present]
     there = [t for t in tables if t in present]
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        quick = pool.submit(source.quick_sums, tables)
-        quick_there = pool.submit(destination.quick_sums, there)
-        created = pool.submit(_copy_each, source, destination, [] if check else missing, False)
+    with ThreadPoolExecutor(max_workers=2) as sums, ThreadPoolExecutor(max_workers=3) as copies:
+        quick = sums.submit(source.quick_sums, tables)
+        quick_there = sums.submit(destination.quick_sums, there)
+        created = [
+            copies.submit(copy_table, source, destination, t, exists=False)
+            for t in ([] if check else missing)
+        ]
         wanted = quick.result()
         differ = _differ(source, destination, there, wanted, quick_there.result())
-        moved = created.result()
+        if not check:
+            created += [
+                copies.submit(copy_table, source, destination, t, exists=True) for t in differ
+            ]
+        moved = sum(copy.result() for copy in created)
     if check:
         return Synced(sorted(missing + differ), 0, sorted(present - set(tables)))
-    moved += _copy_each(source, destination, differ, True)
     copied = sorted(missing + differ)
     wrong = _differ(source, destination, copied, wanted, destination.quick_sums(copied))
     if wrong:
@@ -332,7 +339,3 @@ def _differ(
         wanted = pool.submit(source.sums, unsure)
         found = pool.submit(destination.sums, unsure)
         return [t for t in unsure if found.result().get(t) != wanted.result()[t]]
-
-
-def _copy_each(source: Endpoint, destination: Endpoint, tables: list[str], exists: bool) -> int:
-    return sum(copy_table(source, destination, t, exists=exists) for t in tables)
