@@ -32,6 +32,13 @@ from pdn.migrate.runner import PdnHosts, PlaybookRun, migration_state, run_dir, 
 from pdn.migrate.targets import Targets
 
 STEPS = ("database", "stage", "share", "deploy", "smoke")
+# The order of playbooks/migrate.yml's plays and steps: first each host's own steps, every host at
+# its own pace; then those that need every host's own done.
+PLAYBOOK_ORDER = (
+    ("freeze", "database", "stage", "share", "deploy", "stop", "thaw-files"),
+    ("smoke", "carry-home", "thaw"),
+)
+ORDER = PLAYBOOK_ORDER[0] + PLAYBOOK_ORDER[1]
 WWW_USER = "www-data"
 
 
@@ -350,39 +357,30 @@ class Steps:
     runs: list[Path] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
 
-    def run(
-        self,
-        first: tuple[str, ...],
-        then: tuple[str, ...] = (),
-        journal: Journal | None = None,
-    ) -> None:
-        """Each host's `first` steps at its own pace, then the `then` steps once every host's
-        first are done; with a journal, a host's recorded steps are skipped (but in check mode)
-        and each one that completes is recorded."""
-
-        def pending(steps: tuple[str, ...]) -> dict[str, list[str]]:
-            return {
-                w.host: [
-                    s
-                    for s in steps
-                    if s in w.applies()
-                    and (self.check or journal is None or not journal.completed(w.host, s))
-                ]
-                for w in self.work
-                if w.host not in self.failed
-            }
-
-        plan = (pending(first), pending(then))
-        hosts = [w.host for w in self.work if any(part.get(w.host) for part in plan)]
+    def run(self, steps: tuple[str, ...], journal: Journal | None = None) -> None:
+        """Of steps, each host's own at its own pace, then those that need every host's own done
+        (PLAYBOOK_ORDER); with a journal, a host's recorded steps are skipped (but in check
+        mode) and each one that completes is recorded."""
+        plan = {
+            w.host: [
+                s
+                for s in ORDER
+                if s in steps
+                and s in w.applies()
+                and (self.check or journal is None or not journal.completed(w.host, s))
+            ]
+            for w in self.work
+            if w.host not in self.failed
+        }
+        hosts = [host for host, left in plan.items() if left]
         if not hosts:
             return
         private = run_dir(self.runtime, "migrate.yml")
-        tracker = StepTracker(self, {h: plan[0][h] + plan[1][h] for h in hosts}, journal, private)
+        tracker = StepTracker(self, {h: plan[h] for h in hosts}, journal, private)
         run = run_playbook(
             self.runtime,
             "migrate.yml",
-            extravars=extravars(self.work, self.runtime, self.targets)
-            | {"migrate_first": plan[0], "migrate_then": plan[1]},
+            extravars=extravars(self.work, self.runtime, self.targets) | {"migrate_steps": plan},
             limit=",".join(hosts),
             check=self.check,
             on_event=tracker.event,
@@ -500,7 +498,7 @@ def run_wave(
         if switch is not None:  # the DC's DNS serves the names from now on, at home until cutover
             switch({w.service: w.address for w in work if w.app and w.service})
     steps = Steps(runtime, work, targets, check, on_event, on_step)
-    steps.run(STEPS[:-1], STEPS[-1:], journal)  # the smoke test once every copy is in
+    steps.run(STEPS, journal)
     if not check and not steps.failed:
         journal.phase = "migrated"
         journal.save()
@@ -534,7 +532,7 @@ def cutover(
     else:
         journal.phase = "cutting-over"
         journal.save()
-        steps.run(CUTOVER_STEPS[:-1], CUTOVER_STEPS[-1:])
+        steps.run(CUTOVER_STEPS)
     names = {w.service: w.app.target_address for w in work if w.app and w.service}
     return _switched(steps, journal, switch, names, "cut-over")
 
@@ -554,7 +552,7 @@ def rollback(
     if journal.phase != "rolled-back":  # once home, the agency's own writes are never overwritten
         journal.phase = "rolling-back"
         journal.save()
-        steps.run(ROLLBACK_STEPS[:2], ROLLBACK_STEPS[2:])
+        steps.run(ROLLBACK_STEPS)
     names = {w.service: w.address for w in work if w.app and w.service}
     # A later run copies again (only what differs).
     return _switched(steps, journal, switch, names, "rolled-back", forget=True)

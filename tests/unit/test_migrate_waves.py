@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pdn.estate.hosts import EstateRuntime
 from pdn.estate.loader import LOCAL_ESTATE, load_estate
@@ -15,7 +16,18 @@ from pdn.migrate.discovery import HostDiscovery
 from pdn.migrate.errors import MigrateError
 from pdn.migrate.runner import PlaybookRun
 from pdn.migrate.targets import DCAccess, from_outputs
-from pdn.migrate.waves import Journal, StepResult, Steps, StepTracker, work_of
+from pdn.migrate.waves import (
+    CUTOVER_STEPS,
+    ORDER,
+    PLAYBOOK_ORDER,
+    ROLLBACK_STEPS,
+    STEPS,
+    Journal,
+    StepResult,
+    Steps,
+    StepTracker,
+    work_of,
+)
 
 ACCESS = DCAccess(Path("/ca.crt"), "198.18.208.1", Path("/key"), Path("/known_hosts"))
 
@@ -193,3 +205,24 @@ def test_each_step_is_recorded_when_its_mark_is_seen_and_a_failure_stops_its_hos
     again = Journal.load(tmp_path / "wave-1.json", 1)
     assert again.done["simpeg-app"].keys() == {"stage", "deploy"}
     assert "simpeg-db" not in again.done
+
+
+def test_the_playbook_takes_the_steps_in_the_order_the_journal_expects() -> None:
+    """pdn records a step when its mark is seen and expects each host's steps in PLAYBOOK_ORDER:
+    the playbook's plays list them so (a looped include would not keep the order under the free
+    strategy), and every step ends with its own mark."""
+    playbooks = Path(__file__).resolve().parents[2] / "playbooks"
+    plays = yaml.safe_load((playbooks / "migrate.yml").read_text())
+    listed = tuple(
+        tuple(task["ansible.builtin.include_role"]["tasks_from"] for task in play["tasks"])
+        for play in plays
+    )
+    assert listed == PLAYBOOK_ORDER
+    assert plays[0]["strategy"] == "ansible.builtin.free"
+    for play in plays:
+        for task in play["tasks"]:
+            step = task["ansible.builtin.include_role"]["tasks_from"]
+            assert task["when"] == f"'{step}' in migrate_steps[inventory_hostname] | default([])"
+            tasks = yaml.safe_load((playbooks / "roles/migrate/tasks" / f"{step}.yml").read_text())
+            assert tasks[-1]["ansible.builtin.set_fact"] == {"migrate_step_done": step}
+    assert set(ORDER) >= {*STEPS, *CUTOVER_STEPS, *ROLLBACK_STEPS}
