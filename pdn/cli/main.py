@@ -10,6 +10,7 @@ import sys
 from pdn.cli import (
     backup,
     clusters,
+    comply,
     dc,
     env,
     estate,
@@ -20,6 +21,7 @@ from pdn.cli import (
     toolchain,
 )
 from pdn.clusters.errors import ClusterError
+from pdn.compliance.errors import ComplianceError
 from pdn.dataservices.errors import DataServiceError
 from pdn.dc.errors import DCError
 from pdn.estate.errors import EstateError
@@ -42,13 +44,26 @@ USER_ERRORS = (
     ClusterError,
     EstateError,
     MigrateError,
+    ComplianceError,
 )
 
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pdn", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (toolchain, dc, env, stack, state, tenant, backup, clusters, estate, migrate):
+    for module in (
+        toolchain,
+        dc,
+        env,
+        stack,
+        state,
+        tenant,
+        backup,
+        clusters,
+        estate,
+        migrate,
+        comply,
+    ):
         module.register(commands)
     return root
 
