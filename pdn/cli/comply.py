@@ -6,7 +6,8 @@ import argparse
 import datetime
 from pathlib import Path
 
-from pdn.cli.output import table
+from pdn.cli.output import progress, table
+from pdn.estate.loader import LOCAL_ESTATE
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +21,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--waivers", type=Path, default=None, help="default: compliance/waivers.yaml"
     )
     catalog.set_defaults(handler=_catalog)
+    run = actions.add_parser(
+        "run", help="check the estate's hosts against the catalog (JUnit XML and JSON reports)"
+    )
+    run.add_argument(
+        "--estate", type=Path, default=LOCAL_ESTATE, help="estate file (default: %(default)s)"
+    )
+    run.add_argument("--waivers", type=Path, default=None, help="default: compliance/waivers.yaml")
+    run.set_defaults(handler=_run)
 
 
 def _catalog(args: argparse.Namespace) -> int:
@@ -60,3 +69,34 @@ def _catalog(args: argparse.Namespace) -> int:
         ],
     )
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pdn.compliance import catalog as c  # noqa: PLC0415
+    from pdn.compliance.run import estate_targets, run  # noqa: PLC0415
+    from pdn.estate.hosts import EstateRuntime  # noqa: PLC0415
+    from pdn.estate.loader import load_estate  # noqa: PLC0415
+
+    found = c.load_catalog()
+    waivers = c.load_waivers(found, args.waivers or c.WAIVERS)
+    targets = estate_targets(EstateRuntime(load_estate(args.estate)))
+    progress(f"[comply] {len(found.controls)} controls, {len(targets)} hosts")
+    report = run(targets, found, waivers)
+    table(
+        "compliance",
+        ["control", "target", "severity", "outcome", "evidence"],
+        [
+            [
+                r.control,
+                r.target,
+                r.severity,
+                r.outcome.value + (f" (waiver of {r.waiver.approver})" if r.waiver else ""),
+                r.evidence[:120],
+            ]
+            for r in report.results
+        ],
+    )
+    bad = [r for r in report.results if not r.outcome.ok]
+    ok = len(report.results) - len(bad)
+    print(f"{ok} ok, {len(bad)} failed; reports: {report.json}, {report.junit}")
+    return 0 if report.ok else 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import shlex
 import socket
 import sys
 import threading
@@ -218,8 +219,10 @@ def _run(
         limit=limit,
         cmdline="--check" if check else None,
         envvars={
-            # ansible-playbook is the one of pdn's own environment.
-            "PATH": f"{paths.venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
+            # ansible-playbook is the one of pdn's own environment, bound to this process.
+            "PATH": os.pathsep.join(
+                [str(_bound_playbook(private)), str(paths.venv_bin()), os.environ.get("PATH", "")]
+            ),
             "ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"),
             "ANSIBLE_COLLECTIONS_PATH": str(PLAYBOOKS / "collections"),
             "ANSIBLE_ROLES_PATH": str(PLAYBOOKS / "roles"),
@@ -235,6 +238,24 @@ def _run(
         event_handler=handler,
         timeout=1800,
     )
+
+
+def _bound_playbook(private: Path) -> Path:
+    """A directory whose ansible-playbook (first on the runner's PATH) starts pdn's bound to
+    this process: it stops when this process dies (a kill by PID of
+    `pdn migrate run` would otherwise leave it running on: it is in a session of its own)."""
+    launcher = private / "bin" / "ansible-playbook"
+    launcher.parent.mkdir(exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "pdn.migrate.playbook_child",
+        str(os.getpid()),
+        str(paths.venv_bin() / "ansible-playbook"),
+    ]
+    launcher.write_text(f'#!/bin/sh\nexec {shlex.join(argv)} "$@"\n')
+    launcher.chmod(0o700)
+    return launcher.parent
 
 
 def _read(result: Any, private: Path, playbook: str) -> PlaybookRun:

@@ -17,6 +17,7 @@ from pdn.estate.hosts import EstateRuntime
 from pdn.migrate.runner import migration_state
 from pdn.migrate.targets import Targets
 from pdn.migrate.waves import HostWork
+from pdn.suites import run_suite
 
 SUITE = paths.REPO_ROOT / "tests" / "migration"
 
@@ -108,20 +109,5 @@ def verify(
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     report = migration_state(runtime) / "verify" / f"wave-{wave}-{stamp}.xml"
     plugin = _Plugin(context)
-    pytest.main(
-        [
-            str(SUITE),
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(SUITE),
-            "-o",
-            "addopts=",
-            "-o",
-            "junit_family=xunit1",
-            f"--junitxml={report}",
-            *(["-q", "--no-header", "--tb=line"] if quiet else ["-v"]),
-        ],
-        plugins=[plugin],
-    )
+    run_suite(SUITE, report, plugin, quiet=quiet)
     return Outcome(plugin.passed, len(plugin.failures), report, plugin.failures)

@@ -127,6 +127,11 @@ def killed_then_resumed(
     finally:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()
+    # Its ansible-playbook (in a session of its own) stops with it, rather than running on.
+    deadline = time.monotonic() + 30
+    while left := _playbooks_of(agency_estate):
+        assert time.monotonic() < deadline, f"ansible-playbook ran on after the kill: {left}"
+        time.sleep(0.2)
     before = Journal.load(journal, 1)
     assert before.phase == "migrating"
     result = run_wave(agency_estate, 1, _work(agency_estate, 1, planned), planned)
@@ -221,6 +226,20 @@ def test_a_second_run_and_a_check_run_change_nothing(
         assert checked.ok, [r for r in checked.results if not r.ok]
         assert {r.step for r in checked.results} == {s for w in work for s in w.steps()}
         assert checked.changed == 0, [r for r in checked.results if r.changed]
+
+
+def _playbooks_of(runtime: EstateRuntime) -> list[int]:
+    """The ansible-playbook processes of this estate's migration runs."""
+    state = str(migration_state(runtime)).encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"ansible-playbook" in cmdline and state in cmdline:
+            found.append(int(proc.name))
+    return found
 
 
 def test_a_host_cut_off_midway_fails_alone_and_its_resumed_run_completes(

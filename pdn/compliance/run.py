@@ -1,0 +1,191 @@
+"""`pdn comply run`: the compliance suite (tests/compliance) over the targets chosen now, in this
+process; each result judged against the waivers; a JUnit XML report for CI and a JSON report
+for machines, kept per run under pdn's state (compliance/runs/<time>/).
+
+Hosts are reached over SSH through one multiplexed connection each (ControlMaster): testinfra
+runs every check as a command on it."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pdn import paths
+from pdn.compliance.catalog import Catalog, Waiver
+from pdn.compliance.outcome import Judged, Outcome, judge
+from pdn.estate.hosts import EstateRuntime
+from pdn.files import private_dir
+from pdn.suites import run_suite
+
+SUITE = paths.REPO_ROOT / "tests" / "compliance"
+
+
+@dataclass(frozen=True)
+class HostTarget:
+    kind: str  # pdn-host, estate-host
+    name: str
+    address: str
+    key: Path
+    known_hosts: Path
+
+    @property
+    def alias(self) -> str:
+        return f"{self.kind}.{self.name}"
+
+
+@dataclass
+class Result:
+    control: str
+    target: str
+    severity: str
+    title: str
+    outcome: Outcome
+    passed: bool  # what the check found, whatever a waiver says
+    evidence: str
+    waiver: Waiver | None = None
+
+
+@dataclass
+class Report:
+    directory: Path
+    results: list[Result] = field(default_factory=list)
+    # What the suite found: each result's properties, whether it passed, what failed.
+    found: list[tuple[dict[str, str], bool, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and all(r.outcome.ok for r in self.results)
+
+    @property
+    def junit(self) -> Path:
+        return self.directory / "junit.xml"
+
+    @property
+    def json(self) -> Path:
+        return self.directory / "report.json"
+
+
+def estate_targets(runtime: EstateRuntime) -> list[HostTarget]:
+    return [
+        HostTarget("estate-host", host.name, str(host.address), runtime.key, runtime.known_hosts)
+        for _room, host in runtime.estate.hosts()
+    ]
+
+
+def runs_dir() -> Path:
+    return paths.state_dir() / "compliance" / "runs"
+
+
+def write_ssh_config(targets: list[HostTarget], directory: Path, control: Path) -> Path:
+    """Each host by its alias, through one multiplexed connection (its socket in control)."""
+    lines = []
+    for t in targets:
+        lines += [
+            f"Host {t.alias}",
+            f"    HostName {t.address}",
+            "    User root",
+            f"    IdentityFile {t.key}",
+            f"    UserKnownHostsFile {t.known_hosts}",
+            "    StrictHostKeyChecking accept-new",
+            "    BatchMode yes",
+            "    ConnectTimeout 10",
+            "    ServerAliveInterval 5",
+            "    ControlMaster auto",
+            f"    ControlPath {control}/%C",
+            "    ControlPersist 60",
+        ]
+    path = directory / "ssh_config"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.found: list[tuple[dict[str, str], bool, str]] = []  # properties, passed, failure
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        properties = {str(k): str(v) for k, v in report.user_properties}
+        if "control" not in properties:
+            return
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            said = "" if report.passed else str(report.longrepr)[-400:]
+            self.found.append((properties, bool(report.passed), said))
+
+
+def run(
+    targets: list[HostTarget],
+    catalog: Catalog,
+    waivers: tuple[Waiver, ...],
+    *,
+    today: datetime.date | None = None,
+    runs: Path | None = None,
+    quiet: bool = True,
+) -> Report:
+    """The suite over targets, each result judged against waivers (as of today); its reports
+    kept in a new directory of runs (default: pdn's state)."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    report = Report(private_dir((runs or runs_dir()) / stamp))
+    # The sockets' paths must stay short (a Unix socket's is at most 107 bytes).
+    control = Path(tempfile.mkdtemp(prefix="pdn-comply-"))
+    ssh_config = write_ssh_config(targets, report.directory, control)
+    try:
+        _suite(report, ssh_config, targets, quiet)
+    finally:
+        for t in targets:  # the connections end with the run
+            subprocess.run(
+                ["ssh", "-F", str(ssh_config), "-O", "exit", t.alias],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+        shutil.rmtree(control, ignore_errors=True)
+    _judge(report, catalog, waivers, today or datetime.datetime.now(datetime.UTC).date(), stamp)
+    return report
+
+
+def _suite(report: Report, ssh_config: Path, targets: list[HostTarget], quiet: bool) -> None:
+    collector = _Collector()
+    hosts = ",".join(f"ssh://{t.alias}" for t in targets)
+    args = [f"--ssh-config={ssh_config}", f"--hosts={hosts}"]
+    run_suite(SUITE, report.junit, collector, args, quiet=quiet)
+    report.found = collector.found
+
+
+def _judge(
+    report: Report, catalog: Catalog, waivers: tuple[Waiver, ...], day: datetime.date, stamp: str
+) -> None:
+    for properties, passed, said in report.found:
+        control = catalog.control(properties["control"])
+        target = properties.get("target", "-")
+        judged: Judged = judge(control.id, target, passed, waivers, day)
+        report.results.append(
+            Result(
+                control.id,
+                target,
+                control.severity.value,
+                control.title,
+                judged.outcome,
+                passed,
+                properties.get("evidence", "") or said,
+                judged.waiver,
+            )
+        )
+    report.json.write_text(
+        json.dumps(
+            {
+                "catalog": catalog.version,
+                "at": stamp,
+                "ok": report.ok,
+                "results": [asdict(r) for r in report.results],
+            },
+            indent=1,
+            default=str,
+        )
+        + "\n"
+    )

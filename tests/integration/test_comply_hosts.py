@@ -1,0 +1,98 @@
+"""`pdn comply run` on real estate hosts over SSH: the clean estate passes; hosts seeded with
+weak SSH settings and a world-readable private key fail exactly those controls, with evidence,
+in the JUnit XML and the JSON report; a waiver holds the failure until it expires."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pdn.compliance.catalog import load_catalog, parse_waivers
+from pdn.compliance.outcome import Outcome
+from pdn.compliance.run import Report, estate_targets, run
+from pdn.estate.hosts import EstateRuntime
+from tests.integration.estate_fixtures import run_on
+
+WEAK_SSH = "/etc/ssh/sshd_config.d/00-agency.conf"
+LEFT_KEY = "/var/www/portal/.deploy_key"
+TODAY = datetime.datetime.now(datetime.UTC).date()
+
+
+def _failed(report: Report) -> set[tuple[str, str]]:
+    return {(r.control, r.target) for r in report.results if not r.outcome.ok}
+
+
+def test_a_clean_estate_passes(agency_estate: EstateRuntime, tmp_path: Path) -> None:
+    targets = estate_targets(agency_estate)
+    report = run(targets, load_catalog(), (), runs=tmp_path)
+    assert _failed(report) == set(), [r for r in report.results if not r.outcome.ok]
+    # Every host control on every host: one result each.
+    assert {(r.control, r.target) for r in report.results} == {
+        (control, f"estate-host/{t.name}")
+        for control in ("PDN-SSH-1", "PDN-KEYS-1")
+        for t in targets
+    }
+
+
+@pytest.fixture
+def seeded(agency_estate: EstateRuntime) -> Iterator[EstateRuntime]:
+    """simpeg-app takes passwords over SSH; portal left a deploy key readable by everyone."""
+    try:
+        run_on(agency_estate, "simpeg-app", f"printf 'PasswordAuthentication yes\\n' > {WEAK_SSH}")
+        run_on(
+            agency_estate,
+            "portal",
+            f"ssh-keygen -q -t ed25519 -N '' -f {LEFT_KEY} && chmod 0644 {LEFT_KEY}",
+        )
+        yield agency_estate
+    finally:
+        run_on(agency_estate, "simpeg-app", f"rm -f {WEAK_SSH}")
+        run_on(agency_estate, "portal", f"rm -f {LEFT_KEY} {LEFT_KEY}.pub")
+
+
+def test_a_seeded_estate_fails_exactly_the_seeded_controls(
+    seeded: EstateRuntime, tmp_path: Path
+) -> None:
+    catalog = load_catalog()
+    report = run(estate_targets(seeded), catalog, (), runs=tmp_path)
+    assert _failed(report) == {
+        ("PDN-SSH-1", "estate-host/simpeg-app"),
+        ("PDN-KEYS-1", "estate-host/portal"),
+    }
+    evidence = {(r.control, r.target): r.evidence for r in report.results}
+    assert "passwordauthentication yes" in evidence[("PDN-SSH-1", "estate-host/simpeg-app")]
+    assert LEFT_KEY in evidence[("PDN-KEYS-1", "estate-host/portal")]
+    # JUnit XML for CI: each failure carries its control and target as properties.
+    junit = ET.parse(report.junit).getroot()  # noqa: S314 (the report this run wrote)
+    failing = {
+        (props["control"], props["target"])
+        for case in junit.iter("testcase")
+        if case.find("failure") is not None
+        for props in [{p.get("name"): p.get("value") for p in case.iter("property")}]
+    }
+    assert failing == _failed(report)
+    as_json = json.loads(report.json.read_text())
+    assert as_json["ok"] is False
+    assert len(as_json["results"]) == len(report.results)
+
+    waiver = {
+        "control": "PDN-SSH-1",
+        "target": "estate-host/simpeg-app",
+        "reason": "the agency's backup tool logs in with a password until wave 2 moves it",
+        "approver": "Kepala Pusat Data Nasional",
+        "expires": TODAY + datetime.timedelta(days=7),
+    }
+    waivers = parse_waivers({"waivers": [waiver]}, "waivers.yaml", catalog)
+    held = run(estate_targets(seeded), catalog, waivers, runs=tmp_path)
+    assert _failed(held) == {("PDN-KEYS-1", "estate-host/portal")}
+    ssh = next(r for r in held.results if r.control == "PDN-SSH-1" and "simpeg-app" in r.target)
+    assert (ssh.outcome, ssh.passed) == (Outcome.WAIVED, False)  # the check's own result kept
+    expired = run(
+        estate_targets(seeded), catalog, waivers, today=TODAY + datetime.timedelta(days=8)
+    )
+    assert ("PDN-SSH-1", "estate-host/simpeg-app") in _failed(expired)
