@@ -106,16 +106,25 @@ def write_ssh_config(targets: list[HostTarget], directory: Path, control: Path) 
 
 
 class _Collector:
-    def __init__(self) -> None:
+    """Each test's result, named by its control (the catalog's check) and its target (the
+    host it ran on), even where it failed before it could say so itself (a host unreachable
+    in setup): no result goes missing from the report."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.controls = {c.check: c.id for c in catalog.controls}
         self.found: list[tuple[dict[str, str], bool, str]] = []  # properties, passed, failure
 
     def pytest_runtest_logreport(self, report: Any) -> None:
-        properties = {str(k): str(v) for k, v in report.user_properties}
-        if "control" not in properties:
+        if not (report.when == "call" or (report.when == "setup" and report.failed)):
             return
-        if report.when == "call" or (report.when == "setup" and report.failed):
-            said = "" if report.passed else str(report.longrepr)[-400:]
-            self.found.append((properties, bool(report.passed), said))
+        test, _, param = report.nodeid.split("::")[-1].partition("[")
+        properties = {str(k): str(v) for k, v in report.user_properties}
+        properties.setdefault("control", self.controls.get(test, test))
+        alias = param.rstrip("]").removeprefix("ssh://")
+        kind, _, name = alias.partition(".")
+        properties.setdefault("target", f"{kind}/{name}" if name else alias or "-")
+        said = "" if report.passed else str(report.longrepr)[-400:]
+        self.found.append((properties, bool(report.passed), said))
 
 
 def run(
@@ -135,7 +144,7 @@ def run(
     control = Path(tempfile.mkdtemp(prefix="pdn-comply-"))
     ssh_config = write_ssh_config(targets, report.directory, control)
     try:
-        _suite(report, ssh_config, targets, quiet)
+        _suite(report, catalog, ssh_config, targets, quiet)
     finally:
         for t in targets:  # the connections end with the run
             subprocess.run(
@@ -149,8 +158,10 @@ def run(
     return report
 
 
-def _suite(report: Report, ssh_config: Path, targets: list[HostTarget], quiet: bool) -> None:
-    collector = _Collector()
+def _suite(
+    report: Report, catalog: Catalog, ssh_config: Path, targets: list[HostTarget], quiet: bool
+) -> None:
+    collector = _Collector(catalog)
     hosts = ",".join(f"ssh://{t.alias}" for t in targets)
     args = [f"--ssh-config={ssh_config}", f"--hosts={hosts}"]
     run_suite(SUITE, report.junit, collector, args, quiet=quiet)

@@ -14,7 +14,7 @@ import pytest
 
 from pdn.compliance.catalog import load_catalog, parse_waivers
 from pdn.compliance.outcome import Outcome
-from pdn.compliance.run import Report, estate_targets, run
+from pdn.compliance.run import HostTarget, Report, estate_targets, run
 from pdn.estate.hosts import EstateRuntime
 from tests.integration.estate_fixtures import run_on
 
@@ -96,3 +96,18 @@ def test_a_seeded_estate_fails_exactly_the_seeded_controls(
         estate_targets(seeded), catalog, waivers, today=TODAY + datetime.timedelta(days=8)
     )
     assert ("PDN-SSH-1", "estate-host/simpeg-app") in _failed(expired)
+
+
+def test_a_host_that_cannot_be_reached_fails_every_control(
+    agency_estate: EstateRuntime, tmp_path: Path
+) -> None:
+    """A host that does not answer is not left out of the report: each of its controls fails."""
+    gone = HostTarget(
+        "estate-host", "gone", "198.18.196.250", agency_estate.key, agency_estate.known_hosts
+    )
+    report = run([gone], load_catalog(), (), runs=tmp_path)
+    assert {(r.control, r.target, r.outcome) for r in report.results} == {
+        ("PDN-SSH-1", "estate-host/gone", Outcome.FAILED),
+        ("PDN-KEYS-1", "estate-host/gone", Outcome.FAILED),
+    }
+    assert not report.ok

@@ -4,7 +4,9 @@ waiver never hides what the check found."""
 
 from __future__ import annotations
 
+import ast
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,3 +124,26 @@ def test_a_waiver_holds_until_it_expires_and_never_hides_the_result() -> None:
     assert judge("PDN-SSH-1", target, True, waivers, later).outcome is Outcome.WAIVER_EXPIRED
     passed = judge("PDN-SSH-1", target, True, waivers, TODAY)
     assert (passed.outcome, passed.waiver) == (Outcome.PASSED, waivers[0])
+
+
+def test_every_check_of_the_suite_implements_one_control_of_the_catalog() -> None:
+    """A result is named by its control through the test's name (the catalog's `check`), even
+    when the test fails before it can say so: each test's marker and name must agree with it."""
+    suite = Path(__file__).resolve().parents[1] / "compliance"
+    tests: dict[str, str] = {}
+    for module in suite.glob("test_*.py"):
+        for node in ast.parse(module.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                marks = [
+                    d.args[0].value
+                    for d in node.decorator_list
+                    if isinstance(d, ast.Call)
+                    and ast.unparse(d.func) == "pytest.mark.control"
+                    and isinstance(d.args[0], ast.Constant)
+                ]
+                assert len(marks) == 1, f"{node.name}: one @pytest.mark.control(ID), not {marks}"
+                tests[node.name] = str(marks[0])
+    catalog = load_catalog()
+    for name, control in tests.items():
+        assert catalog.control(control).check == name
+    assert tests  # the suite has checks
