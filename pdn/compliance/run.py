@@ -55,8 +55,6 @@ class Result:
 class Report:
     directory: Path
     results: list[Result] = field(default_factory=list)
-    # What the suite found: each result's properties, whether it passed, what failed.
-    found: list[tuple[dict[str, str], bool, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -69,6 +67,12 @@ class Report:
     @property
     def json(self) -> Path:
         return self.directory / "report.json"
+
+
+def target_of(alias: str) -> str:
+    """A host's target name in the report, <kind>/<name>, from its SSH alias <kind>.<name>."""
+    kind, _, name = alias.partition(".")
+    return f"{kind}/{name}" if name else f"host/{alias}"
 
 
 def estate_targets(runtime: EstateRuntime) -> list[HostTarget]:
@@ -120,9 +124,7 @@ class _Collector:
         test, _, param = report.nodeid.split("::")[-1].partition("[")
         properties = {str(k): str(v) for k, v in report.user_properties}
         properties.setdefault("control", self.controls.get(test, test))
-        alias = param.rstrip("]").removeprefix("ssh://")
-        kind, _, name = alias.partition(".")
-        properties.setdefault("target", f"{kind}/{name}" if name else alias or "-")
+        properties.setdefault("target", target_of(param.rstrip("]").removeprefix("ssh://")))
         said = "" if report.passed else str(report.longrepr)[-400:]
         self.found.append((properties, bool(report.passed), said))
 
@@ -144,7 +146,7 @@ def run(
     control = Path(tempfile.mkdtemp(prefix="pdn-comply-"))
     ssh_config = write_ssh_config(targets, report.directory, control)
     try:
-        _suite(report, catalog, ssh_config, targets, quiet)
+        found = _suite(report, catalog, ssh_config, targets, quiet)
     finally:
         for t in targets:  # the connections end with the run
             subprocess.run(
@@ -154,24 +156,32 @@ def run(
                 check=False,
             )
         shutil.rmtree(control, ignore_errors=True)
-    _judge(report, catalog, waivers, today or datetime.datetime.now(datetime.UTC).date(), stamp)
+    day = today or datetime.datetime.now(datetime.UTC).date()
+    _judge(report, found, catalog, waivers, day=day, stamp=stamp)
     return report
 
 
 def _suite(
     report: Report, catalog: Catalog, ssh_config: Path, targets: list[HostTarget], quiet: bool
-) -> None:
+) -> list[tuple[dict[str, str], bool, str]]:
+    """What the suite found: each result's properties, whether it passed, what failed."""
     collector = _Collector(catalog)
     hosts = ",".join(f"ssh://{t.alias}" for t in targets)
     args = [f"--ssh-config={ssh_config}", f"--hosts={hosts}"]
     run_suite(SUITE, report.junit, collector, args, quiet=quiet)
-    report.found = collector.found
+    return collector.found
 
 
 def _judge(
-    report: Report, catalog: Catalog, waivers: tuple[Waiver, ...], day: datetime.date, stamp: str
+    report: Report,
+    found: list[tuple[dict[str, str], bool, str]],
+    catalog: Catalog,
+    waivers: tuple[Waiver, ...],
+    *,
+    day: datetime.date,
+    stamp: str,
 ) -> None:
-    for properties, passed, said in report.found:
+    for properties, passed, said in found:
         control = catalog.control(properties["control"])
         target = properties.get("target", "-")
         judged: Judged = judge(control.id, target, passed, waivers, day)

@@ -126,9 +126,6 @@ class Endpoint:
             sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
         return [t for t in self.query(sql).decode().split("\n") if t]
 
-    def checksum(self, table: str) -> TableSum:
-        return self.sums([table])[table]
-
     def checksums(self) -> dict[str, TableSum]:
         return self.sums(self.tables())
 

@@ -9,19 +9,13 @@ from typing import Any
 import pytest
 
 from pdn.compliance.catalog import load_catalog
+from pdn.compliance.run import target_of
 
 CATALOG = load_catalog()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the catalog control a test implements")
-
-
-def target_of(host: Any) -> str:
-    """A host's target name, <kind>/<name>, from its SSH alias <kind>.<name>."""
-    alias = str(host.backend.hostname)
-    kind, _, name = alias.partition(".")
-    return f"{kind}/{name}" if name else f"host/{alias}"
 
 
 @pytest.fixture(autouse=True)
@@ -34,4 +28,4 @@ def _control_properties(request: pytest.FixtureRequest, record_property: Any) ->
     record_property("severity", control.severity.value)
     record_property("title", control.title)
     if "host" in request.fixturenames:
-        record_property("target", target_of(request.getfixturevalue("host")))
+        record_property("target", target_of(str(request.getfixturevalue("host").backend.hostname)))
