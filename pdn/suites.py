@@ -9,7 +9,12 @@ import pytest
 
 
 def run_suite(
-    suite: Path, junit: Path, plugin: object, args: list[str] | None = None, *, quiet: bool = True
+    suite: Path,
+    junit: Path,
+    plugins: list[object],
+    args: list[str] | None = None,
+    *,
+    quiet: bool = True,
 ) -> None:
     pytest.main(
         [
@@ -26,5 +31,5 @@ def run_suite(
             *(args or []),
             *(["-q", "--no-header", "--tb=line"] if quiet else ["-v"]),
         ],
-        plugins=[plugin],
+        plugins=plugins,
     )

@@ -97,10 +97,16 @@ def _schedule(args: argparse.Namespace) -> int:
         quota.enforce_quotas(dc.object_storage_endpoint())
         sites, fleet, site = _context(args)  # tenant files read again: new agencies join
         results = runner.run(sites, fleet, site, due=True, progress=progress)
-        if not results:
-            return "quotas enforced; nothing due"
-        done = ", ".join(r.tenant for r in results)
-        return f"quotas enforced; backed up {len(results)} due tenant(s): {done}"
+        backed_up = ", ".join(r.tenant for r in results) or "none"
+        # Then the restore drills that prove the backups, each as often as its tier asks.
+        drilled = []
+        for slug in runner.drills_due(runner.status(sites, fleet, site)):
+            result = runner.drill_tenant(sites, fleet, site, slug, progress=progress)
+            drilled.append(slug if result.verified else f"{slug} (NOT VERIFIED)")
+        return (
+            f"quotas enforced; backed up {len(results)} due tenant(s): {backed_up}; "
+            f"drilled {len(drilled)}: {', '.join(drilled) or 'none'}"
+        )
 
     settings = dc.settings
     schedule.serve(tick, args.every, schedule.heartbeat_file(settings), progress)

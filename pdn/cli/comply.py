@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pdn.cli.output import progress, table
 from pdn.estate.loader import LOCAL_ESTATE
+from pdn.inventory import LOCAL_SITE
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,10 +23,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     catalog.set_defaults(handler=_catalog)
     run = actions.add_parser(
-        "run", help="check the estate's hosts against the catalog (JUnit XML and JSON reports)"
+        "run",
+        help="check the estate's hosts and the DC's clusters, tenants and object stores against "
+        "the catalog (JUnit XML and JSON reports)",
     )
     run.add_argument(
         "--estate", type=Path, default=LOCAL_ESTATE, help="estate file (default: %(default)s)"
+    )
+    run.add_argument(
+        "--inventory", type=Path, default=LOCAL_SITE, help="the site (default: the local DC)"
+    )
+    run.add_argument("--dir", type=Path, default=None, help="the tenants directory")
+    run.add_argument(
+        "--only",
+        choices=("hosts", "dc"),
+        default=None,
+        help="only the estate's hosts, or only the DC (its clusters, tenants, stores)",
     )
     run.add_argument("--waivers", type=Path, default=None, help="default: compliance/waivers.yaml")
     run.set_defaults(handler=_run)
@@ -74,14 +87,29 @@ def _catalog(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pdn.compliance import catalog as c  # noqa: PLC0415
     from pdn.compliance.run import estate_targets, run  # noqa: PLC0415
+    from pdn.compliance.targets import Scope, local_scope  # noqa: PLC0415
+    from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.estate.hosts import EstateRuntime  # noqa: PLC0415
     from pdn.estate.loader import load_estate  # noqa: PLC0415
+    from pdn.inventory import all_sites, load_site  # noqa: PLC0415
+    from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files  # noqa: PLC0415
 
     found = c.load_catalog()
     waivers = c.load_waivers(found, args.waivers or c.WAIVERS)
-    targets = estate_targets(EstateRuntime(load_estate(args.estate)))
-    progress(f"[comply] {len(found.controls)} controls, {len(targets)} hosts")
-    report = run(targets, found, waivers)
+    targets = []
+    if args.only != "dc":
+        targets = estate_targets(EstateRuntime(load_estate(args.estate)))
+    scope = Scope()
+    if args.only != "hosts":
+        site = load_site(args.inventory)
+        fleet = load_fleet(tenant_files(args.dir or TENANTS_DIR), all_sites() | {site.code: site})
+        scope = local_scope(LocalDC(site), fleet)
+    progress(
+        f"[comply] {len(found.controls)} controls; {len(targets)} hosts, "
+        f"{len(scope.clusters)} clusters, {len(scope.tenants)} tenants, "
+        f"{len(scope.stores)} object stores"
+    )
+    report = run(targets, found, waivers, scope=scope)
     table(
         "compliance",
         ["control", "target", "severity", "outcome", "evidence"],

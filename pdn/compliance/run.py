@@ -18,7 +18,9 @@ from typing import Any
 
 from pdn import paths
 from pdn.compliance.catalog import Catalog, Waiver
+from pdn.compliance.errors import ComplianceError
 from pdn.compliance.outcome import Judged, Outcome, judge
+from pdn.compliance.targets import Scope
 from pdn.estate.hosts import EstateRuntime
 from pdn.files import private_dir
 from pdn.suites import run_suite
@@ -70,7 +72,10 @@ class Report:
 
 
 def target_of(alias: str) -> str:
-    """A host's target name in the report, <kind>/<name>, from its SSH alias <kind>.<name>."""
+    """A target's name in the report, <kind>/<name>: a host's from its SSH alias <kind>.<name>,
+    any other target's is its test id already."""
+    if "/" in alias:
+        return alias
     kind, _, name = alias.partition(".")
     return f"{kind}/{name}" if name else f"host/{alias}"
 
@@ -117,6 +122,11 @@ class _Collector:
     def __init__(self, catalog: Catalog) -> None:
         self.controls = {c.check: c.id for c in catalog.controls}
         self.found: list[tuple[dict[str, str], bool, str]] = []  # properties, passed, failure
+        self.broken: list[str] = []  # test files that could not be collected
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.broken.append(f"{report.nodeid}: {str(report.longrepr)[-400:]}")
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if not (report.when == "call" or (report.when == "setup" and report.failed)):
@@ -134,19 +144,21 @@ def run(
     catalog: Catalog,
     waivers: tuple[Waiver, ...],
     *,
+    scope: Scope | None = None,
     today: datetime.date | None = None,
     runs: Path | None = None,
     quiet: bool = True,
 ) -> Report:
-    """The suite over targets, each result judged against waivers (as of today); its reports
-    kept in a new directory of runs (default: pdn's state)."""
+    """The suite over the hosts targets and what scope holds (clusters, tenants, stores), each
+    result judged against waivers (as of today); its reports kept in a new directory of runs
+    (default: pdn's state)."""
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     report = Report(private_dir((runs or runs_dir()) / stamp))
     # The sockets' paths must stay short (a Unix socket's is at most 107 bytes).
     control = Path(tempfile.mkdtemp(prefix="pdn-comply-"))
     ssh_config = write_ssh_config(targets, report.directory, control)
     try:
-        found = _suite(report, catalog, ssh_config, targets, quiet)
+        found = _suite(report, catalog, ssh_config, targets, scope or Scope(), quiet)
     finally:
         for t in targets:  # the connections end with the run
             subprocess.run(
@@ -161,14 +173,29 @@ def run(
     return report
 
 
-def _suite(
-    report: Report, catalog: Catalog, ssh_config: Path, targets: list[HostTarget], quiet: bool
+def _suite(  # noqa: PLR0917 (one private call site)
+    report: Report,
+    catalog: Catalog,
+    ssh_config: Path,
+    targets: list[HostTarget],
+    scope: Scope,
+    quiet: bool,
 ) -> list[tuple[dict[str, str], bool, str]]:
     """What the suite found: each result's properties, whether it passed, what failed."""
     collector = _Collector(catalog)
     hosts = ",".join(f"ssh://{t.alias}" for t in targets)
-    args = [f"--ssh-config={ssh_config}", f"--hosts={hosts}"]
-    run_suite(SUITE, report.junit, collector, args, quiet=quiet)
+    # Without hosts, testinfra would run the host controls on this machine: none are run.
+    args = (
+        [f"--ssh-config={ssh_config}", f"--hosts={hosts}"]
+        if targets
+        else [f"--ignore={SUITE / 'test_hosts.py'}"]
+    )
+    run_suite(SUITE, report.junit, [collector, scope], args, quiet=quiet)
+    if collector.broken:
+        raise ComplianceError(
+            "the compliance suite is broken (a check cannot be trusted to run): "
+            + "; ".join(collector.broken)
+        )
     return collector.found
 
 

@@ -162,7 +162,8 @@ def journal(site: Site, backup_bucket: str, kind: str = "runs") -> list[dict[str
         raise
     for key in keys:
         body = site.s3.get_object(Bucket=backup_bucket, Key=key)["Body"].read()
-        found.append(json.loads(body))
+        # A drill's document is kept under the time it was made.
+        found.append({"stamp": key.rsplit("/", 1)[-1].removesuffix(".json"), **json.loads(body)})
     return found
 
 

@@ -32,6 +32,7 @@ class BackupPolicy:
     lock_mode: LockMode
     lock_days: int  # each backup object is undeletable this long
     second_site: bool  # a copy at another PDN site
+    drill_every: timedelta  # a restore drill at least this often (compliance PDN-BACKUP-2)
 
     @property
     def stale_after(self) -> timedelta:
@@ -40,9 +41,15 @@ class BackupPolicy:
 
 
 TIER_BACKUP: dict[Tier, BackupPolicy] = {
-    Tier.VITAL: BackupPolicy(timedelta(hours=1), 35, LockMode.COMPLIANCE, 35, True),
-    Tier.STANDARD: BackupPolicy(timedelta(hours=6), 30, LockMode.COMPLIANCE, 14, True),
-    Tier.BATCH: BackupPolicy(timedelta(days=1), 14, LockMode.GOVERNANCE, 7, True),
+    Tier.VITAL: BackupPolicy(
+        timedelta(hours=1), 35, LockMode.COMPLIANCE, 35, True, drill_every=timedelta(days=7)
+    ),
+    Tier.STANDARD: BackupPolicy(
+        timedelta(hours=6), 30, LockMode.COMPLIANCE, 14, True, drill_every=timedelta(days=30)
+    ),
+    Tier.BATCH: BackupPolicy(
+        timedelta(days=1), 14, LockMode.GOVERNANCE, 7, True, drill_every=timedelta(days=90)
+    ),
 }
 
 # S3 bucket names (the rules AWS, Ceph RGW and SeaweedFS share), without dots (a dotted name

@@ -187,6 +187,8 @@ class StatusRow:
     sites: tuple[str, ...]  # where the last good backup is
     note: str  # a later run that failed or never finished; a missing copy
     last_drill: str | None
+    drill_age: timedelta | None = None
+    drill_verified: bool = False  # the last drill found every checksum equal
 
     @property
     def overdue(self) -> bool:
@@ -299,6 +301,8 @@ def _row(
         )
         if drill
         else None,
+        now - backup.parse_stamp(drill["stamp"]) if drill else None,
+        drill is not None and not drill["mismatches"],
     )
 
 
@@ -479,3 +483,16 @@ def restore_live(
             )
         )
     return TenantDrill(result, tuple(databases))
+
+
+def drills_due(rows: list[StatusRow]) -> list[str]:
+    """Tenants with a good backup and a data set whose last verified drill is older than its
+    tier allows (or that was never drilled): what the schedule drills next."""
+    return sorted(
+        {
+            r.tenant
+            for r in rows
+            if r.last_good is not None
+            and (r.drill_age is None or r.drill_age > r.policy.drill_every or not r.drill_verified)
+        }
+    )

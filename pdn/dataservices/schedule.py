@@ -1,11 +1,13 @@
-"""The backup schedule the platform runs: every few minutes, back up the tenants that are due.
+"""The backup schedule the platform runs: every few minutes, back up the tenants that are due,
+then drill the restores that are due (compliance PDN-BACKUP-2 asks for a recent verified one).
 
-What is due comes from each tenant's tier (its period) and the catalog (its last good backup),
-so the schedule holds no state of its own: stopped for a day, it backs up everything on its
-first tick; run twice, the second finds nothing due. Tenant files are read again on every tick
-(a new agency is picked up, a broken file skips that tick and says so). In production this is a
-CronJob of the platform (`platform_services/deployment`); on the local DC it is one of the DC's
-processes, started by `pdn up`, stopped with the DC, its PID and log beside the others.
+What is due comes from each tenant's tier (its periods) and the catalog (its last good backup,
+its last drill), so the schedule holds no state of its own: stopped for a day, it backs up
+everything on its first tick; run twice, the second finds nothing due. Tenant files are read
+again on every tick (a new agency is picked up, a broken file skips that tick and says so). In
+production this is a CronJob of the platform (`platform_services/deployment`); on the local
+DC it is one of the DC's processes, started by `pdn up`, stopped with the DC, its PID and log
+beside the others.
 """
 
 from __future__ import annotations

@@ -109,5 +109,5 @@ def verify(
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     report = migration_state(runtime) / "verify" / f"wave-{wave}-{stamp}.xml"
     plugin = _Plugin(context)
-    run_suite(SUITE, report, plugin, quiet=quiet)
+    run_suite(SUITE, report, [plugin], quiet=quiet)
     return Outcome(plugin.passed, len(plugin.failures), report, plugin.failures)

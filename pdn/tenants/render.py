@@ -61,13 +61,17 @@ def render(fleet: Fleet, slug: str, site: str) -> TenantManifests:
 # counted it, a namespace until it is gone): these objects are ready when the API server has
 # them, and the wait costs seconds per tenant at fleet scale.
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+# pdn owns its tenants' objects: a field changed by hand is taken back on the next rollout with
+# refresh. Without force, server-side apply refuses with a field conflict whenever the hand
+# change came from any client but kubectl (found by compliance drift tests).
+PATCH_FORCE = {"pulumi.com/patchForce": "true"}
 
 
 def _meta(name: str, namespace: str | None = None) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "name": name,
         "labels": {labels.MANAGED_BY: labels.MANAGER},
-        "annotations": dict(SKIP_AWAIT),
+        "annotations": SKIP_AWAIT | PATCH_FORCE,
     }
     if namespace is not None:
         meta["namespace"] = namespace

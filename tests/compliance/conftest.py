@@ -1,6 +1,7 @@
-"""The compliance suite: one test per control, parametrized over the targets chosen at run time
-(testinfra's --hosts and --ssh-config; `pdn comply run` chooses them from the estate and the DC).
-Each result carries its control, severity and target as JUnit properties."""
+"""The compliance suite: one test per control, parametrized over the targets chosen at run time.
+Hosts come as testinfra's --hosts and --ssh-config; clusters, tenants and object stores from the
+Scope `pdn comply run` hands the suite (pdn.compliance.targets; none when run bare). Each result
+carries its control, severity and target as JUnit properties."""
 
 from __future__ import annotations
 
@@ -10,12 +11,37 @@ import pytest
 
 from pdn.compliance.catalog import load_catalog
 from pdn.compliance.run import target_of
+from pdn.compliance.targets import Scope
 
 CATALOG = load_catalog()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the catalog control a test implements")
+
+
+def _scope(config: pytest.Config) -> Scope:
+    found = [p for p in config.pluginmanager.get_plugins() if isinstance(p, Scope)]
+    return found[0] if found else Scope()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    for argument, targets in _scope(metafunc.config).by_argument().items():
+        if argument in metafunc.fixturenames:
+            metafunc.parametrize(argument, targets, ids=[t.target for t in targets])
+
+
+@pytest.fixture(scope="session")
+def scope(pytestconfig: pytest.Config) -> Scope:
+    return _scope(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def backup_rows(scope: Scope) -> list[Any]:
+    """Every tenant's backup status, read once per run."""
+    if scope.backups is None:
+        pytest.skip("no data services in this run's scope")
+    return scope.backups()
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +55,6 @@ def _control_properties(request: pytest.FixtureRequest, record_property: Any) ->
     record_property("title", control.title)
     if "host" in request.fixturenames:
         record_property("target", target_of(str(request.getfixturevalue("host").backend.hostname)))
+    for argument in Scope().by_argument():
+        if argument in request.fixturenames:
+            record_property("target", request.getfixturevalue(argument).target)

@@ -330,10 +330,13 @@ def test_the_platform_schedule_backs_up_what_is_due_as_a_dc_process(
         assert len(ticks) >= 2, "no two ticks within 300 s"
         assert "FAILED" not in ticks[0]
         assert "quotas enforced; backed up" in ticks[0]
-        assert ticks[1].endswith(" quotas enforced; nothing due")  # the first left nothing due
+        assert "NOT VERIFIED" not in ticks[0]
+        # The first left nothing due: every backup taken, every drill due done.
+        assert ticks[1].endswith(" backed up 0 due tenant(s): none; drilled 0: none")
         assert spec.probe() is None  # its heartbeat is fresh
         # What the schedule did, as an operator checks it: nothing is due any more.
         assert runner.run(sites, onboarded.fleet(), SITE, due=True, progress=print) == []
+        assert runner.drills_due(runner.status(sites, onboarded.fleet(), SITE)) == []
     finally:
         assert dc.supervisor.stop(schedule.NAME)
     assert dc.supervisor.pid(schedule.NAME) is None

@@ -1,0 +1,131 @@
+"""What `pdn comply run` checks besides hosts: the clusters (through their API), the tenants
+(their files and what onboarding made of them on their cluster), and the object stores (S3).
+Chosen at run time from the running DC and the tenant files, and handed to the suite in memory
+(testinfra's --hosts carries the hosts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+if TYPE_CHECKING:
+    from pdn.dataservices.runner import StatusRow
+    from pdn.dataservices.s3 import Endpoint
+    from pdn.dc.lifecycle import LocalDC
+    from pdn.tenants.fleet import Fleet
+    from pdn.tenants.model import Tenant
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    name: str
+    kubeconfig: Path  # the platform admin's (RBAC-bound; may impersonate, as the audits need)
+    audit_log: Path | None  # where its API server writes its audit events, if pdn can read it
+
+    @property
+    def target(self) -> str:
+        return f"cluster/{self.name}"
+
+    def api_client(self, *, user: str | None = None, group: str | None = None) -> Any:
+        """A client as the platform admin, or acting as user of group (impersonation)."""
+        api = k8s_config.new_client_from_config(config_file=str(self.kubeconfig))
+        if user is not None:
+            api.set_default_header("Impersonate-User", user)
+        if group is not None:
+            api.set_default_header("Impersonate-Group", group)
+        return api
+
+    def server(self) -> tuple[str, str]:
+        """The API server's URL and the CA file that signs it, from the kubeconfig."""
+        configuration = k8s.Configuration()
+        k8s_config.load_kube_config(
+            config_file=str(self.kubeconfig), client_configuration=configuration
+        )
+        return str(configuration.host), str(configuration.ssl_ca_cert)
+
+
+@dataclass(frozen=True)
+class TenantTarget:
+    tenant: Tenant
+    cluster: ClusterTarget  # the cluster its data class placed it on
+    peers: tuple[Tenant, ...]  # every other tenant on that cluster
+    units: tuple[str, ...]  # the tenants below it, which its readers may read
+
+    @property
+    def target(self) -> str:
+        return f"tenant/{self.tenant.slug}"
+
+
+@dataclass(frozen=True)
+class StoreTarget:
+    name: str
+    endpoint: Endpoint
+    admin: Callable[[], Any]  # a boto3 S3 client with the platform admin's key
+
+    @property
+    def target(self) -> str:
+        return f"object-storage/{self.name}"
+
+
+@dataclass(eq=False)  # a pytest plugin: registered by identity
+class Scope:
+    """Everything a run checks besides hosts; backups: the backup status of every tenant (read
+    once per run, when a backup control asks)."""
+
+    clusters: list[ClusterTarget] = field(default_factory=list)
+    tenants: list[TenantTarget] = field(default_factory=list)
+    stores: list[StoreTarget] = field(default_factory=list)
+    backups: Callable[[], list[StatusRow]] | None = None
+
+    # The suite's test argument each kind of target is given as.
+    def by_argument(self) -> dict[str, list[Any]]:
+        return {"cluster": self.clusters, "tenant": self.tenants, "store": self.stores}
+
+
+def local_scope(dc: LocalDC, fleet: Fleet) -> Scope:
+    """The local DC's clusters and object stores, and the fleet's tenants of its site."""
+    from pdn.clusters.placement import placements  # noqa: PLC0415
+    from pdn.dataservices import runner  # noqa: PLC0415
+    from pdn.dc import object_storage  # noqa: PLC0415
+
+    clusters = {
+        None: ClusterTarget(dc.site.code, dc.kubeconfig, dc.settings.log_dir / "audit.log"),
+    } | {
+        name: ClusterTarget(
+            name, plane.settings.admin_kubeconfig, plane.settings.log_dir / "audit.log"
+        )
+        for name, plane in dc.workload_planes.items()
+    }
+    here = [t for t in fleet.tenants.values() if dc.site.code in t.sites]
+    placed = placements(dc.site, here)
+    tenants = [
+        TenantTarget(
+            tenant,
+            clusters[placed.get(tenant.slug)],
+            tuple(
+                t
+                for t in here
+                if t.slug != tenant.slug and placed.get(t.slug) == placed.get(tenant.slug)
+            ),
+            tuple(fleet.units(tenant.slug)),
+        )
+        for tenant in here
+    ]
+    stores = [
+        StoreTarget(
+            store.name,
+            dc.object_storage_endpoint(store),
+            lambda store=store: dc.object_storage_client(store),  # type: ignore[misc]
+        )
+        for store in object_storage.STORES
+    ]
+
+    def backups() -> list[StatusRow]:
+        return runner.status(runner.local_sites(dc), fleet, dc.site.code)
+
+    return Scope(list(clusters.values()), tenants, stores, backups)

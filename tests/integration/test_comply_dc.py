@@ -1,0 +1,119 @@
+"""`pdn comply run` on the session's real DC: its clusters (asked through their API servers), its
+example tenants (as their own groups, by impersonation, and in their backup catalogs) and its two
+object stores. Every control passes on what onboarding made and the backups and drills the
+platform ran; seeded drift fails exactly the seeded controls, with evidence; a rollout with
+refresh puts it right; a cluster that does not answer fails each of its controls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+
+from pdn.compliance.catalog import load_catalog
+from pdn.compliance.run import Report, run
+from pdn.compliance.targets import ClusterTarget, Scope, local_scope
+from pdn.dataservices import runner
+from pdn.tenants import labels
+from tests.integration.conftest import SITE, Onboarded
+
+pytestmark = pytest.mark.integration
+
+DC_CONTROLS = {"PDN-API-1", "PDN-API-2", "PDN-AUDIT-1", "PDN-S3-1"}
+TENANT_CONTROLS = {
+    "PDN-PSA-1",
+    "PDN-NETPOL-1",
+    "PDN-RES-1",
+    "PDN-ISO-1",
+    "PDN-BACKUP-1",
+    "PDN-BACKUP-2",
+}
+
+
+def _failed(report: Report) -> set[tuple[str, str]]:
+    return {(r.control, r.target) for r in report.results if not r.outcome.ok}
+
+
+@pytest.fixture
+def scope(onboarded: Onboarded) -> Scope:
+    """The DC's scope, every tenant backed up and drilled (as the platform's schedule does)."""
+    sites, fleet = runner.local_sites(onboarded.dc), onboarded.fleet()
+    runner.run(sites, fleet, SITE, progress=print)
+    for slug in runner.drills_due(runner.status(sites, fleet, SITE)):
+        assert runner.drill_tenant(sites, fleet, SITE, slug, progress=print).verified
+    return local_scope(onboarded.dc, fleet)
+
+
+def test_the_dc_as_onboarded_passes_every_control(scope: Scope, tmp_path: Path) -> None:
+    report = run([], load_catalog(), (), scope=scope, runs=tmp_path)
+    for r in report.results:
+        print(f"{r.control:<13} {r.target:<40} {r.outcome.value:<7} {r.evidence[:150]}")
+    assert _failed(report) == set(), [r for r in report.results if not r.outcome.ok]
+    expected = {
+        (control, cluster.target)
+        for cluster in scope.clusters
+        for control in ("PDN-API-1", "PDN-API-2", "PDN-AUDIT-1")
+    }
+    expected |= {("PDN-S3-1", store.target) for store in scope.stores}
+    expected |= {(c, t.target) for t in scope.tenants for c in TENANT_CONTROLS}
+    assert {(r.control, r.target) for r in report.results} == expected
+    assert len(scope.tenants) == len(scope.clusters) + 2  # the five examples, on three clusters
+
+
+@pytest.fixture
+def drifted(onboarded: Onboarded, scope: Scope) -> Iterator[tuple[Scope, dict[str, str]]]:
+    """Changes made by hand behind pdn's back: one tenant's namespace no longer enforces
+    `restricted`, another lost its default-deny policy, a third is labelled `secret` (which its
+    site may not hold). Put right afterwards by a rollout with refresh, as an operator would."""
+    slugs = sorted(t.tenant.slug for t in scope.tenants)
+    seeded = {slugs[0]: "PDN-PSA-1", slugs[1]: "PDN-NETPOL-1", slugs[2]: "PDN-RES-1"}
+    homes = {t.tenant.slug: t.cluster for t in scope.tenants}
+
+    def patch_namespace(slug: str, key: str, value: str) -> None:
+        with homes[slug].api_client() as api:
+            k8s.CoreV1Api(api).patch_namespace(slug, {"metadata": {"labels": {key: value}}})
+
+    try:
+        patch_namespace(slugs[0], labels.POD_SECURITY_ENFORCE, "privileged")
+        with homes[slugs[1]].api_client() as api:
+            k8s.NetworkingV1Api(api).delete_namespaced_network_policy("tenant-isolation", slugs[1])
+        patch_namespace(slugs[2], labels.CLASSIFICATION, "secret")
+        yield scope, seeded
+    finally:
+        changes = onboarded.roll_out(list(seeded), refresh=True)
+        print(f"put right: {changes}")
+
+
+def test_drift_fails_exactly_the_seeded_controls(
+    drifted: tuple[Scope, dict[str, str]], onboarded: Onboarded, tmp_path: Path
+) -> None:
+    scope, seeded = drifted
+    report = run([], load_catalog(), (), scope=scope, runs=tmp_path / "drifted")
+    failed = {r.control: r for r in report.results if not r.outcome.ok}
+    assert _failed(report) == {(c, f"tenant/{slug}") for slug, c in seeded.items()}
+    assert "enforce=privileged" in failed["PDN-PSA-1"].evidence
+    assert "ADMITTED" in failed["PDN-PSA-1"].evidence
+    assert "default deny NONE" in failed["PDN-NETPOL-1"].evidence
+    assert "'secret' data may not be held at pdn-local" in failed["PDN-RES-1"].evidence
+    # An operator's fix: the tenants rolled out again with refresh; every control passes again.
+    onboarded.roll_out(list(seeded), refresh=True)
+    again = run([], load_catalog(), (), scope=scope, runs=tmp_path / "fixed")
+    assert _failed(again) == set(), [r for r in again.results if not r.outcome.ok]
+
+
+def test_a_cluster_that_does_not_answer_fails_each_control(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\n"
+        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "users: [{name: nobody, user: {token: none}}]\n"
+        "contexts: [{name: gone, context: {cluster: gone, user: nobody}}]\n"
+    )
+    gone = ClusterTarget("gone", kubeconfig, tmp_path / "audit.log")
+    report = run([], load_catalog(), (), scope=Scope(clusters=[gone]), runs=tmp_path)
+    assert _failed(report) == {
+        (c, "cluster/gone") for c in ("PDN-API-1", "PDN-API-2", "PDN-AUDIT-1")
+    }
+    assert all(r.evidence for r in report.results)
