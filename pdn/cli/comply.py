@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pdn.cli.output import progress, table
 from pdn.estate.loader import LOCAL_ESTATE
 from pdn.inventory import LOCAL_SITE
+
+if TYPE_CHECKING:
+    from pdn.compliance.run import Report
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,8 +45,23 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         help="only the estate's hosts, or only the DC (its clusters, tenants, stores)",
     )
+    run.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the Ansible fix of each failed control that has one (not waived ones), "
+        "then check again",
+    )
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help="with --fix: show what the fixes would change (Ansible check mode), change nothing",
+    )
     run.add_argument("--waivers", type=Path, default=None, help="default: compliance/waivers.yaml")
     run.set_defaults(handler=_run)
+    browser = actions.add_parser(
+        "browser", help="install the browser that keeps each report's screenshot (as root)"
+    )
+    browser.set_defaults(handler=_browser)
 
 
 def _catalog(args: argparse.Namespace) -> int:
@@ -96,9 +116,15 @@ def _run(args: argparse.Namespace) -> int:
 
     found = c.load_catalog()
     waivers = c.load_waivers(found, args.waivers or c.WAIVERS)
-    targets = []
+    if args.check and not args.fix:
+        print(
+            "pdn: --check goes with --fix (it shows what the fixes would change)", file=sys.stderr
+        )
+        return 2
+    targets, runtime = [], None
     if args.only != "dc":
-        targets = estate_targets(EstateRuntime(load_estate(args.estate)))
+        runtime = EstateRuntime(load_estate(args.estate))
+        targets = estate_targets(runtime)
     scope = Scope()
     if args.only != "hosts":
         site = load_site(args.inventory)
@@ -110,6 +136,40 @@ def _run(args: argparse.Namespace) -> int:
         f"{len(scope.stores)} object stores"
     )
     report = run(targets, found, waivers, scope=scope)
+    _show(report)
+    if args.fix and not report.ok:
+        from pdn.compliance.fix import apply_fixes  # noqa: PLC0415
+
+        if runtime is None:
+            print("pdn: the fixes are for hosts: run without --only dc", file=sys.stderr)
+            return 2
+        fixes = apply_fixes(report, found, runtime, check=args.check)
+        if fixes.run is None:
+            print("no failed control has an Ansible fix")
+            return 1
+        table(
+            "fixes" + (" (check mode: nothing changed)" if args.check else ""),
+            ["host", "roles", "changed", "failed"],
+            [
+                [
+                    host,
+                    ", ".join(roles),
+                    str(fixes.run.changed.get(host, 0)),
+                    fixes.run.failed.get(host) or fixes.run.unreachable.get(host) or "-",
+                ]
+                for host, roles in sorted(fixes.roles.items())
+            ],
+        )
+        print(f"fix run: {fixes.run.artifacts}")
+        if args.check:
+            return 1
+        progress("[comply] checking again")
+        report = run(targets, found, waivers, scope=scope)
+        _show(report)
+    return 0 if report.ok else 1
+
+
+def _show(report: Report) -> None:
     table(
         "compliance",
         ["control", "target", "severity", "outcome", "evidence"],
@@ -126,5 +186,16 @@ def _run(args: argparse.Namespace) -> int:
     )
     bad = [r for r in report.results if not r.outcome.ok]
     ok = len(report.results) - len(bad)
-    print(f"{ok} ok, {len(bad)} failed; reports: {report.json}, {report.junit}")
-    return 0 if report.ok else 1
+    print(f"{ok} ok, {len(bad)} failed")
+    print(f"reports: {report.html} (for people), {report.json}, {report.junit}")
+    if report.screenshot.is_file():
+        print(f"screenshot: {report.screenshot}")
+    else:
+        print("no screenshot: no browser here (`pdn comply browser` installs Debian's chromium)")
+
+
+def _browser(args: argparse.Namespace) -> int:
+    from pdn.compliance.browser import ensure_chromium  # noqa: PLC0415
+
+    print(f"browser: {ensure_chromium(progress)}")
+    return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pdn import paths
+from pdn.compliance import browser, html
 from pdn.compliance.catalog import Catalog, Waiver
 from pdn.compliance.errors import ComplianceError
 from pdn.compliance.outcome import Judged, Outcome, judge
@@ -35,6 +36,7 @@ class HostTarget:
     address: str
     key: Path
     known_hosts: Path
+    agency: str = ""  # the tenant an estate host's room moves to ("" for the DC's own)
 
     @property
     def alias(self) -> str:
@@ -51,6 +53,7 @@ class Result:
     passed: bool  # what the check found, whatever a waiver says
     evidence: str
     waiver: Waiver | None = None
+    agency: str = ""  # whose target it is ("" for the platform's own)
 
 
 @dataclass
@@ -70,6 +73,14 @@ class Report:
     def json(self) -> Path:
         return self.directory / "report.json"
 
+    @property
+    def html(self) -> Path:
+        return self.directory / "report.html"
+
+    @property
+    def screenshot(self) -> Path:
+        return self.directory / "report.png"
+
 
 def target_of(alias: str) -> str:
     """A target's name in the report, <kind>/<name>: a host's from its SSH alias <kind>.<name>,
@@ -82,8 +93,15 @@ def target_of(alias: str) -> str:
 
 def estate_targets(runtime: EstateRuntime) -> list[HostTarget]:
     return [
-        HostTarget("estate-host", host.name, str(host.address), runtime.key, runtime.known_hosts)
-        for _room, host in runtime.estate.hosts()
+        HostTarget(
+            "estate-host",
+            host.name,
+            str(host.address),
+            runtime.key,
+            runtime.known_hosts,
+            room.agency,
+        )
+        for room, host in runtime.estate.hosts()
     ]
 
 
@@ -148,6 +166,7 @@ def run(
     today: datetime.date | None = None,
     runs: Path | None = None,
     quiet: bool = True,
+    screenshot: bool = True,
 ) -> Report:
     """The suite over the hosts targets and what scope holds (clusters, tenants, stores), each
     result judged against waivers (as of today); its reports kept in a new directory of runs
@@ -169,8 +188,28 @@ def run(
             )
         shutil.rmtree(control, ignore_errors=True)
     day = today or datetime.datetime.now(datetime.UTC).date()
-    _judge(report, found, catalog, waivers, day=day, stamp=stamp)
+    agencies = {f"{t.kind}/{t.name}": t.agency for t in targets}
+    agencies |= {t.target: t.tenant.slug for t in (scope.tenants if scope else [])}
+    _judge(report, found, catalog, waivers, agencies, day=day, stamp=stamp)
+    document = json.loads(report.json.read_text())
+    report.html.write_text(html.render(document, catalog, previous_run(report.directory)))
+    if screenshot and browser.available():  # the page as people saw it, kept with the run
+        browser.screenshot(report.html, report.screenshot)
     return report
+
+
+def previous_run(directory: Path) -> dict[str, Any] | None:
+    """The JSON report of the run before the one in directory (runs are named by their time)."""
+    earlier = sorted(
+        d for d in directory.parent.iterdir() if d.name < directory.name and d.is_dir()
+    )
+    for candidate in reversed(earlier):
+        try:
+            found: dict[str, Any] = json.loads((candidate / "report.json").read_text())
+        except (OSError, ValueError):
+            continue  # a run that never finished its report
+        return found
+    return None
 
 
 def _suite(  # noqa: PLR0917 (one private call site)
@@ -204,6 +243,7 @@ def _judge(
     found: list[tuple[dict[str, str], bool, str]],
     catalog: Catalog,
     waivers: tuple[Waiver, ...],
+    agencies: dict[str, str],
     *,
     day: datetime.date,
     stamp: str,
@@ -222,6 +262,7 @@ def _judge(
                 passed,
                 properties.get("evidence", "") or said,
                 judged.waiver,
+                agencies.get(target, ""),
             )
         )
     report.json.write_text(

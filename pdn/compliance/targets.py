@@ -72,6 +72,22 @@ class StoreTarget:
         return f"object-storage/{self.name}"
 
 
+@dataclass(frozen=True)
+class TlsTarget:
+    """An endpoint that must speak TLS: host and port, the CA that signs it, and the protocol
+    that asks for TLS first (openssl's -starttls: postgres, mysql), if any."""
+
+    name: str
+    host: str
+    port: int
+    ca: Path
+    starttls: str | None = None
+
+    @property
+    def target(self) -> str:
+        return f"tls-endpoint/{self.name}"
+
+
 @dataclass(eq=False)  # a pytest plugin: registered by identity
 class Scope:
     """Everything a run checks besides hosts; backups: the backup status of every tenant (read
@@ -80,11 +96,17 @@ class Scope:
     clusters: list[ClusterTarget] = field(default_factory=list)
     tenants: list[TenantTarget] = field(default_factory=list)
     stores: list[StoreTarget] = field(default_factory=list)
+    endpoints: list[TlsTarget] = field(default_factory=list)
     backups: Callable[[], list[StatusRow]] | None = None
 
     # The suite's test argument each kind of target is given as.
     def by_argument(self) -> dict[str, list[Any]]:
-        return {"cluster": self.clusters, "tenant": self.tenants, "store": self.stores}
+        return {
+            "cluster": self.clusters,
+            "tenant": self.tenants,
+            "store": self.stores,
+            "endpoint": self.endpoints,
+        }
 
 
 def local_scope(dc: LocalDC, fleet: Fleet) -> Scope:
@@ -128,4 +150,29 @@ def local_scope(dc: LocalDC, fleet: Fleet) -> Scope:
     def backups() -> list[StatusRow]:
         return runner.status(runner.local_sites(dc), fleet, dc.site.code)
 
-    return Scope(list(clusters.values()), tenants, stores, backups)
+    return Scope(list(clusters.values()), tenants, stores, tls_endpoints(dc, clusters), backups)
+
+
+def tls_endpoints(dc: LocalDC, clusters: dict[str | None, ClusterTarget]) -> list[TlsTarget]:
+    """Every endpoint the DC serves: each cluster's API server, each object store's S3, each
+    database server."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    from pdn.dataservices import sql  # noqa: PLC0415
+    from pdn.dc import control_plane, object_storage  # noqa: PLC0415
+
+    ca = control_plane.credential_paths(dc.settings).ca.cert
+    found = []
+    for cluster in clusters.values():
+        server, cluster_ca = cluster.server()  # a workload cluster has a CA of its own
+        url = urlsplit(server)
+        found.append(
+            TlsTarget(f"api-{cluster.name}", url.hostname or "", url.port or 443, Path(cluster_ca))
+        )
+    for store in object_storage.STORES:
+        url = urlsplit(dc.object_storage_endpoint(store).url)
+        found.append(TlsTarget(f"s3-{store.name}", url.hostname or "", url.port or 443, Path(ca)))
+    for engine, starttls in ((sql.POSTGRESQL, "postgres"), (sql.MARIADB, "mysql")):
+        database = dc.database_admin(engine).server
+        found.append(TlsTarget(engine, database.host, database.port, Path(ca), starttls))
+    return found

@@ -58,37 +58,43 @@ def installed(packages: tuple[str, ...] = tuple(PINNED)) -> list[Installed]:
     return [Installed(p, found.get(p, "")) for p in packages]
 
 
-def _off_pin(state: list[Installed]) -> list[str]:
+def _off_pin(state: list[Installed], pinned: dict[str, str]) -> list[str]:
     return [
-        f"{i.package} {i.version} (pinned to {PINNED[i.package]}*)"
+        f"{i.package} {i.version} (pinned to {pinned[i.package]}*)"
         for i in state
-        if i.version and not i.version.startswith(PINNED[i.package])
+        if i.version and not i.version.startswith(pinned[i.package])
     ]
 
 
-def ensure(progress: Callable[[str], None]) -> list[Installed]:
-    """Install what is missing; refuse a version off its pin. Needs root (as `pdn dc up` does)."""
-    state = installed()
+def ensure(
+    progress: Callable[[str], None],
+    pinned: dict[str, str] | None = None,
+    needed_by: str = "the local DC (`pdn dc up`)",
+) -> list[Installed]:
+    """Install what is missing of pinned (default: the DC's); refuse a version off its pin.
+    Needs root (as `pdn dc up` does)."""
+    pinned = PINNED if pinned is None else pinned
+    state = installed(tuple(pinned))
     missing = [i.package for i in state if not i.version]
     if missing:
         if os.geteuid() != 0:
             raise DCError(
-                f"the local DC needs Debian packages {', '.join(missing)}: run `pdn dc up` as "
-                f"root, or `apt-get install {' '.join(missing)}`"
+                f"{needed_by} needs Debian packages {', '.join(missing)}: run it as root, or "
+                f"`apt-get install {' '.join(missing)}`"
             )
         started = time.monotonic()
         progress(f"installing {', '.join(missing)} from Debian (apt, nothing started)")
         _apt_install(missing)
-        state = installed()
+        state = installed(tuple(pinned))
         progress(f"installed in {time.monotonic() - started:.0f}s")
     still = [i.package for i in state if not i.version]
     if still:
         raise DCError(f"apt did not install {', '.join(still)}: see `apt-get install` output")
-    wrong = _off_pin(state)
+    wrong = _off_pin(state, pinned)
     if wrong:
         raise DCError(
             f"installed off their pins: {'; '.join(wrong)}: install the pinned release line "
-            "(pdn/dc/packages.py PINNED) or move the pin after testing"
+            "(its PINNED table) or move the pin after testing"
         )
     return state
 

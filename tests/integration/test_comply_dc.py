@@ -1,20 +1,27 @@
 """`pdn comply run` on the session's real DC: its clusters (asked through their API servers), its
 example tenants (as their own groups, by impersonation, and in their backup catalogs) and its two
 object stores. Every control passes on what onboarding made and the backups and drills the
-platform ran; seeded drift fails exactly the seeded controls, with evidence; a rollout with
-refresh puts it right; a cluster that does not answer fails each of its controls."""
+platform ran; seeded drift fails exactly the seeded controls, with evidence, and the HTML report
+opened in a real headless Chromium shows it against the clean run before (its screenshot kept
+with the run); a rollout with refresh puts it right; a cluster that does not answer fails each
+of its controls."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
 
+from pdn.compliance import browser
+from pdn.compliance.browser import ensure_chromium
 from pdn.compliance.catalog import load_catalog
 from pdn.compliance.run import Report, run
-from pdn.compliance.targets import ClusterTarget, Scope, local_scope
+from pdn.compliance.targets import ClusterTarget, Scope, TlsTarget, local_scope
 from pdn.dataservices import runner
 from pdn.tenants import labels
 from tests.integration.conftest import SITE, Onboarded
@@ -57,16 +64,25 @@ def test_the_dc_as_onboarded_passes_every_control(scope: Scope, tmp_path: Path) 
         for control in ("PDN-API-1", "PDN-API-2", "PDN-AUDIT-1")
     }
     expected |= {("PDN-S3-1", store.target) for store in scope.stores}
+    expected |= {("PDN-TLS-1", endpoint.target) for endpoint in scope.endpoints}
     expected |= {(c, t.target) for t in scope.tenants for c in TENANT_CONTROLS}
     assert {(r.control, r.target) for r in report.results} == expected
     assert len(scope.tenants) == len(scope.clusters) + 2  # the five examples, on three clusters
+    # Each API server, each object store, each database server.
+    assert len(scope.endpoints) == len(scope.clusters) + len(scope.stores) + 2
 
 
 @pytest.fixture
-def drifted(onboarded: Onboarded, scope: Scope) -> Iterator[tuple[Scope, dict[str, str]]]:
-    """Changes made by hand behind pdn's back: one tenant's namespace no longer enforces
-    `restricted`, another lost its default-deny policy, a third is labelled `secret` (which its
-    site may not hold). Put right afterwards by a rollout with refresh, as an operator would."""
+def drifted(
+    onboarded: Onboarded, scope: Scope, tmp_path: Path
+) -> Iterator[tuple[Scope, dict[str, str], Path]]:
+    """Changes made by hand behind pdn's back, after a clean run: one tenant's namespace no
+    longer enforces `restricted`, another lost its default-deny policy, a third is labelled
+    `secret` (which its site may not hold). Put right afterwards by a rollout with refresh, as
+    an operator would."""
+    ensure_chromium()
+    runs = tmp_path / "runs"
+    assert run([], load_catalog(), (), scope=scope, runs=runs).ok
     slugs = sorted(t.tenant.slug for t in scope.tenants)
     seeded = {slugs[0]: "PDN-PSA-1", slugs[1]: "PDN-NETPOL-1", slugs[2]: "PDN-RES-1"}
     homes = {t.tenant.slug: t.cluster for t in scope.tenants}
@@ -80,27 +96,97 @@ def drifted(onboarded: Onboarded, scope: Scope) -> Iterator[tuple[Scope, dict[st
         with homes[slugs[1]].api_client() as api:
             k8s.NetworkingV1Api(api).delete_namespaced_network_policy("tenant-isolation", slugs[1])
         patch_namespace(slugs[2], labels.CLASSIFICATION, "secret")
-        yield scope, seeded
+        yield scope, seeded, runs
     finally:
         changes = onboarded.roll_out(list(seeded), refresh=True)
         print(f"put right: {changes}")
 
 
 def test_drift_fails_exactly_the_seeded_controls(
-    drifted: tuple[Scope, dict[str, str]], onboarded: Onboarded, tmp_path: Path
+    drifted: tuple[Scope, dict[str, str], Path], onboarded: Onboarded
 ) -> None:
-    scope, seeded = drifted
-    report = run([], load_catalog(), (), scope=scope, runs=tmp_path / "drifted")
+    scope, seeded, runs = drifted
+    report = run([], load_catalog(), (), scope=scope, runs=runs)
     failed = {r.control: r for r in report.results if not r.outcome.ok}
     assert _failed(report) == {(c, f"tenant/{slug}") for slug, c in seeded.items()}
     assert "enforce=privileged" in failed["PDN-PSA-1"].evidence
     assert "ADMITTED" in failed["PDN-PSA-1"].evidence
     assert "default deny NONE" in failed["PDN-NETPOL-1"].evidence
     assert "'secret' data may not be held at pdn-local" in failed["PDN-RES-1"].evidence
+    _the_page_shows(report, seeded)
     # An operator's fix: the tenants rolled out again with refresh; every control passes again.
     onboarded.roll_out(list(seeded), refresh=True)
-    again = run([], load_catalog(), (), scope=scope, runs=tmp_path / "fixed")
+    again = run([], load_catalog(), (), scope=scope, runs=runs)
     assert _failed(again) == set(), [r for r in again.results if not r.outcome.ok]
+    with browser.page(again.html) as page:
+        assert page.locator("#verdict").inner_text() == "COMPLIANT"
+        assert "0 new failure(s), 3 fixed" in page.locator("#trend").inner_text()
+        assert page.locator("#results tr.fixed").count() == 3
+
+
+def _the_page_shows(report: Report, seeded: dict[str, str]) -> None:
+    """The HTML report, opened in a real headless Chromium, as an SRE reads it."""
+    with browser.page(report.html) as page:
+        assert page.locator("#verdict").inner_text() == "NOT COMPLIANT"
+        # Against the clean run before it.
+        assert "3 new failure(s), 0 fixed" in page.locator("#trend").inner_text()
+        assert page.locator("#count-failed").inner_text() == "failed: 3"
+        for slug, control in seeded.items():
+            agency = page.locator(f'#agencies tr[data-agency="{slug}"]')
+            assert agency.get_attribute("data-state") == "failed"
+            assert control in agency.inner_text()
+            row = page.locator(
+                f'#results tr[data-control="{control}"][data-target="tenant/{slug}"]'
+            )
+            assert row.get_attribute("data-outcome") == "failed"
+            assert "new failure" in row.inner_text()
+            assert row.is_visible()
+        psa = page.locator('#results tr[data-control="PDN-PSA-1"][data-outcome="failed"]')
+        assert "enforce=privileged" in psa.inner_text()  # the evidence, as found
+        assert (
+            page.locator('#controls tr[data-control="PDN-ISO-1"]').get_attribute("data-failing")
+            == "0"
+        )
+    # The screenshot kept with the run.
+    assert report.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report.screenshot.stat().st_size > 10_000
+
+
+def test_an_endpoint_with_old_tls_and_null_ciphers_fails(
+    onboarded: Onboarded, tmp_path: Path
+) -> None:
+    """A server with the DC's own certificate that also takes TLS 1.1 and ciphers without
+    encryption (OpenSSL's test server): the modern handshake verifies, the control fails."""
+    pki = onboarded.dc.settings.pki_dir
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "s_server.log").open("w")
+    server = subprocess.Popen(
+        [
+            "openssl", "s_server", "-accept", f"127.0.0.1:{port}",
+            "-cert", str(pki / "databases.crt"), "-key", str(pki / "databases.key"),
+            "-cipher", "ALL:eNULL:@SECLEVEL=0", "-min_protocol", "TLSv1", "-www",
+        ],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+    )  # fmt: skip
+    try:
+        time.sleep(0.5)
+        weak = TlsTarget("weak", "127.0.0.1", port, pki / "ca.crt")
+        report = run([], load_catalog(), (), scope=Scope(endpoints=[weak]), runs=tmp_path)
+    finally:
+        server.kill()
+        server.wait()
+        log.close()
+    [result] = report.results
+    assert (result.control, result.target, result.passed) == (
+        "PDN-TLS-1",
+        "tls-endpoint/weak",
+        False,
+    )
+    assert "certificate verified" in result.evidence
+    assert "TLS 1.1: ACCEPTED" in result.evidence
+    assert "weak ciphers: ACCEPTED" in result.evidence
 
 
 def test_a_cluster_that_does_not_answer_fails_each_control(tmp_path: Path) -> None:

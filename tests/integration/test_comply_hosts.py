@@ -13,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from pdn.compliance.catalog import load_catalog, parse_waivers
+from pdn.compliance.fix import apply_fixes, fixes_for
 from pdn.compliance.outcome import Outcome
 from pdn.compliance.run import HostTarget, Report, estate_targets, run
 from pdn.estate.hosts import EstateRuntime
 from tests.integration.estate_fixtures import run_on
 
 WEAK_SSH = "/etc/ssh/sshd_config.d/00-agency.conf"
+FIXED_SSH = "/etc/ssh/sshd_config.d/00-pdn-hardening.conf"
 LEFT_KEY = "/var/www/portal/.deploy_key"
 TODAY = datetime.datetime.now(datetime.UTC).date()
 
@@ -51,7 +53,7 @@ def seeded(agency_estate: EstateRuntime) -> Iterator[EstateRuntime]:
         )
         yield agency_estate
     finally:
-        run_on(agency_estate, "simpeg-app", f"rm -f {WEAK_SSH}")
+        run_on(agency_estate, "simpeg-app", f"rm -f {WEAK_SSH} {FIXED_SSH}")
         run_on(agency_estate, "portal", f"rm -f {LEFT_KEY} {LEFT_KEY}.pub")
 
 
@@ -96,6 +98,41 @@ def test_a_seeded_estate_fails_exactly_the_seeded_controls(
         estate_targets(seeded), catalog, waivers, today=TODAY + datetime.timedelta(days=8)
     )
     assert ("PDN-SSH-1", "estate-host/simpeg-app") in _failed(expired)
+
+
+def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
+    seeded: EstateRuntime, tmp_path: Path
+) -> None:
+    catalog, targets = load_catalog(), estate_targets(seeded)
+    report = run(targets, catalog, (), runs=tmp_path)
+    seeded_failures = {
+        ("PDN-SSH-1", "estate-host/simpeg-app"),
+        ("PDN-KEYS-1", "estate-host/portal"),
+    }
+    assert _failed(report) == seeded_failures
+    assert fixes_for(report, catalog) == {"simpeg-app": ["comply_ssh"], "portal": ["comply_keys"]}
+    # Check mode: says what it would change, and changes nothing.
+    dry = apply_fixes(report, catalog, seeded, check=True)
+    assert dry.run is not None
+    assert not dry.run.failed
+    assert dry.run.changed.get("simpeg-app", 0) > 0
+    assert dry.run.changed.get("portal", 0) > 0
+    assert _failed(run(targets, catalog, (), runs=tmp_path)) == seeded_failures
+    # The fix, through ansible-runner; then every control passes.
+    fixed = apply_fixes(report, catalog, seeded)
+    assert fixed.run is not None
+    assert not fixed.run.failed
+    assert not fixed.run.unreachable
+    assert _failed(run(targets, catalog, (), runs=tmp_path)) == set()
+    # The running sshd took the new settings (the handler's SIGHUP), not only the files.
+    log = run_on(seeded, "simpeg-app", "cat /var/log/pdn-host/sshd.log")
+    assert "Received SIGHUP; restarting." in log
+    assert run_on(seeded, "portal", f"stat -c %a {LEFT_KEY}").strip() == "640"
+    # Idempotent: the same fixes again change nothing.
+    again = apply_fixes(report, catalog, seeded)
+    assert again.run is not None
+    assert again.run.changed.get("simpeg-app", 0) == 0
+    assert again.run.changed.get("portal", 0) == 0
 
 
 def test_a_host_that_cannot_be_reached_fails_every_control(

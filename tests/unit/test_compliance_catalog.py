@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from pdn.compliance.catalog import (
     Framework,
@@ -147,3 +148,18 @@ def test_every_check_of_the_suite_implements_one_control_of_the_catalog() -> Non
     for name, control in tests.items():
         assert catalog.control(control).check == name
     assert tests  # the suite has checks
+
+
+def test_every_fix_is_a_role_the_fix_playbook_applies() -> None:
+    """A control's `fix` names a role of playbooks/roles, which comply_fix.yml includes when
+    the host's comply_fixes list names it."""
+    playbooks = Path(__file__).resolve().parents[2] / "playbooks"
+    plays = yaml.safe_load((playbooks / "comply_fix.yml").read_text())
+    included = {
+        task["ansible.builtin.include_role"]["name"]: task["when"] for task in plays[0]["tasks"]
+    }
+    fixes = {c.fix for c in load_catalog().controls if c.fix}
+    assert fixes == set(included)
+    for role in fixes:
+        assert (playbooks / "roles" / role / "tasks" / "main.yml").is_file()
+        assert f"'{role}' in comply_fixes[inventory_hostname]" in included[role]

@@ -1,0 +1,52 @@
+"""`pdn comply run --fix`: the Ansible fixes of a run's failures (a control's `fix` in the
+catalog is the role that fixes it), applied to each host that failed it through the migration's
+ansible-runner path (bound to pdn, artifacts kept, results read from its events and stats);
+pdn then checks again. A waived failure is not fixed: the waiver says it is known and accepted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pdn.compliance.catalog import Catalog
+from pdn.compliance.run import Report
+from pdn.estate.hosts import EstateRuntime
+from pdn.migrate.runner import PlaybookRun, run_playbook
+
+PLAYBOOK = "comply_fix.yml"
+
+
+@dataclass(frozen=True)
+class Fixes:
+    roles: dict[str, list[str]]  # estate host -> the roles it is given
+    run: PlaybookRun | None  # None: nothing had a fix
+
+
+def fixes_for(report: Report, catalog: Catalog) -> dict[str, list[str]]:
+    """Per estate host, the fix roles of the controls it failed (where there is one)."""
+    roles: dict[str, list[str]] = {}
+    for result in report.results:
+        kind, _, name = result.target.partition("/")
+        fix = catalog.control(result.control).fix
+        if result.outcome.ok or fix is None or kind != "estate-host":
+            continue
+        roles.setdefault(name, [])
+        if fix not in roles[name]:
+            roles[name].append(fix)
+    return roles
+
+
+def apply_fixes(
+    report: Report, catalog: Catalog, runtime: EstateRuntime, *, check: bool = False
+) -> Fixes:
+    """Apply (or, with check, only show) the fixes of report's failures on their hosts."""
+    roles = fixes_for(report, catalog)
+    if not roles:
+        return Fixes(roles, None)
+    run = run_playbook(
+        runtime,
+        PLAYBOOK,
+        extravars={"comply_fixes": roles},
+        limit=",".join(sorted(roles)),
+        check=check,
+    )
+    return Fixes(roles, run)
