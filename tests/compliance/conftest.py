@@ -5,6 +5,8 @@ carries its control, severity and target as JUnit properties."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -16,8 +18,47 @@ from pdn.compliance.targets import Scope
 CATALOG = load_catalog()
 
 
+# Hosts whose commands run at once: each mostly waits on its host (2 cores here).
+AT_ONCE = 8
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(id): the catalog control a test implements")
+    config.addinivalue_line(
+        "markers", "commands(*cmd): the commands a host test runs (all hosts' run at once)"
+    )
+
+
+@pytest.fixture(scope="session")
+def _host_outputs(
+    request: pytest.FixtureRequest,
+) -> Iterator[dict[tuple[int, str], Future[Any]]]:
+    """Every host test's commands (its `commands` marker) on every host it is given, started at
+    once when the first host check runs: a check's time is mostly waiting on its host, and the
+    hosts can be waited on together. Each test reads its own results (a host that does not
+    answer fails the tests that ask it)."""
+    wanted: dict[tuple[int, str], tuple[Any, str]] = {}
+    for item in request.session.items:
+        marker = item.get_closest_marker("commands")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None or "_testinfra_host" not in callspec.params:
+            continue
+        target = callspec.params["_testinfra_host"]
+        for command in marker.args:
+            wanted[(id(target), str(command))] = (target, str(command))
+    with ThreadPoolExecutor(max_workers=AT_ONCE) as pool:
+        yield {key: pool.submit(target.run, command) for key, (target, command) in wanted.items()}
+
+
+@pytest.fixture
+def run_command(_host_outputs: dict[tuple[int, str], Future[Any]]) -> Any:
+    """run_command(host, command): its result, from the run started up front (or run now)."""
+
+    def run(target: Any, command: str) -> Any:
+        started = _host_outputs.get((id(target), command))
+        return started.result() if started is not None else target.run(command)
+
+    return run
 
 
 def _scope(config: pytest.Config) -> Scope:
