@@ -41,9 +41,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--dir", type=Path, default=None, help="the tenants directory")
     run.add_argument(
         "--only",
-        choices=("hosts", "dc"),
+        choices=("estate", "dc"),
         default=None,
-        help="only the estate's hosts, or only the DC (its clusters, tenants, stores)",
+        help="only the agencies' estate, or only the DC (its PDN hosts, clusters, tenants, "
+        "stores, endpoints)",
     )
     run.add_argument(
         "--fix",
@@ -107,7 +108,7 @@ def _catalog(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pdn.compliance import catalog as c  # noqa: PLC0415
     from pdn.compliance.run import estate_targets, run  # noqa: PLC0415
-    from pdn.compliance.targets import Scope, local_scope  # noqa: PLC0415
+    from pdn.compliance.targets import Scope, local_scope, pdn_host_targets  # noqa: PLC0415
     from pdn.dc.lifecycle import LocalDC  # noqa: PLC0415
     from pdn.estate.hosts import EstateRuntime  # noqa: PLC0415
     from pdn.estate.loader import load_estate  # noqa: PLC0415
@@ -126,10 +127,12 @@ def _run(args: argparse.Namespace) -> int:
         runtime = EstateRuntime(load_estate(args.estate))
         targets = estate_targets(runtime)
     scope = Scope()
-    if args.only != "hosts":
+    if args.only != "estate":
         site = load_site(args.inventory)
         fleet = load_fleet(tenant_files(args.dir or TENANTS_DIR), all_sites() | {site.code: site})
-        scope = local_scope(LocalDC(site), fleet)
+        dc = LocalDC(site)
+        targets += pdn_host_targets(dc, fleet)
+        scope = local_scope(dc, fleet)
     progress(
         f"[comply] {len(found.controls)} controls; {len(targets)} hosts, "
         f"{len(scope.clusters)} clusters, {len(scope.tenants)} tenants, "
@@ -141,7 +144,9 @@ def _run(args: argparse.Namespace) -> int:
         from pdn.compliance.fix import apply_fixes  # noqa: PLC0415
 
         if runtime is None:
-            print("pdn: the fixes are for hosts: run without --only dc", file=sys.stderr)
+            print(
+                "pdn: the fixes are for the estate's hosts: run without --only dc", file=sys.stderr
+            )
             return 2
         fixes = apply_fixes(report, found, runtime, check=args.check)
         if fixes.run is None:

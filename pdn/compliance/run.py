@@ -22,27 +22,13 @@ from pdn.compliance import browser, html
 from pdn.compliance.catalog import Catalog, Waiver
 from pdn.compliance.errors import ComplianceError
 from pdn.compliance.outcome import Judged, Outcome, judge
-from pdn.compliance.targets import Scope
+from pdn.compliance.targets import HostTarget, Scope
 from pdn.estate.hosts import EstateRuntime
 from pdn.files import private_dir
 from pdn.suites import run_suite
 
 SUITE = paths.REPO_ROOT / "tests" / "compliance"
 CONNECTING = 16  # SSH handshakes at once: mostly waiting on the hosts
-
-
-@dataclass(frozen=True)
-class HostTarget:
-    kind: str  # pdn-host, estate-host
-    name: str
-    address: str
-    key: Path
-    known_hosts: Path
-    agency: str = ""  # the tenant an estate host's room moves to ("" for the DC's own)
-
-    @property
-    def alias(self) -> str:
-        return f"{self.kind}.{self.name}"
 
 
 @dataclass

@@ -22,6 +22,33 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class HostTarget:
+    """A host checked over SSH: an agency's (estate-host) or one of the DC's PDN hosts."""
+
+    kind: str  # pdn-host, estate-host
+    name: str
+    address: str
+    key: Path
+    known_hosts: Path
+    agency: str = ""  # whose host it is: the tenant it serves or its room moves to
+
+    @property
+    def alias(self) -> str:
+        return f"{self.kind}.{self.name}"
+
+
+def pdn_host_targets(dc: LocalDC, fleet: Fleet) -> list[HostTarget]:
+    """The DC's PDN hosts (IaaS), each the tenant's whose file declares it."""
+    pool = dc.host_pool()
+    key, known_hosts = pool.ssh_identity()
+    owners = {f"{t.slug}-{h.name}": t.slug for t in fleet.tenants.values() for h in t.hosts}
+    return [
+        HostTarget("pdn-host", name, address, key, known_hosts, owners.get(name, ""))
+        for name, address in sorted(pool.allocations().items())
+    ]
+
+
+@dataclass(frozen=True)
 class ClusterTarget:
     name: str
     kubeconfig: Path  # the platform admin's (RBAC-bound; may impersonate, as the audits need)

@@ -165,6 +165,13 @@ class LocalHostPool:
             runtime = self.runtime(allocations)
             return runtime.root(runtime.estate.host(host.key)[1])
 
+    def allocations(self) -> dict[str, str]:
+        """Every host of the pool: its key (tenant-name) -> its address."""
+        if not (self.directory / "allocations.json").exists():
+            return {}
+        with self._locked() as allocations:
+            return dict(allocations)
+
     def ssh_identity(self) -> tuple[Path, Path]:
         """The pool's SSH key and known hosts file (what an operator's tools log in with)."""
         runtime = self.runtime({})

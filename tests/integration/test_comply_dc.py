@@ -1,10 +1,10 @@
-"""`pdn comply run` on the session's real DC: its clusters (asked through their API servers), its
-example tenants (as their own groups, by impersonation, and in their backup catalogs) and its two
-object stores. Every control passes on what onboarding made and the backups and drills the
-platform ran; seeded drift fails exactly the seeded controls, with evidence, and the HTML report
-opened in a real headless Chromium shows it against the clean run before (its screenshot kept
-with the run); a rollout with refresh puts it right; a cluster that does not answer fails each
-of its controls."""
+"""`pdn comply run` on the session's real DC: its PDN hosts (over SSH), its clusters (asked
+through their API servers), its example tenants (as their own groups, by impersonation, and in
+their backup catalogs), its object stores and every TLS endpoint. Every control passes on what
+onboarding made and the backups and drills the platform ran; seeded drift fails exactly the
+seeded controls, with evidence, and the HTML report opened in a real headless Chromium shows it
+against the clean run before (its screenshot kept with the run); a rollout with refresh puts it
+right; a cluster that does not answer fails each of its controls; a weak TLS server fails."""
 
 from __future__ import annotations
 
@@ -21,7 +21,13 @@ from pdn.compliance import browser
 from pdn.compliance.browser import ensure_chromium
 from pdn.compliance.catalog import load_catalog
 from pdn.compliance.run import Report, run
-from pdn.compliance.targets import ClusterTarget, Scope, TlsTarget, local_scope
+from pdn.compliance.targets import (
+    ClusterTarget,
+    Scope,
+    TlsTarget,
+    local_scope,
+    pdn_host_targets,
+)
 from pdn.dataservices import runner
 from pdn.tenants import labels
 from tests.integration.conftest import SITE, Onboarded
@@ -53,8 +59,14 @@ def scope(onboarded: Onboarded) -> Scope:
     return local_scope(onboarded.dc, fleet)
 
 
-def test_the_dc_as_onboarded_passes_every_control(scope: Scope, tmp_path: Path) -> None:
-    report = run([], load_catalog(), (), scope=scope, runs=tmp_path)
+def test_the_dc_as_onboarded_passes_every_control(
+    onboarded: Onboarded, scope: Scope, tmp_path: Path
+) -> None:
+    hosts = pdn_host_targets(onboarded.dc, onboarded.fleet())  # the tenants' PDN hosts (IaaS)
+    assert {h.agency for h in hosts} == {
+        t.slug for t in onboarded.fleet().tenants.values() if t.hosts
+    }
+    report = run(hosts, load_catalog(), (), scope=scope, runs=tmp_path)
     for r in report.results:
         print(f"{r.control:<13} {r.target:<40} {r.outcome.value:<7} {r.evidence[:150]}")
     assert _failed(report) == set(), [r for r in report.results if not r.outcome.ok]
@@ -65,6 +77,7 @@ def test_the_dc_as_onboarded_passes_every_control(scope: Scope, tmp_path: Path) 
     }
     expected |= {("PDN-S3-1", store.target) for store in scope.stores}
     expected |= {("PDN-TLS-1", endpoint.target) for endpoint in scope.endpoints}
+    expected |= {(c, f"pdn-host/{h.name}") for h in hosts for c in ("PDN-SSH-1", "PDN-KEYS-1")}
     expected |= {(c, t.target) for t in scope.tenants for c in TENANT_CONTROLS}
     assert {(r.control, r.target) for r in report.results} == expected
     assert len(scope.tenants) == len(scope.clusters) + 2  # the five examples, on three clusters

@@ -15,7 +15,8 @@ import pytest
 from pdn.compliance.catalog import load_catalog, parse_waivers
 from pdn.compliance.fix import apply_fixes, fixes_for
 from pdn.compliance.outcome import Outcome
-from pdn.compliance.run import HostTarget, Report, estate_targets, run
+from pdn.compliance.run import Report, estate_targets, run
+from pdn.compliance.targets import HostTarget
 from pdn.estate.hosts import EstateRuntime
 from tests.integration.estate_fixtures import run_on
 
