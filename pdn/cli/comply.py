@@ -175,6 +175,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _show(report: Report) -> None:
+    from pdn.compliance.catalog import load_catalog  # noqa: PLC0415
+    from pdn.compliance.run import unchecked  # noqa: PLC0415
+
     table(
         "compliance",
         ["control", "target", "severity", "outcome", "evidence"],
@@ -192,6 +195,12 @@ def _show(report: Report) -> None:
     bad = [r for r in report.results if not r.outcome.ok]
     ok = len(report.results) - len(bad)
     print(f"{ok} ok, {len(bad)} failed")
+    gaps = unchecked(report.results, load_catalog())
+    if gaps:
+        print(
+            "not checked (no check implements them yet): "
+            + ", ".join(f"{g['control']} on {g['kind']}" for g in gaps)
+        )
     print(f"reports: {report.html} (for people), {report.json}, {report.junit}")
     if report.screenshot.is_file():
         print(f"screenshot: {report.screenshot}")

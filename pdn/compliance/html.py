@@ -79,10 +79,12 @@ def render(current: Document, catalog: Catalog, previous: Document | None = None
             f'<span id="count-{o}" class="{o}">{o}: {counts.get(o, 0)}</span>'
             for o in ("passed", "failed", "waived", "waiver-expired")
         )
+        + f'<span id="count-unchecked">not checked: {len(current.get("unchecked", []))}</span>'
         + "</p>",
         _agencies(results),
         _controls(results, catalog, previous),
         _results(results, changed),
+        _unchecked(current.get("unchecked", [])),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -131,6 +133,27 @@ def _controls(results: list[Document], catalog: Catalog, previous: Document | No
         '<h2>Per control</h2><table id="controls"><tr><th>control</th><th>severity</th>'
         "<th>title</th><th>passed</th><th>failing (previous → now)</th><th>waived</th>"
         "<th>failing targets</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def _unchecked(missing: list[Document]) -> str:
+    """Controls no check implements yet for a kind of target this run had: a coverage gap,
+    shown so that it is never read as compliance."""
+    if not missing:
+        return (
+            '<h2>Not checked</h2><p id="unchecked">Every control applicable here was checked.</p>'
+        )
+    rows = "".join(
+        f'<tr data-control="{escape(str(m["control"]))}" data-kind="{escape(str(m["kind"]))}">'
+        f"<td>{escape(str(m['control']))}</td><td>{escape(str(m['kind']))}</td>"
+        f"<td>{escape(str(m['title']))}</td></tr>"
+        for m in missing
+    )
+    return (
+        "<h2>Not checked: no check implements these yet</h2>"
+        '<table id="unchecked"><tr><th>control</th><th>target kind</th><th>title</th></tr>'
+        + rows
+        + "</table>"
     )
 
 

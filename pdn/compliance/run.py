@@ -186,6 +186,20 @@ def run(
     return report
 
 
+def unchecked(results: list[Result], catalog: Catalog) -> list[dict[str, str]]:
+    """Controls that apply to a kind of target this run checked but have no result for it:
+    no check implements them for that kind yet. The report names them, so a gap in coverage
+    is never read as compliance."""
+    kinds = {r.target.partition("/")[0] for r in results}
+    done = {(r.control, r.target.partition("/")[0]) for r in results}
+    return [
+        {"control": control.id, "kind": kind.value, "title": control.title}
+        for control in catalog.controls
+        for kind in control.applies_to
+        if kind.value in kinds and (control.id, kind.value) not in done
+    ]
+
+
 def previous_run(directory: Path) -> dict[str, Any] | None:
     """The JSON report of the run before the one in directory (runs are named by their time)."""
     earlier = sorted(
@@ -296,6 +310,7 @@ def _judge(
                 "at": stamp,
                 "ok": report.ok,
                 "results": [asdict(r) for r in report.results],
+                "unchecked": unchecked(report.results, catalog),
             },
             indent=1,
             default=str,

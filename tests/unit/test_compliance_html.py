@@ -7,6 +7,8 @@ from typing import Any
 
 from pdn.compliance.catalog import load_catalog
 from pdn.compliance.html import changes, render
+from pdn.compliance.outcome import Outcome
+from pdn.compliance.run import Result, unchecked
 
 
 def _result(control: str, target: str, outcome: str, evidence: str = "", agency: str = "") -> Any:
@@ -77,3 +79,27 @@ def test_a_clean_first_run_is_compliant() -> None:
     page = render(clean, load_catalog())
     assert '<span id="verdict">COMPLIANT</span>' in page
     assert "no previous run to compare with" in page
+
+
+def test_controls_no_check_implements_for_a_kind_are_named() -> None:
+    results = [
+        Result("PDN-SSH-1", "estate-host/a", "high", "t", Outcome.PASSED, True, ""),
+        Result("PDN-KEYS-1", "estate-host/a", "critical", "t", Outcome.PASSED, True, ""),
+        Result("PDN-AUDIT-1", "cluster/x", "high", "t", Outcome.PASSED, True, ""),
+    ]
+    gaps = {(g["control"], g["kind"]) for g in unchecked(results, load_catalog())}
+    # The host baseline without a check yet; PDN-AUDIT-1 is checked on clusters, not hosts.
+    assert gaps == {
+        ("PDN-PKG-1", "estate-host"),
+        ("PDN-NET-1", "estate-host"),
+        ("PDN-TIME-1", "estate-host"),
+        ("PDN-AUDIT-1", "estate-host"),
+        ("PDN-API-1", "cluster"),
+        ("PDN-API-2", "cluster"),
+    }
+    page = render(
+        {**CURRENT, "unchecked": [dict(g) for g in unchecked(results, load_catalog())]},
+        load_catalog(),
+    )
+    assert '<tr data-control="PDN-TIME-1" data-kind="estate-host">' in page
+    assert "not checked: 6" in page
