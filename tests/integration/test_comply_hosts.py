@@ -102,7 +102,11 @@ def test_a_seeded_estate_fails_exactly_the_seeded_controls(
     ssh = next(r for r in held.results if r.control == "PDN-SSH-1" and "simpeg-app" in r.target)
     assert (ssh.outcome, ssh.passed) == (Outcome.WAIVED, False)  # the check's own result kept
     expired = run(
-        estate_targets(seeded), catalog, waivers, today=TODAY + datetime.timedelta(days=8)
+        estate_targets(seeded),
+        catalog,
+        waivers,
+        today=TODAY + datetime.timedelta(days=8),
+        runs=tmp_path,
     )
     assert ("PDN-SSH-1", "estate-host/simpeg-app") in _failed(expired)
 
