@@ -1,9 +1,10 @@
 """`pdn comply run`: the compliance suite (tests/compliance) over the targets chosen now, in this
-process; each result judged against the waivers; a JUnit XML report for CI and a JSON report
-for machines, kept per run under pdn's state (compliance/runs/<time>/).
+process; each result judged against the waivers; a JUnit XML report for CI, a JSON report for
+machines and an HTML report for people (with its screenshot), kept per run under pdn's state
+(compliance/runs/<time>/).
 
-Hosts are reached over SSH through one multiplexed connection each (ControlMaster): testinfra
-runs every check as a command on it."""
+Hosts are reached over SSH through one multiplexed connection each (ControlMaster), all opened
+at once before the checks; testinfra runs every check as a command on it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""What `pdn comply run` checks besides hosts: the clusters (through their API), the tenants
-(their files and what onboarding made of them on their cluster), and the object stores (S3).
-Chosen at run time from the running DC and the tenant files, and handed to the suite in memory
-(testinfra's --hosts carries the hosts)."""
+"""What `pdn comply run` checks: hosts (the estate's and the DC's PDN hosts, over SSH), the
+clusters (through their API), the tenants (their files and what onboarding made of them on
+their cluster), the object stores (S3) and every TLS endpoint. Chosen at run time from the
+running DC, the estate and the tenant files; hosts reach the suite as testinfra's --hosts, the
+rest as a Scope handed to it in memory."""
 
 from __future__ import annotations
 
