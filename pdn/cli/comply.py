@@ -13,7 +13,9 @@ from pdn.estate.loader import LOCAL_ESTATE
 from pdn.inventory import LOCAL_SITE
 
 if TYPE_CHECKING:
+    from pdn.compliance.catalog import Catalog
     from pdn.compliance.run import Report
+    from pdn.estate.hosts import EstateRuntime
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -122,15 +124,18 @@ def _run(args: argparse.Namespace) -> int:
             "pdn: --check goes with --fix (it shows what the fixes would change)", file=sys.stderr
         )
         return 2
-    targets, runtime = [], None
+    targets = []
+    runtimes: dict[str, EstateRuntime] = {}  # how each kind of host is reached by Ansible
     if args.only != "dc":
-        runtime = EstateRuntime(load_estate(args.estate))
-        targets = estate_targets(runtime)
+        runtimes["estate-host"] = EstateRuntime(load_estate(args.estate))
+        targets = estate_targets(runtimes["estate-host"])
     scope = Scope()
     if args.only != "estate":
         site = load_site(args.inventory)
         fleet = load_fleet(tenant_files(args.dir or TENANTS_DIR), all_sites() | {site.code: site})
         dc = LocalDC(site)
+        pool = dc.host_pool()
+        runtimes["pdn-host"] = pool.runtime(pool.allocations())
         targets += pdn_host_targets(dc, fleet)
         scope = local_scope(dc, fleet)
     progress(
@@ -141,37 +146,44 @@ def _run(args: argparse.Namespace) -> int:
     report = run(targets, found, waivers, scope=scope)
     _show(report)
     if args.fix and not report.ok:
-        from pdn.compliance.fix import apply_fixes  # noqa: PLC0415
-
-        if runtime is None:
-            print(
-                "pdn: the fixes are for the estate's hosts: run without --only dc", file=sys.stderr
-            )
-            return 2
-        fixes = apply_fixes(report, found, runtime, check=args.check)
-        if fixes.run is None:
-            print("no failed control has an Ansible fix")
-            return 1
-        table(
-            "fixes" + (" (check mode: nothing changed)" if args.check else ""),
-            ["host", "roles", "changed", "failed"],
-            [
-                [
-                    host,
-                    ", ".join(roles),
-                    str(fixes.run.changed.get(host, 0)),
-                    fixes.run.failed.get(host) or fixes.run.unreachable.get(host) or "-",
-                ]
-                for host, roles in sorted(fixes.roles.items())
-            ],
-        )
-        print(f"fix run: {fixes.run.artifacts}")
-        if args.check:
+        if not _fix(report, found, runtimes, check=args.check) or args.check:
             return 1
         progress("[comply] checking again")
         report = run(targets, found, waivers, scope=scope)
         _show(report)
     return 0 if report.ok else 1
+
+
+def _fix(
+    report: Report, catalog: Catalog, runtimes: dict[str, EstateRuntime], *, check: bool
+) -> bool:
+    """The Ansible fixes of report's failures, per kind of host: whether any ran."""
+    from pdn.compliance.fix import apply_fixes  # noqa: PLC0415
+
+    ran = False
+    for kind, runtime in runtimes.items():
+        fixes = apply_fixes(report, catalog, runtime, kind=kind, check=check)
+        if fixes.run is None:
+            continue
+        ran = True
+        done = fixes.run
+        table(
+            f"fixes of {kind}s" + (" (check mode: nothing changed)" if check else ""),
+            ["host", "roles", "changed", "failed"],
+            [
+                [
+                    host,
+                    ", ".join(roles),
+                    str(done.changed.get(host, 0)),
+                    done.failed.get(host) or done.unreachable.get(host) or "-",
+                ]
+                for host, roles in sorted(fixes.roles.items())
+            ],
+        )
+        print(f"fix run: {done.artifacts}")
+    if not ran:
+        print("no failed control has an Ansible fix")
+    return ran
 
 
 def _show(report: Report) -> None:

@@ -17,17 +17,18 @@ PLAYBOOK = "comply_fix.yml"
 
 @dataclass(frozen=True)
 class Fixes:
-    roles: dict[str, list[str]]  # estate host -> the roles it is given
+    roles: dict[str, list[str]]  # host -> the roles it is given
     run: PlaybookRun | None  # None: nothing had a fix
 
 
-def fixes_for(report: Report, catalog: Catalog) -> dict[str, list[str]]:
-    """Per estate host, the fix roles of the controls it failed (where there is one)."""
+def fixes_for(report: Report, catalog: Catalog, kind: str = "estate-host") -> dict[str, list[str]]:
+    """Per host of kind (estate-host, pdn-host), the fix roles of the controls it failed
+    (where there is one)."""
     roles: dict[str, list[str]] = {}
     for result in report.results:
-        kind, _, name = result.target.partition("/")
+        found, _, name = result.target.partition("/")
         fix = catalog.control(result.control).fix
-        if result.outcome.ok or fix is None or kind != "estate-host":
+        if result.outcome.ok or fix is None or found != kind:
             continue
         roles.setdefault(name, [])
         if fix not in roles[name]:
@@ -36,10 +37,16 @@ def fixes_for(report: Report, catalog: Catalog) -> dict[str, list[str]]:
 
 
 def apply_fixes(
-    report: Report, catalog: Catalog, runtime: EstateRuntime, *, check: bool = False
+    report: Report,
+    catalog: Catalog,
+    runtime: EstateRuntime,
+    *,
+    kind: str = "estate-host",
+    check: bool = False,
 ) -> Fixes:
-    """Apply (or, with check, only show) the fixes of report's failures on their hosts."""
-    roles = fixes_for(report, catalog)
+    """Apply (or, with check, only show) the fixes of report's failures on its hosts of kind,
+    reached through runtime (the estate's, or the DC's host pool's)."""
+    roles = fixes_for(report, catalog, kind)
     if not roles:
         return Fixes(roles, None)
     run = run_playbook(

@@ -20,6 +20,7 @@ from kubernetes import client as k8s
 from pdn.compliance import browser
 from pdn.compliance.browser import ensure_chromium
 from pdn.compliance.catalog import load_catalog
+from pdn.compliance.fix import apply_fixes
 from pdn.compliance.run import Report, run
 from pdn.compliance.targets import (
     ClusterTarget,
@@ -163,6 +164,38 @@ def _the_page_shows(report: Report, seeded: dict[str, str]) -> None:
     # The screenshot kept with the run.
     assert report.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert report.screenshot.stat().st_size > 10_000
+
+
+def test_fix_puts_a_pdn_host_right(onboarded: Onboarded, tmp_path: Path) -> None:
+    """A PDN host whose administrator let passwords in over SSH fails PDN-SSH-1; --fix puts it
+    right through the host pool's own inventory."""
+    hosts = pdn_host_targets(onboarded.dc, onboarded.fleet())
+    weak, pool = hosts[0], onboarded.dc.host_pool()
+    ssh = pool.ssh_argv(weak.address)
+    dropins = "/etc/ssh/sshd_config.d"
+    subprocess.run(
+        [*ssh, f"printf 'PasswordAuthentication yes\\n' > {dropins}/00-admin.conf"],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        timeout=30,
+    )
+    try:
+        catalog = load_catalog()
+        report = run(hosts, catalog, (), runs=tmp_path, screenshot=False)
+        assert _failed(report) == {("PDN-SSH-1", f"pdn-host/{weak.name}")}
+        fixes = apply_fixes(report, catalog, pool.runtime(pool.allocations()), kind="pdn-host")
+        assert fixes.roles == {weak.name: ["comply_ssh"]}
+        assert fixes.run is not None
+        assert not fixes.run.failed
+        assert fixes.run.changed.get(weak.name, 0) > 0
+        assert run(hosts, catalog, (), runs=tmp_path, screenshot=False).ok
+    finally:
+        subprocess.run(
+            [*ssh, f"rm -f {dropins}/00-admin.conf {dropins}/00-pdn-hardening.conf"],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            timeout=30,
+        )
 
 
 def test_an_endpoint_with_old_tls_and_null_ciphers_fails(
