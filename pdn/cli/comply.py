@@ -187,9 +187,6 @@ def _fix(
 
 
 def _show(report: Report) -> None:
-    from pdn.compliance.catalog import load_catalog  # noqa: PLC0415
-    from pdn.compliance.run import unchecked  # noqa: PLC0415
-
     table(
         "compliance",
         ["control", "target", "severity", "outcome", "evidence"],
@@ -207,7 +204,7 @@ def _show(report: Report) -> None:
     bad = [r for r in report.results if not r.outcome.ok]
     ok = len(report.results) - len(bad)
     print(f"{ok} ok, {len(bad)} failed")
-    gaps = unchecked(report.results, load_catalog())
+    gaps = report.unchecked
     if gaps:
         print(
             "not checked (no check implements them yet): "

@@ -49,6 +49,8 @@ class Result:
 class Report:
     directory: Path
     results: list[Result] = field(default_factory=list)
+    # Controls applicable to a kind of target checked, with no check for it (see unchecked).
+    unchecked: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -179,8 +181,7 @@ def run(
     day = today or datetime.datetime.now(datetime.UTC).date()
     agencies = {f"{t.kind}/{t.name}": t.agency for t in targets}
     agencies |= {t.target: t.tenant.slug for t in (scope.tenants if scope else [])}
-    _judge(report, found, catalog, waivers, agencies, day=day, stamp=stamp)
-    document = json.loads(report.json.read_text())
+    document = _judge(report, found, catalog, waivers, agencies, day=day, stamp=stamp)
     report.html.write_text(html.render(document, catalog, previous_run(report.directory)))
     if screenshot and browser.available():  # the page as people saw it, kept with the run
         browser.screenshot(report.html, report.screenshot)
@@ -286,7 +287,8 @@ def _judge(
     *,
     day: datetime.date,
     stamp: str,
-) -> None:
+) -> dict[str, Any]:
+    """The results judged onto report, written as its JSON report; that document returned."""
     for properties, passed, said in found:
         control = catalog.control(properties["control"])
         target = properties.get("target", "-")
@@ -304,17 +306,18 @@ def _judge(
                 agencies.get(target, ""),
             )
         )
-    report.json.write_text(
-        json.dumps(
-            {
-                "catalog": catalog.version,
-                "at": stamp,
-                "ok": report.ok,
-                "results": [asdict(r) for r in report.results],
-                "unchecked": unchecked(report.results, catalog),
-            },
-            indent=1,
-            default=str,
-        )
-        + "\n"
+    report.unchecked = unchecked(report.results, catalog)
+    text = json.dumps(
+        {
+            "catalog": catalog.version,
+            "at": stamp,
+            "ok": report.ok,
+            "results": [asdict(r) for r in report.results],
+            "unchecked": report.unchecked,
+        },
+        indent=1,
+        default=str,
     )
+    report.json.write_text(text + "\n")
+    found_document: dict[str, Any] = json.loads(text)  # as the HTML report and later runs read it
+    return found_document

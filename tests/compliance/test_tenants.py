@@ -15,6 +15,7 @@ from kubernetes.client.rest import ApiException
 from pdn.compliance.targets import TenantTarget
 from pdn.policies import NAMESPACE, Resource, _denies_by_default, classification_at_site
 from pdn.tenants import labels
+from pdn.tenants.access import attempts
 from pdn.tenants.reachability import Endpoint, can_connect
 
 # A valid pod that breaks only `restricted`: may run as root, escalate, keep capabilities.
@@ -107,28 +108,9 @@ def test_classification_fits_the_site(tenant: TenantTarget, record_property: Any
     assert not wrong, "; ".join(wrong)
 
 
-def _allowed(call: Any) -> bool:
-    try:
-        call()
-    except ApiException as err:
-        if err.status == 403:
-            return False
-        raise
-    return True
-
-
 def _attempts(tenant: TenantTarget, group: str, namespace: str) -> dict[str, bool]:
     with tenant.cluster.api_client(user=f"pdn-comply-of-{group}", group=group) as api:
-        core = k8s.CoreV1Api(api)
-        probe = {"metadata": {"name": f"pdn-comply-{uuid.uuid4().hex[:6]}"}, "data": {"k": "v"}}
-        return {
-            "list secrets": _allowed(lambda: core.list_namespaced_secret(namespace)),
-            "list pods": _allowed(lambda: core.list_namespaced_pod(namespace)),
-            "read configmaps": _allowed(lambda: core.list_namespaced_config_map(namespace)),
-            "write configmap": _allowed(
-                lambda: core.create_namespaced_config_map(namespace, probe, dry_run="All")
-            ),
-        }
+        return attempts(api, namespace, "pdn-comply")
 
 
 @pytest.mark.control("PDN-ISO-1")

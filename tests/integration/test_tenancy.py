@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from pdn import pulumi_env, stacks
 from pdn.cli.main import main
 from pdn.clusters.placement import placements
 from pdn.tenants import labels
+from pdn.tenants.access import attempts
 from pdn.tenants.reachability import Endpoint, can_connect
 from pdn.tenants.rollout import POLICY_PACK, existing_shards, shard_stack
 from tests.integration.conftest import SITE, Onboarded
@@ -32,29 +32,6 @@ def _impersonated(onboarded: Onboarded, target: str, group: str) -> k8s.ApiClien
     api.set_default_header("Impersonate-User", f"it-user-of-{group}")
     api.set_default_header("Impersonate-Group", group)
     return api
-
-
-def _allowed(call: object) -> bool:
-    try:
-        call()  # type: ignore[operator]
-    except ApiException as err:
-        if err.status == 403:
-            return False
-        raise
-    return True
-
-
-def _attempts(api: k8s.ApiClient, namespace: str) -> dict[str, bool]:
-    core = k8s.CoreV1Api(api)
-    probe = {"metadata": {"name": f"it-probe-{uuid.uuid4().hex[:6]}"}, "data": {"k": "v"}}
-    return {
-        "list secrets": _allowed(lambda: core.list_namespaced_secret(namespace)),
-        "list pods": _allowed(lambda: core.list_namespaced_pod(namespace)),
-        "read configmaps": _allowed(lambda: core.list_namespaced_config_map(namespace)),
-        "write configmap": _allowed(
-            lambda: core.create_namespaced_config_map(namespace, probe, dry_run="All")
-        ),
-    }
 
 
 def test_every_tenant_is_on_the_cluster_as_its_file_says(onboarded: Onboarded) -> None:
@@ -84,13 +61,13 @@ def test_isolation_matrix_with_impersonated_users(onboarded: Onboarded) -> None:
     for actor, target in itertools.product(sorted(fleet.tenants), repeat=2):
         admins = fleet.tenants[actor].groups.admins[0]
         with _impersonated(onboarded, target, admins) as api:
-            done = _attempts(api, target)
+            done = attempts(api, target, "it-probe")
         expected = actor == target
         assert done == dict.fromkeys(done, expected), (actor, target, done)
         lines.append(f"admin of {actor:<24} in {target:<24} {'ALL' if expected else 'none'}")
         for readers in fleet.tenants[actor].groups.readers:
             with _impersonated(onboarded, target, readers) as api:
-                done = _attempts(api, target)
+                done = attempts(api, target, "it-probe")
             reads = target == actor or target in fleet.units(actor)
             assert done == {
                 "list secrets": False,
