@@ -85,7 +85,9 @@ class ServerBindingProvider(ResourceProvider):
                 str(props["version"]),
                 timeout=float(props["timeout_seconds"]),
             )
-            return {**props, "machines": pool_servers.bind(api, pool, servers, machines)}
+            bound = pool_servers.bind(api, pool, servers, machines)
+            pool_servers.await_available(api, pool.cluster, timeout=float(props["timeout_seconds"]))
+            return {**props, "machines": bound}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=f"{props['cluster']}/{props['pool']}", outs=self._bind(props))
@@ -118,7 +120,8 @@ class ServerRetirement(Resource):
 
 
 class ServerBinding(Resource):
-    """Which machine stands on which server of a pool, once the pool has settled."""
+    """Which machine stands on which server of a pool, once the pool has settled and the
+    cluster is available."""
 
     machines: pulumi.Output[dict[str, str]]  # server -> machine
 

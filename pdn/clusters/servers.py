@@ -159,6 +159,39 @@ def settle(
         time.sleep(1)
 
 
+def await_available(
+    api: k8s.ApiClient,
+    cluster: str,
+    *,
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Wait until the Cluster reports Available. Its controller sums up the control plane, the
+    workers and its own probe of the workload API server a little after the machines settle,
+    and `pulumi up` is done only when the cluster is usable as a whole."""
+    deadline = clock() + timeout
+    while True:
+        try:
+            obj = k8s.CustomObjectsApi(api).get_namespaced_custom_object(
+                GROUP, VERSION, NAMESPACE, "clusters", cluster
+            )
+        except k8s.ApiException as err:
+            raise ClusterError(f"cluster {cluster}: HTTP {err.status} {err.reason}") from err
+        condition = next(
+            (c for c in obj.get("status", {}).get("conditions") or [] if c["type"] == "Available"),
+            None,
+        )
+        if condition is not None and condition["status"] == "True":
+            return
+        if clock() > deadline:
+            why = " ".join(str((condition or {}).get("message") or "no condition yet").split())
+            raise ClusterError(
+                f"cluster {cluster}: after {timeout:.0f} s it is still not Available ({why[:300]}):"
+                " see `pdn clusters status`"
+            )
+        time.sleep(1)
+
+
 def metal3_host(api: k8s.ApiClient, machine: dict[str, Any]) -> str | None:
     """On bare metal the server is a fact, not a choice: the BareMetalHost (named after its
     server) that CAPM3 gave the machine's Metal3Machine. None elsewhere, or not yet given."""
