@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pdn.compliance.catalog import Catalog
 from pdn.compliance.run import Report
 from pdn.estate.hosts import EstateRuntime
+from pdn.estate.services import firewall_ports
 from pdn.migrate.runner import PlaybookRun, run_playbook
 
 PLAYBOOK = "comply_fix.yml"
@@ -49,10 +50,12 @@ def apply_fixes(
     roles = fixes_for(report, catalog, kind)
     if not roles:
         return Fixes(roles, None)
+    # What each host's firewall lets in, from the inventory that made it.
+    ports = {name: list(firewall_ports(*runtime.estate.host(name))) for name in roles}
     run = run_playbook(
         runtime,
         PLAYBOOK,
-        extravars={"comply_fixes": roles},
+        extravars={"comply_fixes": roles, "comply_firewall_ports": ports},
         limit=",".join(sorted(roles)),
         check=check,
     )

@@ -34,6 +34,8 @@ class Host:
     services: tuple[ServiceKind, ...]
     app: App | None = None
     databases: tuple[str, ...] = ()  # the seeded databases it serves (see seed.py)
+    # The TCP ports its firewall lets in; None: SSH and the services it serves others.
+    firewall: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)

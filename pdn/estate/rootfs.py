@@ -33,6 +33,7 @@ PACKAGES = (
     "procps",
     "rsync",  # what the migration copies trees with
     "iproute2",
+    "nftables",  # the host firewall (PDN-NET-1), loaded at boot as Debian's unit does
     "nginx-light",
     "php8.2-fpm",
     "php8.2-mysql",

@@ -15,6 +15,10 @@ import secrets
 import subprocess
 from pathlib import Path
 
+import jinja2
+import yaml
+
+from pdn import paths
 from pdn.estate import seed
 from pdn.estate.errors import EstateError
 from pdn.estate.model import App, Estate, Host, Room, ServiceKind
@@ -69,6 +73,37 @@ def _listens_for_others(room: Room, host: Host, engine: ServiceKind) -> bool:
     )
 
 
+FIREWALL_ROLE = paths.REPO_ROOT / "playbooks/roles/comply_firewall"
+SSH_PORT = 22
+SERVICE_PORTS = {ServiceKind.WEB: 80, ServiceKind.MARIADB: 3306, ServiceKind.POSTGRESQL: 5432}
+
+
+def firewall_ports(room: Room, host: Host) -> tuple[int, ...]:
+    """The TCP ports the host's firewall lets in: SSH (also the file shares' SFTP), the web, and
+    a database only where another host of the room uses it."""
+    if host.firewall is not None:
+        return tuple(sorted({SSH_PORT, *host.firewall}))
+    ports = {SSH_PORT}
+    if ServiceKind.WEB in host.services:
+        ports.add(SERVICE_PORTS[ServiceKind.WEB])
+    for engine in (ServiceKind.MARIADB, ServiceKind.POSTGRESQL):
+        if engine in host.services and _listens_for_others(room, host, engine):
+            ports.add(SERVICE_PORTS[engine])
+    return tuple(sorted(ports))
+
+
+def firewall_ruleset(ports: tuple[int, ...]) -> str:
+    """The nftables ruleset a host boots with: the comply_firewall role's own template, so a
+    host is made with the firewall that `pdn comply run --fix` would put back."""
+    defaults = yaml.safe_load((FIREWALL_ROLE / "defaults/main.yml").read_text())
+    template = jinja2.Template(
+        (FIREWALL_ROLE / "templates/nftables.conf.j2").read_text(),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    return str(template.render({**defaults, "comply_firewall_tcp_ports": list(ports)}))
+
+
 def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str) -> None:
     """Write the host's own files into its (overlay) root; idempotent."""
     _write(root, "/etc/hostname", f"{host.name}\n")
@@ -80,6 +115,7 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
         + "::1 localhost ip6-localhost ip6-loopback\n",
     )
     _write(root, "/etc/resolv.conf", "# no resolver: an agency room without DNS\n")
+    _write(root, "/etc/nftables.conf", firewall_ruleset(firewall_ports(room, host)), 0o755)
     (root / "root/.ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
     (root / "root/.ssh").chmod(0o700)
     _write(root, "/root/.ssh/authorized_keys", public_key, 0o600)
@@ -96,6 +132,8 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
         "# A step that fails ends it, and with it the host: `pdn estate up` shows the log.",
         "set -eu",
         "cd /",
+        # The firewall first, as Debian's nftables unit loads it before the network is up.
+        "/usr/sbin/nft -f /etc/nftables.conf",
         f"mkdir -p /run/sshd {STATE} /var/log/pdn-host",
         "/usr/sbin/sshd -D -e >>/var/log/pdn-host/sshd.log 2>&1 &",
     ]

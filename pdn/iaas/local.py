@@ -26,6 +26,8 @@ from pdn.iaas.model import IMAGES, SIZES, HostSize
 
 HOST_NETWORK = ipaddress.IPv4Network("198.18.208.0/24")
 HOST_FILE = "etc/pdn/host.json"
+# A PDN host is an application host: its firewall lets in SSH and the web it serves.
+APPLICATION_PORTS = (22, 80, 443)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class LocalHostPool:
 
     def _estate(self, allocations: dict[str, str]) -> Estate:
         hosts = tuple(
-            Host(key, ipaddress.IPv4Address(address), ())
+            Host(key, ipaddress.IPv4Address(address), (), firewall=APPLICATION_PORTS)
             for key, address in sorted(allocations.items())
         )
         return Estate(self.name, (Room("hosts", "pdn", self.subnet, hosts),))

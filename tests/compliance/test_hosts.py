@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from pdn.compliance import firewall
+
 # Where private keys live on a Debian host and its applications.
 KEY_DIRS = ("/etc", "/root", "/home", "/srv", "/var/www", "/opt")
 PRIVATE_KEY = r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----"
@@ -50,3 +52,18 @@ def test_no_secret_is_world_readable(host: Any, run_command: Any, record_propert
         ", ".join(readable) or f"no private key readable by others in {' '.join(KEY_DIRS)}",
     )
     assert not readable, f"private keys readable by others: {readable}"
+
+
+RULESET = "nft -j list ruleset"
+
+
+@pytest.mark.control("PDN-NET-1")
+@pytest.mark.commands(RULESET)
+def test_firewall_denies_by_default(host: Any, run_command: Any, record_property: Any) -> None:
+    listing = run_command(host, RULESET)
+    if listing.rc == 127:
+        record_property("evidence", "nft is not installed: no nftables firewall")
+    assert listing.rc == 0, f"{RULESET} failed ({listing.rc}): {listing.stderr.strip()}"
+    verdict = firewall.judge(listing.stdout)
+    record_property("evidence", verdict.evidence)
+    assert verdict.denies, verdict.evidence

@@ -35,6 +35,7 @@ from tests.integration.conftest import SITE, Onboarded
 
 pytestmark = pytest.mark.integration
 
+HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1")
 DC_CONTROLS = {"PDN-API-1", "PDN-API-2", "PDN-AUDIT-1", "PDN-S3-1"}
 TENANT_CONTROLS = {
     "PDN-PSA-1",
@@ -78,9 +79,15 @@ def test_the_dc_as_onboarded_passes_every_control(
     }
     expected |= {("PDN-S3-1", store.target) for store in scope.stores}
     expected |= {("PDN-TLS-1", endpoint.target) for endpoint in scope.endpoints}
-    expected |= {(c, f"pdn-host/{h.name}") for h in hosts for c in ("PDN-SSH-1", "PDN-KEYS-1")}
+    expected |= {(c, f"pdn-host/{h.name}") for h in hosts for c in HOST_CONTROLS}
     expected |= {(c, t.target) for t in scope.tenants for c in TENANT_CONTROLS}
     assert {(r.control, r.target) for r in report.results} == expected
+    # A PDN host is an application host: its firewall lets in SSH and the web, nothing else.
+    assert all(
+        "policy drop, denies by default, tcp in 22, 80, 443" in r.evidence
+        for r in report.results
+        if r.control == "PDN-NET-1"
+    )
     assert len(scope.tenants) == len(scope.clusters) + 2  # the five examples, on three clusters
     # Each API server, each object store, each database server.
     assert len(scope.endpoints) == len(scope.clusters) + len(scope.stores) + 2

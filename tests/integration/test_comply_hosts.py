@@ -1,11 +1,13 @@
 """`pdn comply run` on real estate hosts over SSH: the clean estate passes; hosts seeded with
-weak SSH settings and a world-readable private key fail exactly those controls, with evidence,
-in the JUnit XML and the JSON report; a waiver holds the failure until it expires."""
+weak SSH settings, a world-readable private key and a firewall switched off fail exactly those
+controls, with evidence, in the JUnit XML and the JSON report; a waiver holds the failure until
+it expires; `--fix` puts them right, and the kernel then drops what the firewall does not allow."""
 
 from __future__ import annotations
 
 import datetime
 import json
+import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +26,30 @@ WEAK_SSH = "/etc/ssh/sshd_config.d/00-agency.conf"
 FIXED_SSH = "/etc/ssh/sshd_config.d/00-pdn-hardening.conf"
 LEFT_KEY = "/var/www/portal/.deploy_key"
 TODAY = datetime.datetime.now(datetime.UTC).date()
+HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1")
+STRAY_PORT = 9999
+STRAY_LISTENER = (
+    f"setsid python3 -m http.server {STRAY_PORT} --directory /tmp "
+    ">/dev/null 2>&1 </dev/null & sleep 0.5"
+)
+SEEDED = {
+    ("PDN-SSH-1", "estate-host/simpeg-app"),
+    ("PDN-KEYS-1", "estate-host/portal"),
+    ("PDN-NET-1", "estate-host/simpeg-db"),
+}
 
 
 def _failed(report: Report) -> set[tuple[str, str]]:
     return {(r.control, r.target) for r in report.results if not r.outcome.ok}
+
+
+def _connects(address: str, port: int) -> bool:
+    """A TCP connection from pdn's side is accepted (a dropped SYN times out)."""
+    try:
+        with socket.create_connection((address, port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def test_a_clean_estate_passes(agency_estate: EstateRuntime, tmp_path: Path) -> None:
@@ -36,23 +58,28 @@ def test_a_clean_estate_passes(agency_estate: EstateRuntime, tmp_path: Path) -> 
     assert _failed(report) == set(), [r for r in report.results if not r.outcome.ok]
     # Every host control on every host: one result each.
     assert {(r.control, r.target) for r in report.results} == {
-        (control, f"estate-host/{t.name}")
-        for control in ("PDN-SSH-1", "PDN-KEYS-1")
-        for t in targets
+        (control, f"estate-host/{t.name}") for control in HOST_CONTROLS for t in targets
     }
+    evidence = {(r.control, r.target): r.evidence for r in report.results}
+    # Each host's firewall lets in what it serves: simpeg-db its MariaDB (simpeg-app's database).
+    assert "tcp in 22, 80" in evidence[("PDN-NET-1", "estate-host/portal")]
+    assert "tcp in 22, 3306" in evidence[("PDN-NET-1", "estate-host/simpeg-db")]
     # What no check covers yet is named in the report, never read as compliance.
     gaps = json.loads(report.json.read_text())["unchecked"]
     assert {(g["control"], g["kind"]) for g in gaps} == {
-        (c, "estate-host") for c in ("PDN-PKG-1", "PDN-NET-1", "PDN-TIME-1", "PDN-AUDIT-1")
+        (c, "estate-host") for c in ("PDN-PKG-1", "PDN-TIME-1", "PDN-AUDIT-1")
     }
-    assert "not checked: 4" in report.html.read_text()
+    assert "not checked: 3" in report.html.read_text()
 
 
 @pytest.fixture
 def seeded(agency_estate: EstateRuntime) -> Iterator[EstateRuntime]:
-    """simpeg-app takes passwords over SSH; portal left a deploy key readable by everyone."""
+    """simpeg-app takes passwords over SSH; portal left a deploy key readable by everyone;
+    simpeg-db's firewall was switched off (and something listens on a port nobody allowed)."""
     try:
         run_on(agency_estate, "simpeg-app", f"printf 'PasswordAuthentication yes\\n' > {WEAK_SSH}")
+        run_on(agency_estate, "simpeg-db", "nft flush ruleset")
+        run_on(agency_estate, "simpeg-db", STRAY_LISTENER)
         run_on(
             agency_estate,
             "portal",
@@ -62,6 +89,8 @@ def seeded(agency_estate: EstateRuntime) -> Iterator[EstateRuntime]:
     finally:
         run_on(agency_estate, "simpeg-app", f"rm -f {WEAK_SSH} {FIXED_SSH}")
         run_on(agency_estate, "portal", f"rm -f {LEFT_KEY} {LEFT_KEY}.pub")
+        run_on(agency_estate, "simpeg-db", f"pkill -f 'http[.]server {STRAY_PORT}' || true")
+        run_on(agency_estate, "simpeg-db", "nft -f /etc/nftables.conf")
 
 
 def test_a_seeded_estate_fails_exactly_the_seeded_controls(
@@ -69,13 +98,11 @@ def test_a_seeded_estate_fails_exactly_the_seeded_controls(
 ) -> None:
     catalog = load_catalog()
     report = run(estate_targets(seeded), catalog, (), runs=tmp_path)
-    assert _failed(report) == {
-        ("PDN-SSH-1", "estate-host/simpeg-app"),
-        ("PDN-KEYS-1", "estate-host/portal"),
-    }
+    assert _failed(report) == SEEDED
     evidence = {(r.control, r.target): r.evidence for r in report.results}
     assert "passwordauthentication yes" in evidence[("PDN-SSH-1", "estate-host/simpeg-app")]
     assert LEFT_KEY in evidence[("PDN-KEYS-1", "estate-host/portal")]
+    assert "no input filter chain" in evidence[("PDN-NET-1", "estate-host/simpeg-db")]
     # JUnit XML for CI: each failure carries its control and target as properties.
     junit = ET.parse(report.junit).getroot()  # noqa: S314 (the report this run wrote)
     failing = {
@@ -98,7 +125,7 @@ def test_a_seeded_estate_fails_exactly_the_seeded_controls(
     }
     waivers = parse_waivers({"waivers": [waiver]}, "waivers.yaml", catalog)
     held = run(estate_targets(seeded), catalog, waivers, runs=tmp_path)
-    assert _failed(held) == {("PDN-KEYS-1", "estate-host/portal")}
+    assert _failed(held) == SEEDED - {("PDN-SSH-1", "estate-host/simpeg-app")}
     ssh = next(r for r in held.results if r.control == "PDN-SSH-1" and "simpeg-app" in r.target)
     assert (ssh.outcome, ssh.passed) == (Outcome.WAIVED, False)  # the check's own result kept
     expired = run(
@@ -116,19 +143,22 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
 ) -> None:
     catalog, targets = load_catalog(), estate_targets(seeded)
     report = run(targets, catalog, (), runs=tmp_path)
-    seeded_failures = {
-        ("PDN-SSH-1", "estate-host/simpeg-app"),
-        ("PDN-KEYS-1", "estate-host/portal"),
+    assert _failed(report) == SEEDED
+    assert fixes_for(report, catalog) == {
+        "simpeg-app": ["comply_ssh"],
+        "portal": ["comply_keys"],
+        "simpeg-db": ["comply_firewall"],
     }
-    assert _failed(report) == seeded_failures
-    assert fixes_for(report, catalog) == {"simpeg-app": ["comply_ssh"], "portal": ["comply_keys"]}
+    database = str(seeded.estate.host("simpeg-db")[1].address)
+    assert _connects(database, STRAY_PORT)  # nothing stops it while the firewall is off
     # Check mode: says what it would change, and changes nothing.
     dry = apply_fixes(report, catalog, seeded, check=True)
     assert dry.run is not None
     assert not dry.run.failed
     assert dry.run.changed.get("simpeg-app", 0) > 0
     assert dry.run.changed.get("portal", 0) > 0
-    assert _failed(run(targets, catalog, (), runs=tmp_path)) == seeded_failures
+    assert dry.run.changed.get("simpeg-db", 0) > 0
+    assert _failed(run(targets, catalog, (), runs=tmp_path)) == SEEDED
     # The fix, through ansible-runner; then every control passes.
     fixed = apply_fixes(report, catalog, seeded)
     assert fixed.run is not None
@@ -139,11 +169,15 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
     log = run_on(seeded, "simpeg-app", "cat /var/log/pdn-host/sshd.log")
     assert "Received SIGHUP; restarting." in log
     assert run_on(seeded, "portal", f"stat -c %a {LEFT_KEY}").strip() == "640"
+    # The kernel drops what the firewall does not allow; what simpeg-app needs still comes in.
+    assert not _connects(database, STRAY_PORT)
+    assert _connects(database, 3306)
     # Idempotent: the same fixes again change nothing.
     again = apply_fixes(report, catalog, seeded)
     assert again.run is not None
     assert again.run.changed.get("simpeg-app", 0) == 0
     assert again.run.changed.get("portal", 0) == 0
+    assert again.run.changed.get("simpeg-db", 0) == 0
 
 
 def test_a_host_that_cannot_be_reached_fails_every_control(
@@ -157,5 +191,6 @@ def test_a_host_that_cannot_be_reached_fails_every_control(
     assert {(r.control, r.target, r.outcome) for r in report.results} == {
         ("PDN-SSH-1", "estate-host/gone", Outcome.FAILED),
         ("PDN-KEYS-1", "estate-host/gone", Outcome.FAILED),
+        ("PDN-NET-1", "estate-host/gone", Outcome.FAILED),
     }
     assert not report.ok
