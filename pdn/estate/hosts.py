@@ -37,6 +37,29 @@ class HostStatus:
     ready: bool  # its services started and seeded
 
 
+# The device nodes a host gets from this machine; the rest of its /dev is its own (a tmpfs), so
+# what it makes there (its logger's /dev/log socket) is never this machine's or another host's.
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+STD_STREAMS = ("stdin", "stdout", "stderr")
+
+
+def _own_dev(dev: Path) -> str:
+    """Shell commands giving a host its own /dev: a tmpfs with this machine's harmless nodes
+    bound in, its own pseudo-terminals (a new devpts instance) and shared memory."""
+    return " && ".join(
+        [
+            f"mount -t tmpfs -o mode=755,nosuid tmpfs {dev}",
+            *[f"touch {dev}/{d} && mount --bind /dev/{d} {dev}/{d}" for d in DEVICES],
+            f"mkdir -p {dev}/pts {dev}/shm",
+            f"mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts {dev}/pts",
+            f"ln -s pts/ptmx {dev}/ptmx",
+            f"mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs {dev}/shm",
+            f"ln -s /proc/self/fd {dev}/fd",
+            *[f"ln -s /proc/self/fd/{n} {dev}/{name}" for n, name in enumerate(STD_STREAMS)],
+        ]
+    )
+
+
 def _mounted(path: Path) -> bool:
     target = str(path.resolve())
     with open("/proc/self/mountinfo", encoding="utf-8") as mounts:
@@ -190,7 +213,7 @@ class EstateRuntime:
         (root / services.STATE.lstrip("/") / "ready").unlink(missing_ok=True)
         script = (
             f"hostname {host.name} && mount -t proc proc {root}/proc && "
-            f"mount --rbind /dev {root}/dev && mount -t tmpfs -o mode=755 tmpfs {root}/run && "
+            f"{_own_dev(root / 'dev')} && mount -t tmpfs -o mode=755 tmpfs {root}/run && "
             f"mount -t tmpfs tmpfs {root}/tmp && "  # noqa: S108 (the host's own /tmp)
             f"exec chroot {root} {services.INIT}"
         )

@@ -34,6 +34,7 @@ PACKAGES = (
     "rsync",  # what the migration copies trees with
     "iproute2",
     "nftables",  # the host firewall (PDN-NET-1), loaded at boot as Debian's unit does
+    "rsyslog",  # the host's logs, its logins among them (PDN-AUDIT-1)
     "nginx-light",
     "php8.2-fpm",
     "php8.2-mysql",

@@ -11,6 +11,7 @@ discovery and assessment have to find.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 from pathlib import Path
@@ -78,6 +79,11 @@ SSH_PORT = 22
 SERVICE_PORTS = {ServiceKind.WEB: 80, ServiceKind.MARIADB: 3306, ServiceKind.POSTGRESQL: 5432}
 
 
+# rsyslog's kernel log input, off: the hosts share this machine's kernel, whose log is not theirs.
+KERNEL_LOG = re.compile(r'^module\(load="imklog"\)', re.MULTILINE)
+KERNEL_LOG_OFF = '# off in pdn\'s hosts (one kernel for all): module(load="imklog")'
+
+
 def firewall_ports(room: Room, host: Host) -> tuple[int, ...]:
     """The TCP ports the host's firewall lets in: SSH (also the file shares' SFTP), the web, and
     a database only where another host of the room uses it."""
@@ -116,6 +122,8 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
     )
     _write(root, "/etc/resolv.conf", "# no resolver: an agency room without DNS\n")
     _write(root, "/etc/nftables.conf", firewall_ruleset(firewall_ports(room, host)), 0o755)
+    rsyslog = (root / "etc/rsyslog.conf").read_text()
+    _write(root, "/etc/rsyslog.conf", KERNEL_LOG.sub(KERNEL_LOG_OFF, rsyslog))
     (root / "root/.ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
     (root / "root/.ssh").chmod(0o700)
     _write(root, "/root/.ssh/authorized_keys", public_key, 0o600)
@@ -135,7 +143,9 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
         # The firewall first, as Debian's nftables unit loads it before the network is up.
         "/usr/sbin/nft -f /etc/nftables.conf",
         f"mkdir -p /run/sshd {STATE} /var/log/pdn-host",
-        "/usr/sbin/sshd -D -e >>/var/log/pdn-host/sshd.log 2>&1 &",
+        # The system log before sshd: its logins go to /var/log/auth.log, as on any Debian host.
+        "/usr/sbin/rsyslogd -n &",
+        "/usr/sbin/sshd -D >>/var/log/pdn-host/sshd.log 2>&1 &",
     ]
     for database in host.databases:
         _write(root, f"{STATE}/seed/{database}.sql", seed.schema_sql(database))

@@ -67,3 +67,25 @@ def test_firewall_denies_by_default(host: Any, run_command: Any, record_property
     verdict = firewall.judge(listing.stdout)
     record_property("evidence", verdict.evidence)
     assert verdict.denies, verdict.evidence
+
+
+AUTH_LOG = "/var/log/auth.log"
+# This check's own login (its connection's client address and port, from sshd's SSH_CLIENT) as
+# sshd recorded it through the system log; a moment allowed for the logger to write it.
+OWN_LOGIN = (
+    "set -- $SSH_CLIENT; for _ in $(seq 30); do "
+    f'grep -h -e "from $1 port $2 ssh2" {AUTH_LOG} 2>/dev/null | tail -n 1 | grep . && exit 0; '
+    "sleep 0.1; done; "
+    "echo \"this check's login from $1 port $2 is not in " + AUTH_LOG + '"; '
+    'pgrep -x rsyslogd >/dev/null && echo "rsyslogd is running" || echo "rsyslogd is not running"; '
+    "exit 1"
+)
+
+
+@pytest.mark.control("PDN-AUDIT-1")
+@pytest.mark.commands(OWN_LOGIN)
+def test_audit_logging_is_on(host: Any, run_command: Any, record_property: Any) -> None:
+    found = run_command(host, OWN_LOGIN)
+    said = " ".join(found.stdout.split()) or found.stderr.strip()
+    record_property("evidence", said)
+    assert found.rc == 0, said

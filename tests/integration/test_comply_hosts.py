@@ -26,7 +26,7 @@ WEAK_SSH = "/etc/ssh/sshd_config.d/00-agency.conf"
 FIXED_SSH = "/etc/ssh/sshd_config.d/00-pdn-hardening.conf"
 LEFT_KEY = "/var/www/portal/.deploy_key"
 TODAY = datetime.datetime.now(datetime.UTC).date()
-HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1")
+HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1", "PDN-AUDIT-1")
 STRAY_PORT = 9999
 STRAY_LISTENER = (
     f"setsid python3 -m http.server {STRAY_PORT} --directory /tmp "
@@ -36,6 +36,7 @@ SEEDED = {
     ("PDN-SSH-1", "estate-host/simpeg-app"),
     ("PDN-KEYS-1", "estate-host/portal"),
     ("PDN-NET-1", "estate-host/simpeg-db"),
+    ("PDN-AUDIT-1", "estate-host/layanan"),
 }
 
 
@@ -67,19 +68,21 @@ def test_a_clean_estate_passes(agency_estate: EstateRuntime, tmp_path: Path) -> 
     # What no check covers yet is named in the report, never read as compliance.
     gaps = json.loads(report.json.read_text())["unchecked"]
     assert {(g["control"], g["kind"]) for g in gaps} == {
-        (c, "estate-host") for c in ("PDN-PKG-1", "PDN-TIME-1", "PDN-AUDIT-1")
+        (c, "estate-host") for c in ("PDN-PKG-1", "PDN-TIME-1")
     }
-    assert "not checked: 3" in report.html.read_text()
+    assert "not checked: 2" in report.html.read_text()
 
 
 @pytest.fixture
 def seeded(agency_estate: EstateRuntime) -> Iterator[EstateRuntime]:
     """simpeg-app takes passwords over SSH; portal left a deploy key readable by everyone;
-    simpeg-db's firewall was switched off (and something listens on a port nobody allowed)."""
+    simpeg-db's firewall was switched off (and something listens on a port nobody allowed);
+    layanan's system logger was stopped, so nobody's login there is recorded."""
     try:
         run_on(agency_estate, "simpeg-app", f"printf 'PasswordAuthentication yes\\n' > {WEAK_SSH}")
         run_on(agency_estate, "simpeg-db", "nft flush ruleset")
         run_on(agency_estate, "simpeg-db", STRAY_LISTENER)
+        run_on(agency_estate, "layanan", "pkill -x rsyslogd")
         run_on(
             agency_estate,
             "portal",
@@ -91,6 +94,7 @@ def seeded(agency_estate: EstateRuntime) -> Iterator[EstateRuntime]:
         run_on(agency_estate, "portal", f"rm -f {LEFT_KEY} {LEFT_KEY}.pub")
         run_on(agency_estate, "simpeg-db", f"pkill -f 'http[.]server {STRAY_PORT}' || true")
         run_on(agency_estate, "simpeg-db", "nft -f /etc/nftables.conf")
+        run_on(agency_estate, "layanan", "pgrep -x rsyslogd || /usr/sbin/rsyslogd")
 
 
 def test_a_seeded_estate_fails_exactly_the_seeded_controls(
@@ -103,6 +107,9 @@ def test_a_seeded_estate_fails_exactly_the_seeded_controls(
     assert "passwordauthentication yes" in evidence[("PDN-SSH-1", "estate-host/simpeg-app")]
     assert LEFT_KEY in evidence[("PDN-KEYS-1", "estate-host/portal")]
     assert "no input filter chain" in evidence[("PDN-NET-1", "estate-host/simpeg-db")]
+    assert "rsyslogd is not running" in evidence[("PDN-AUDIT-1", "estate-host/layanan")]
+    # A host that records logins shows this run's own.
+    assert "Accepted publickey for root from" in evidence[("PDN-AUDIT-1", "estate-host/portal")]
     # JUnit XML for CI: each failure carries its control and target as properties.
     junit = ET.parse(report.junit).getroot()  # noqa: S314 (the report this run wrote)
     failing = {
@@ -148,6 +155,7 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
         "simpeg-app": ["comply_ssh"],
         "portal": ["comply_keys"],
         "simpeg-db": ["comply_firewall"],
+        "layanan": ["comply_logging"],
     }
     database = str(seeded.estate.host("simpeg-db")[1].address)
     assert _connects(database, STRAY_PORT)  # nothing stops it while the firewall is off
@@ -158,6 +166,7 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
     assert dry.run.changed.get("simpeg-app", 0) > 0
     assert dry.run.changed.get("portal", 0) > 0
     assert dry.run.changed.get("simpeg-db", 0) > 0
+    assert dry.run.changed.get("layanan", 0) > 0
     assert _failed(run(targets, catalog, (), runs=tmp_path)) == SEEDED
     # The fix, through ansible-runner; then every control passes.
     fixed = apply_fixes(report, catalog, seeded)
@@ -166,7 +175,7 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
     assert not fixed.run.unreachable
     assert _failed(run(targets, catalog, (), runs=tmp_path)) == set()
     # The running sshd took the new settings (the handler's SIGHUP), not only the files.
-    log = run_on(seeded, "simpeg-app", "cat /var/log/pdn-host/sshd.log")
+    log = run_on(seeded, "simpeg-app", "cat /var/log/auth.log")
     assert "Received SIGHUP; restarting." in log
     assert run_on(seeded, "portal", f"stat -c %a {LEFT_KEY}").strip() == "640"
     # The kernel drops what the firewall does not allow; what simpeg-app needs still comes in.
@@ -178,6 +187,7 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
     assert again.run.changed.get("simpeg-app", 0) == 0
     assert again.run.changed.get("portal", 0) == 0
     assert again.run.changed.get("simpeg-db", 0) == 0
+    assert again.run.changed.get("layanan", 0) == 0
 
 
 def test_a_host_that_cannot_be_reached_fails_every_control(
@@ -192,5 +202,6 @@ def test_a_host_that_cannot_be_reached_fails_every_control(
         ("PDN-SSH-1", "estate-host/gone", Outcome.FAILED),
         ("PDN-KEYS-1", "estate-host/gone", Outcome.FAILED),
         ("PDN-NET-1", "estate-host/gone", Outcome.FAILED),
+        ("PDN-AUDIT-1", "estate-host/gone", Outcome.FAILED),
     }
     assert not report.ok
