@@ -9,17 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pdn.compliance.errors import ComplianceError
+from pdn.compliance.verdict import Verdict
 
 # The address families an nftables table family filters.
 _COVERS = {"inet": {"ipv4", "ipv6"}, "ip": {"ipv4"}, "ip6": {"ipv6"}}
 _TERMINAL_DENY = {"drop", "reject"}
 _NO_MATCH = {"counter", "log", "limit"}  # statements that do not narrow what a rule applies to
-
-
-@dataclass(frozen=True)
-class Verdict:
-    denies: bool
-    evidence: str
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pdn.compliance.catalog import Catalog
 from pdn.compliance.run import Report
 from pdn.estate.hosts import EstateRuntime
-from pdn.estate.services import firewall_ports
+from pdn.estate.services import firewall_ports, time_server
 from pdn.migrate.runner import PlaybookRun, run_playbook
 
 PLAYBOOK = "comply_fix.yml"
@@ -50,12 +50,19 @@ def apply_fixes(
     roles = fixes_for(report, catalog, kind)
     if not roles:
         return Fixes(roles, None)
-    # What each host's firewall lets in, from the inventory that made it.
+    # What each host's firewall lets in, and its time server, from the inventory that made it.
     ports = {name: list(firewall_ports(*runtime.estate.host(name))) for name in roles}
+    servers = {name: [str(time_server(runtime.estate))] for name in roles}
     run = run_playbook(
         runtime,
         PLAYBOOK,
-        extravars={"comply_fixes": roles, "comply_firewall_ports": ports},
+        extravars={
+            "comply_fixes": roles,
+            "comply_firewall_ports": ports,
+            "comply_time_servers_of": servers,
+            # pdn's hosts share this machine's clock: chronyd tracks it and never sets it.
+            "comply_time_daemon_args": ["-x"],
+        },
         limit=",".join(sorted(roles)),
         check=check,
     )

@@ -25,6 +25,7 @@ from pdn.estate.model import Estate, Host
 from pdn.files import open_private_log, private_dir
 
 BOOT_TIMEOUT = 120.0
+TIME_SERVER = "time-server"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class EstateRuntime:
 
     # Where things are.
     def host_dir(self, host: Host) -> Path:
+        if host.name == TIME_SERVER:
+            return self.state / TIME_SERVER  # not a host of the estate's: never one's name
         return self.state / "hosts" / host.name
 
     def root(self, host: Host) -> Path:
@@ -183,6 +186,7 @@ class EstateRuntime:
             services.prepare(self.estate, room, host, self.root(host), public_key)
         for room in self.estate.rooms:
             network.ensure_bridge(self.estate, room)
+        self._start_time_server(lower)  # on a gateway: after the bridges
         for room, host in pending:
             network.ensure_host_network(self.estate, room, host)
             self._boot(host)
@@ -211,20 +215,25 @@ class EstateRuntime:
     def _boot(self, host: Host) -> None:
         root = self.root(host)
         (root / services.STATE.lstrip("/") / "ready").unlink(missing_ok=True)
+        self._spawn(
+            host, services.INIT, ["ip", "netns", "exec", network.namespace_name(self.estate, host)]
+        )
+
+    def _spawn(self, host: Host, init: str, inside: list[str]) -> None:
+        """Start init in the host's root with its own mount, UTS, IPC and PID namespaces (its
+        network is what inside enters); its unshare's PID recorded."""
+        root = self.root(host)
         script = (
             f"hostname {host.name} && mount -t proc proc {root}/proc && "
             f"{_own_dev(root / 'dev')} && mount -t tmpfs -o mode=755 tmpfs {root}/run && "
             f"mount -t tmpfs tmpfs {root}/tmp && "  # noqa: S108 (the host's own /tmp)
-            f"exec chroot {root} {services.INIT}"
+            f"exec chroot {root} {init}"
         )
         log = open_private_log(self.host_dir(host) / "host.log")
         try:
             proc = subprocess.Popen(
                 [
-                    "ip",
-                    "netns",
-                    "exec",
-                    network.namespace_name(self.estate, host),
+                    *inside,
                     "unshare",
                     "--mount",
                     "--uts",
@@ -246,6 +255,21 @@ class EstateRuntime:
         finally:
             os.close(log)
         self.pid_file(host).write_text(f"{proc.pid}\n")
+
+    @property
+    def time_server(self) -> Host:
+        """The estate's time server: chronyd in this machine's network namespace on the first
+        room's gateway (an agency room's router; for the DC's host pool, the DC itself), in a
+        root of its own like a host's. It serves this machine's clock and never sets it."""
+        return Host(TIME_SERVER, services.time_server(self.estate), ())
+
+    def _start_time_server(self, lower: Path) -> None:
+        server = self.time_server
+        if self.pid(server) is not None:
+            return
+        self._mount(server, lower)
+        services.prepare_time_server(self.estate, self.root(server))
+        self._spawn(server, f"/usr/sbin/chronyd -d -x -f {services.TIME_SERVER_CONFIG}", [])
 
     def _wait_ready(self, host: Host) -> None:
         ready = self.root(host) / services.STATE.lstrip("/") / "ready"
@@ -311,6 +335,11 @@ class EstateRuntime:
                 stdin=subprocess.DEVNULL,
             )
 
+    def stop_time_server(self) -> None:
+        """Stopped by PID, its root unmounted (kept, as a stopped host's is)."""
+        self.stop_host(self.time_server)
+        self.unmount(self.time_server)
+
     def unmount(self, host: Host) -> None:
         merged = self.root(host)
         if merged.exists() and _mounted(merged):
@@ -322,6 +351,7 @@ class EstateRuntime:
         self.close_connections()
         for _room, host in self.estate.hosts():
             self.remove_host(host)
+        self.stop_time_server()
         for room in self.estate.rooms:
             network.remove_bridge(self.estate, room)
         if self.state.exists():

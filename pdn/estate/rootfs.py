@@ -35,6 +35,7 @@ PACKAGES = (
     "iproute2",
     "nftables",  # the host firewall (PDN-NET-1), loaded at boot as Debian's unit does
     "rsyslog",  # the host's logs, its logins among them (PDN-AUDIT-1)
+    "chrony",  # the host's time (PDN-TIME-1), and the estate's time server
     "nginx-light",
     "php8.2-fpm",
     "php8.2-mysql",

@@ -10,11 +10,13 @@ discovery and assessment have to find.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import yaml
@@ -74,7 +76,7 @@ def _listens_for_others(room: Room, host: Host, engine: ServiceKind) -> bool:
     )
 
 
-FIREWALL_ROLE = paths.REPO_ROOT / "playbooks/roles/comply_firewall"
+ROLES = paths.REPO_ROOT / "playbooks/roles"
 SSH_PORT = 22
 SERVICE_PORTS = {ServiceKind.WEB: 80, ServiceKind.MARIADB: 3306, ServiceKind.POSTGRESQL: 5432}
 
@@ -82,6 +84,37 @@ SERVICE_PORTS = {ServiceKind.WEB: 80, ServiceKind.MARIADB: 3306, ServiceKind.POS
 # rsyslog's kernel log input, off: the hosts share this machine's kernel, whose log is not theirs.
 KERNEL_LOG = re.compile(r'^module\(load="imklog"\)', re.MULTILINE)
 KERNEL_LOG_OFF = '# off in pdn\'s hosts (one kernel for all): module(load="imklog")'
+
+
+TIME_SERVER_CONFIG = "/etc/chrony/pdn-time-server.conf"
+
+
+def time_server(estate: Estate) -> ipaddress.IPv4Address:
+    """Where the estate's hosts keep time: its first room's gateway (pdn.estate.hosts runs the
+    server there). Hosts of other rooms reach it through their own gateway."""
+    return estate.rooms[0].gateway
+
+
+def prepare_time_server(estate: Estate, root: Path) -> None:
+    """The time server's configuration: this machine's clock served to the estate's rooms only,
+    at stratum 8 (a local clock, not a reference), with no command socket."""
+    _write(
+        root,
+        TIME_SERVER_CONFIG,
+        "\n".join(
+            [
+                f"# pdn: the time server of estate {estate.name}'s hosts (run with -x: it never",
+                "# sets this machine's clock, it serves it).",
+                f"bindaddress {time_server(estate)}",
+                *[f"allow {room.network}" for room in estate.rooms],
+                "local stratum 8",
+                "bindcmdaddress /",
+                "cmdport 0",
+                "pidfile /run/chronyd.pid",
+            ]
+        )
+        + "\n",
+    )
 
 
 def firewall_ports(room: Room, host: Host) -> tuple[int, ...]:
@@ -98,16 +131,32 @@ def firewall_ports(room: Room, host: Host) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
-def firewall_ruleset(ports: tuple[int, ...]) -> str:
-    """The nftables ruleset a host boots with: the comply_firewall role's own template, so a
-    host is made with the firewall that `pdn comply run --fix` would put back."""
-    defaults = yaml.safe_load((FIREWALL_ROLE / "defaults/main.yml").read_text())
-    template = jinja2.Template(
-        (FIREWALL_ROLE / "templates/nftables.conf.j2").read_text(),
+def _render(role: str, template: str, variables: dict[str, Any]) -> str:
+    """A compliance role's template rendered with its defaults and variables: a host is made
+    with the file that `pdn comply run --fix` would put back."""
+    base = ROLES / role
+    defaults = yaml.safe_load((base / "defaults/main.yml").read_text())
+    loaded = jinja2.Template(
+        (base / "templates" / template).read_text(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        trim_blocks=True,  # as Ansible's template module
     )
-    return str(template.render({**defaults, "comply_firewall_tcp_ports": list(ports)}))
+    return str(loaded.render({**defaults, **variables}))
+
+
+def firewall_ruleset(ports: tuple[int, ...]) -> str:
+    """The nftables ruleset a host boots with (the comply_firewall role's)."""
+    return _render(
+        "comply_firewall", "nftables.conf.j2", {"comply_firewall_tcp_ports": list(ports)}
+    )
+
+
+def chrony_config(estate: Estate) -> str:
+    """The host's chrony configuration (the comply_time role's): its estate's time server."""
+    return _render(
+        "comply_time", "chrony.conf.j2", {"comply_time_servers": [str(time_server(estate))]}
+    )
 
 
 def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str) -> None:
@@ -122,6 +171,7 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
     )
     _write(root, "/etc/resolv.conf", "# no resolver: an agency room without DNS\n")
     _write(root, "/etc/nftables.conf", firewall_ruleset(firewall_ports(room, host)), 0o755)
+    _write(root, "/etc/chrony/chrony.conf", chrony_config(estate))
     rsyslog = (root / "etc/rsyslog.conf").read_text()
     _write(root, "/etc/rsyslog.conf", KERNEL_LOG.sub(KERNEL_LOG_OFF, rsyslog))
     (root / "root/.ssh").mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -146,6 +196,8 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
         # The system log before sshd: its logins go to /var/log/auth.log, as on any Debian host.
         "/usr/sbin/rsyslogd -n &",
         "/usr/sbin/sshd -D >>/var/log/pdn-host/sshd.log 2>&1 &",
+        # Time, tracked but never set (-x): every host shares this machine's one clock.
+        "/usr/sbin/chronyd -n -x >>/var/log/pdn-host/chronyd.log 2>&1 &",
     ]
     for database in host.databases:
         _write(root, f"{STATE}/seed/{database}.sql", seed.schema_sql(database))

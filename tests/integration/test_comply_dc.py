@@ -35,7 +35,7 @@ from tests.integration.conftest import SITE, Onboarded
 
 pytestmark = pytest.mark.integration
 
-HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1", "PDN-AUDIT-1")
+HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1", "PDN-AUDIT-1", "PDN-TIME-1")
 DC_CONTROLS = {"PDN-API-1", "PDN-API-2", "PDN-AUDIT-1", "PDN-S3-1"}
 TENANT_CONTROLS = {
     "PDN-PSA-1",

@@ -26,7 +26,7 @@ WEAK_SSH = "/etc/ssh/sshd_config.d/00-agency.conf"
 FIXED_SSH = "/etc/ssh/sshd_config.d/00-pdn-hardening.conf"
 LEFT_KEY = "/var/www/portal/.deploy_key"
 TODAY = datetime.datetime.now(datetime.UTC).date()
-HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1", "PDN-AUDIT-1")
+HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1", "PDN-AUDIT-1", "PDN-TIME-1")
 STRAY_PORT = 9999
 STRAY_LISTENER = (
     f"setsid python3 -m http.server {STRAY_PORT} --directory /tmp "
@@ -37,6 +37,7 @@ SEEDED = {
     ("PDN-KEYS-1", "estate-host/portal"),
     ("PDN-NET-1", "estate-host/simpeg-db"),
     ("PDN-AUDIT-1", "estate-host/layanan"),
+    ("PDN-TIME-1", "estate-host/arsip"),
 }
 
 
@@ -67,22 +68,22 @@ def test_a_clean_estate_passes(agency_estate: EstateRuntime, tmp_path: Path) -> 
     assert "tcp in 22, 3306" in evidence[("PDN-NET-1", "estate-host/simpeg-db")]
     # What no check covers yet is named in the report, never read as compliance.
     gaps = json.loads(report.json.read_text())["unchecked"]
-    assert {(g["control"], g["kind"]) for g in gaps} == {
-        (c, "estate-host") for c in ("PDN-PKG-1", "PDN-TIME-1")
-    }
-    assert "not checked: 2" in report.html.read_text()
+    assert {(g["control"], g["kind"]) for g in gaps} == {("PDN-PKG-1", "estate-host")}
+    assert "not checked: 1" in report.html.read_text()
 
 
 @pytest.fixture
 def seeded(agency_estate: EstateRuntime) -> Iterator[EstateRuntime]:
     """simpeg-app takes passwords over SSH; portal left a deploy key readable by everyone;
     simpeg-db's firewall was switched off (and something listens on a port nobody allowed);
-    layanan's system logger was stopped, so nobody's login there is recorded."""
+    layanan's system logger was stopped, so nobody's login there is recorded; arsip's NTP
+    daemon was stopped."""
     try:
         run_on(agency_estate, "simpeg-app", f"printf 'PasswordAuthentication yes\\n' > {WEAK_SSH}")
         run_on(agency_estate, "simpeg-db", "nft flush ruleset")
         run_on(agency_estate, "simpeg-db", STRAY_LISTENER)
         run_on(agency_estate, "layanan", "pkill -x rsyslogd")
+        run_on(agency_estate, "arsip", "pkill -x chronyd")
         run_on(
             agency_estate,
             "portal",
@@ -95,6 +96,7 @@ def seeded(agency_estate: EstateRuntime) -> Iterator[EstateRuntime]:
         run_on(agency_estate, "simpeg-db", f"pkill -f 'http[.]server {STRAY_PORT}' || true")
         run_on(agency_estate, "simpeg-db", "nft -f /etc/nftables.conf")
         run_on(agency_estate, "layanan", "pgrep -x rsyslogd || /usr/sbin/rsyslogd")
+        run_on(agency_estate, "arsip", "pgrep -x chronyd || /usr/sbin/chronyd -x")
 
 
 def test_a_seeded_estate_fails_exactly_the_seeded_controls(
@@ -108,6 +110,10 @@ def test_a_seeded_estate_fails_exactly_the_seeded_controls(
     assert LEFT_KEY in evidence[("PDN-KEYS-1", "estate-host/portal")]
     assert "no input filter chain" in evidence[("PDN-NET-1", "estate-host/simpeg-db")]
     assert "rsyslogd is not running" in evidence[("PDN-AUDIT-1", "estate-host/layanan")]
+    assert "Cannot talk to daemon" in evidence[("PDN-TIME-1", "estate-host/arsip")]
+    # Every other host keeps time with the estate's time server (its first room's gateway).
+    gateway = str(seeded.estate.rooms[0].gateway)
+    assert f"synchronised: reference {gateway}" in evidence[("PDN-TIME-1", "estate-host/portal")]
     # A host that records logins shows this run's own.
     assert "Accepted publickey for root from" in evidence[("PDN-AUDIT-1", "estate-host/portal")]
     # JUnit XML for CI: each failure carries its control and target as properties.
@@ -156,6 +162,7 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
         "portal": ["comply_keys"],
         "simpeg-db": ["comply_firewall"],
         "layanan": ["comply_logging"],
+        "arsip": ["comply_time"],
     }
     database = str(seeded.estate.host("simpeg-db")[1].address)
     assert _connects(database, STRAY_PORT)  # nothing stops it while the firewall is off
@@ -167,6 +174,7 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
     assert dry.run.changed.get("portal", 0) > 0
     assert dry.run.changed.get("simpeg-db", 0) > 0
     assert dry.run.changed.get("layanan", 0) > 0
+    assert dry.run.changed.get("arsip", 0) > 0
     assert _failed(run(targets, catalog, (), runs=tmp_path)) == SEEDED
     # The fix, through ansible-runner; then every control passes.
     fixed = apply_fixes(report, catalog, seeded)
@@ -188,6 +196,7 @@ def test_fix_puts_the_seeded_hosts_right_and_a_second_fix_changes_nothing(
     assert again.run.changed.get("portal", 0) == 0
     assert again.run.changed.get("simpeg-db", 0) == 0
     assert again.run.changed.get("layanan", 0) == 0
+    assert again.run.changed.get("arsip", 0) == 0
 
 
 def test_a_host_that_cannot_be_reached_fails_every_control(
@@ -203,5 +212,6 @@ def test_a_host_that_cannot_be_reached_fails_every_control(
         ("PDN-KEYS-1", "estate-host/gone", Outcome.FAILED),
         ("PDN-NET-1", "estate-host/gone", Outcome.FAILED),
         ("PDN-AUDIT-1", "estate-host/gone", Outcome.FAILED),
+        ("PDN-TIME-1", "estate-host/gone", Outcome.FAILED),
     }
     assert not report.ok

@@ -9,19 +9,20 @@ import pytest
 
 from pdn.compliance import firewall
 from pdn.compliance.errors import ComplianceError
+from pdn.compliance.verdict import Verdict
 from pdn.estate.model import App, Host, Room, ServiceKind
 from pdn.estate.services import firewall_ports, firewall_ruleset
 
 RULESETS = Path(__file__).parent / "nft_rulesets"
 
 
-def _judge(name: str) -> firewall.Verdict:
+def _judge(name: str) -> Verdict:
     return firewall.judge((RULESETS / f"{name}.json").read_text())
 
 
 def test_pdns_ruleset_denies_by_default_and_names_what_it_lets_in() -> None:
     verdict = _judge("pdn-default-deny")
-    assert verdict.denies
+    assert verdict.passes
     assert (
         verdict.evidence == "inet pdn_filter input: policy drop, denies by default, tcp in 22, 3306"
     )
@@ -40,7 +41,7 @@ def test_pdns_ruleset_denies_by_default_and_names_what_it_lets_in() -> None:
 )
 def test_a_ruleset_that_lets_everything_in_somewhere_fails(name: str, said: str) -> None:
     verdict = _judge(name)
-    assert not verdict.denies
+    assert not verdict.passes
     assert said in verdict.evidence
 
 
