@@ -66,7 +66,10 @@ def main() -> int:
             runtime.up()
             print(f"{ROOMS * PER_ROOM} hosts up in {time.monotonic() - started:.0f}s")
             targets = estate_targets(runtime)
-            run(targets, catalog, (), runs=Path(work) / "runs", screenshot=False)  # warm
+            warm = run(targets, catalog, (), runs=Path(work) / "runs", screenshot=False)
+            per_host = len(warm.results) // len(targets)  # one result per host control
+            if not warm.ok or per_host * len(targets) != len(warm.results):
+                raise SystemExit(f"the warm-up run is not clean: {len(warm.results)} results")
             for _ in range(ROUNDS):
                 for hosts, taken in times.items():
                     started = time.monotonic()
@@ -74,7 +77,7 @@ def main() -> int:
                         targets[:hosts], catalog, (), runs=Path(work) / "runs", screenshot=False
                     )
                     taken.append(time.monotonic() - started)
-                    if not report.ok or len(report.results) != 2 * hosts:
+                    if not report.ok or len(report.results) != per_host * hosts:
                         raise SystemExit(f"{hosts} hosts: {len(report.results)} results, not ok")
         finally:
             runtime.down()

@@ -3,8 +3,9 @@ process; each result judged against the waivers; a JUnit XML report for CI, a JS
 machines and an HTML report for people (with its screenshot), kept per run under pdn's state
 (compliance/runs/<time>/).
 
-Hosts are reached over SSH through one multiplexed connection each (ControlMaster), all opened
-at once before the checks; testinfra runs every check as a command on it."""
+Hosts are reached over SSH, one session each (pdn.compliance.host_batch: every host check's
+command at once in it), which stays open as the host's multiplexed connection (ControlMaster)
+for anything else asked of it, and is closed when the run ends."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from pdn.files import private_dir
 from pdn.suites import run_suite
 
 SUITE = paths.REPO_ROOT / "tests" / "compliance"
-CONNECTING = 16  # SSH handshakes at once: mostly waiting on the hosts
+CLOSING = 16  # connections told to exit at once
 
 
 @dataclass
@@ -173,7 +174,6 @@ def run(
     control = Path(tempfile.mkdtemp(prefix="pdn-comply-"))
     ssh_config = write_ssh_config(targets, report.directory, control)
     try:
-        _connect(targets, ssh_config)
         found = _suite(report, catalog, ssh_config, targets, scope or Scope(), quiet)
     finally:
         _disconnect(targets, ssh_config)
@@ -216,26 +216,6 @@ def previous_run(directory: Path) -> dict[str, Any] | None:
     return None
 
 
-def _connect(targets: list[HostTarget], ssh_config: Path) -> None:
-    """Every host's multiplexed connection, opened at once (most of a host's check time is its
-    SSH handshake); the checks then run over them. A host that does not answer is left to its
-    checks, which fail with what SSH said."""
-    if not targets:
-        return
-
-    def open_one(target: HostTarget) -> None:
-        subprocess.run(
-            ["ssh", "-F", str(ssh_config), target.alias, "true"],
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=30,
-            check=False,
-        )
-
-    with ThreadPoolExecutor(max_workers=min(CONNECTING, len(targets))) as pool:
-        list(pool.map(open_one, targets))
-
-
 def _disconnect(targets: list[HostTarget], ssh_config: Path) -> None:
     """The connections end with the run (each master told to exit)."""
 
@@ -248,7 +228,7 @@ def _disconnect(targets: list[HostTarget], ssh_config: Path) -> None:
             check=False,
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, min(CONNECTING, len(targets)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(CLOSING, len(targets)))) as pool:
         list(pool.map(exit_one, targets))
 
 
