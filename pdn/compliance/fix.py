@@ -50,16 +50,16 @@ def apply_fixes(
     roles = fixes_for(report, catalog, kind)
     if not roles:
         return Fixes(roles, None)
-    # What each host's firewall lets in, and its time server, from the inventory that made it.
+    # What each host's firewall lets in, and the hosts' time server, from the inventory that
+    # made them.
     ports = {name: list(firewall_ports(*runtime.estate.host(name))) for name in roles}
-    servers = {name: [str(time_server(runtime.estate))] for name in roles}
     run = run_playbook(
         runtime,
         PLAYBOOK,
         extravars={
             "comply_fixes": roles,
             "comply_firewall_ports": ports,
-            "comply_time_servers_of": servers,
+            "comply_time_servers": [str(time_server(runtime.estate))],
             # pdn's hosts share this machine's clock: chronyd tracks it and never sets it.
             "comply_time_daemon_args": ["-x"],
         },

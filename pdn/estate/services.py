@@ -10,6 +10,7 @@ discovery and assessment have to find.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -131,9 +132,10 @@ def firewall_ports(room: Room, host: Host) -> tuple[int, ...]:
     return tuple(sorted(ports))
 
 
-def _render(role: str, template: str, variables: dict[str, Any]) -> str:
-    """A compliance role's template rendered with its defaults and variables: a host is made
-    with the file that `pdn comply run --fix` would put back."""
+@functools.cache
+def _template(role: str, template: str) -> tuple[dict[str, Any], jinja2.Template]:
+    """A compliance role's defaults and template, read once per process (every host renders
+    them)."""
     base = ROLES / role
     defaults = yaml.safe_load((base / "defaults/main.yml").read_text())
     loaded = jinja2.Template(
@@ -142,6 +144,13 @@ def _render(role: str, template: str, variables: dict[str, Any]) -> str:
         keep_trailing_newline=True,
         trim_blocks=True,  # as Ansible's template module
     )
+    return defaults, loaded
+
+
+def _render(role: str, template: str, variables: dict[str, Any]) -> str:
+    """A compliance role's template rendered with its defaults and variables: a host is made
+    with the file that `pdn comply run --fix` would put back."""
+    defaults, loaded = _template(role, template)
     return str(loaded.render({**defaults, **variables}))
 
 
