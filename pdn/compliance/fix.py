@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pdn.compliance.catalog import Catalog
 from pdn.compliance.run import Report
 from pdn.estate.hosts import EstateRuntime
-from pdn.estate.services import firewall_ports, time_server
+from pdn.estate.services import firewall_ports, mirror_url, time_server
 from pdn.migrate.runner import PlaybookRun, run_playbook
 
 PLAYBOOK = "comply_fix.yml"
@@ -50,8 +50,8 @@ def apply_fixes(
     roles = fixes_for(report, catalog, kind)
     if not roles:
         return Fixes(roles, None)
-    # What each host's firewall lets in, and the hosts' time server, from the inventory that
-    # made them.
+    # What each host's firewall lets in, the hosts' time server and mirror, from the inventory
+    # that made them.
     ports = {name: list(firewall_ports(*runtime.estate.host(name))) for name in roles}
     run = run_playbook(
         runtime,
@@ -60,6 +60,8 @@ def apply_fixes(
             "comply_fixes": roles,
             "comply_firewall_ports": ports,
             "comply_time_servers": [str(time_server(runtime.estate))],
+            "comply_packages_mirrors": [mirror_url(runtime.estate)],
+            "comply_packages_keyring_source": str(runtime.mirror_keyring()),
             # pdn's hosts share this machine's clock: chronyd tracks it and never sets it.
             "comply_time_daemon_args": ["-x"],
         },

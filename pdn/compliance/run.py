@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from pdn.compliance.errors import ComplianceError
 from pdn.compliance.outcome import Judged, Outcome, judge
 from pdn.compliance.targets import HostTarget, Scope
 from pdn.estate.hosts import EstateRuntime
+from pdn.estate.services import mirror_url
 from pdn.files import private_dir
 from pdn.suites import run_suite
 
@@ -92,6 +93,7 @@ def estate_targets(runtime: EstateRuntime) -> list[HostTarget]:
             runtime.key,
             runtime.known_hosts,
             room.agency,
+            mirror_url(runtime.estate),
         )
         for room, host in runtime.estate.hosts()
     ]
@@ -249,6 +251,8 @@ def _suite(  # noqa: PLR0917 (one private call site)
         if targets
         else [f"--ignore={SUITE / 'test_hosts.py'}"]
     )
+    # Each host's mirror, for the package check (hosts reach the suite as SSH aliases only).
+    scope = replace(scope, mirrors=scope.mirrors | {t.alias: t.mirror for t in targets if t.mirror})
     run_suite(SUITE, report.junit, [collector, scope], args, quiet=quiet)
     if collector.broken:
         raise ComplianceError(

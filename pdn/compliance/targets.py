@@ -32,6 +32,7 @@ class HostTarget:
     key: Path
     known_hosts: Path
     agency: str = ""  # whose host it is: the tenant it serves or its room moves to
+    mirror: str = ""  # the DC's package mirror its apt must read (its URL)
 
     @property
     def alias(self) -> str:
@@ -40,12 +41,16 @@ class HostTarget:
 
 def pdn_host_targets(dc: LocalDC, fleet: Fleet) -> list[HostTarget]:
     """The DC's PDN hosts (IaaS), each the tenant's whose file declares it."""
+    from pdn.estate.services import mirror_url  # noqa: PLC0415
+
     pool = dc.host_pool()
     key, known_hosts = pool.ssh_identity()
     owners = {f"{t.slug}-{h.name}": t.slug for t in fleet.tenants.values() for h in t.hosts}
+    allocations = pool.allocations()
+    mirror = mirror_url(pool.runtime(allocations).estate)
     return [
-        HostTarget("pdn-host", name, address, key, known_hosts, owners.get(name, ""))
-        for name, address in sorted(pool.allocations().items())
+        HostTarget("pdn-host", name, address, key, known_hosts, owners.get(name, ""), mirror)
+        for name, address in sorted(allocations.items())
     ]
 
 
@@ -126,6 +131,7 @@ class Scope:
     stores: list[StoreTarget] = field(default_factory=list)
     endpoints: list[TlsTarget] = field(default_factory=list)
     backups: Callable[[], list[StatusRow]] | None = None
+    mirrors: dict[str, str] = field(default_factory=dict)  # host alias -> its DC mirror's URL
 
     # The suite's test argument each kind of target is given as.
     def by_argument(self) -> dict[str, list[Any]]:

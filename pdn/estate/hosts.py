@@ -19,13 +19,15 @@ from pathlib import Path
 
 from pdn import paths
 from pdn.dc.processes import alive, terminate
-from pdn.estate import network, rootfs, services
+from pdn.estate import mirror, network, rootfs, services
 from pdn.estate.errors import EstateError
 from pdn.estate.model import Estate, Host
 from pdn.files import open_private_log, private_dir
 
 BOOT_TIMEOUT = 120.0
 TIME_SERVER = "time-server"
+MIRROR = "mirror"
+GATEWAY_SERVICES = (TIME_SERVER, MIRROR)  # not hosts of the estate's: never one's name
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,8 @@ class EstateRuntime:
 
     # Where things are.
     def host_dir(self, host: Host) -> Path:
-        if host.name == TIME_SERVER:
-            return self.state / TIME_SERVER  # not a host of the estate's: never one's name
+        if host.name in GATEWAY_SERVICES:
+            return self.state / host.name
         return self.state / "hosts" / host.name
 
     def root(self, host: Host) -> Path:
@@ -182,11 +184,12 @@ class EstateRuntime:
         pending = [(room, host) for room, host in self.estate.hosts() if self.pid(host) is None]
         for _room, host in pending:  # every root first: an app's host writes its server's
             self._mount(host, lower)
+        keyring = self.mirror_keyring().read_bytes()
         for room, host in pending:
-            services.prepare(self.estate, room, host, self.root(host), public_key)
+            services.prepare(self.estate, room, host, self.root(host), public_key, keyring)
         for room in self.estate.rooms:
             network.ensure_bridge(self.estate, room)
-        self._start_time_server(lower)  # on a gateway: after the bridges
+        self._start_gateway_services(lower)  # on a gateway: after the bridges
         for room, host in pending:
             network.ensure_host_network(self.estate, room, host)
             self._boot(host)
@@ -219,12 +222,19 @@ class EstateRuntime:
             host, services.INIT, ["ip", "netns", "exec", network.namespace_name(self.estate, host)]
         )
 
-    def _spawn(self, host: Host, init: str, inside: list[str]) -> None:
+    def _spawn(
+        self, host: Host, init: str, inside: list[str], binds: tuple[tuple[Path, str], ...] = ()
+    ) -> None:
         """Start init in the host's root with its own mount, UTS, IPC and PID namespaces (its
-        network is what inside enters); its unshare's PID recorded."""
+        network is what inside enters), binds (a directory of this machine's, where in the root)
+        mounted read-only in it; its unshare's PID recorded."""
         root = self.root(host)
+        bound = "".join(
+            f"mount --bind {source} {root}{where} && mount -o remount,bind,ro {root}{where} && "
+            for source, where in binds
+        )
         script = (
-            f"hostname {host.name} && mount -t proc proc {root}/proc && "
+            f"hostname {host.name} && mount -t proc proc {root}/proc && {bound}"
             f"{_own_dev(root / 'dev')} && mount -t tmpfs -o mode=755 tmpfs {root}/run && "
             f"mount -t tmpfs tmpfs {root}/tmp && "  # noqa: S108 (the host's own /tmp)
             f"exec chroot {root} {init}"
@@ -263,13 +273,42 @@ class EstateRuntime:
         root of its own like a host's. It serves this machine's clock and never sets it."""
         return Host(TIME_SERVER, services.time_server(self.estate), ())
 
-    def _start_time_server(self, lower: Path) -> None:
+    @property
+    def mirror_key(self) -> Path:
+        """Where the mirror's signing key is kept (made with the estate, gone with it)."""
+        return self.state / "mirror-key"
+
+    def mirror_keyring(self) -> Path:
+        """The mirror key's public half: what the hosts' apt trusts it by."""
+        return mirror.public_keyring(self.mirror_key)
+
+    @property
+    def mirror(self) -> Host:
+        """The estate's package mirror (pdn.estate.mirror): nginx beside the time server."""
+        return Host(MIRROR, services.mirror_address(self.estate), ())
+
+    def _start_gateway_services(self, lower: Path) -> None:
         server = self.time_server
-        if self.pid(server) is not None:
-            return
-        self._mount(server, lower)
-        services.prepare_time_server(self.estate, self.root(server))
-        self._spawn(server, f"/usr/sbin/chronyd -d -x -f {services.TIME_SERVER_CONFIG}", [])
+        if self.pid(server) is None:
+            self._mount(server, lower)
+            services.prepare_time_server(self.estate, self.root(server))
+            self._spawn(server, f"/usr/sbin/chronyd -d -x -f {services.TIME_SERVER_CONFIG}", [])
+        server = self.mirror
+        if self.pid(server) is None:
+            self._mount(server, lower)
+            mirror.prepare(self.root(server), server.address, rootfs.pool_dir(), self.mirror_key)
+            self._spawn(
+                server,
+                f"/usr/sbin/nginx -c {mirror.NGINX_CONFIG}",
+                [],
+                ((rootfs.pool_dir(), mirror.POOL),),
+            )
+
+    def publish(self, debs: list[Path]) -> list[str]:
+        """Publish debs on the estate's mirror (its hosts see them at their next apt update)."""
+        if self.pid(self.mirror) is None:
+            raise EstateError(f"the mirror of estate {self.estate.name} is not running: up first")
+        return mirror.publish(self.root(self.mirror), rootfs.pool_dir(), self.mirror_key, debs)
 
     def _wait_ready(self, host: Host) -> None:
         ready = self.root(host) / services.STATE.lstrip("/") / "ready"
@@ -335,10 +374,12 @@ class EstateRuntime:
                 stdin=subprocess.DEVNULL,
             )
 
-    def stop_time_server(self) -> None:
-        """Stopped by PID, its root unmounted (kept, as a stopped host's is)."""
-        self.stop_host(self.time_server)
-        self.unmount(self.time_server)
+    def stop_gateway_services(self) -> None:
+        """The time server and the mirror stopped by PID, their roots unmounted (kept, as a
+        stopped host's is)."""
+        for server in (self.time_server, self.mirror):
+            self.stop_host(server)
+            self.unmount(server)
 
     def unmount(self, host: Host) -> None:
         merged = self.root(host)
@@ -351,7 +392,7 @@ class EstateRuntime:
         self.close_connections()
         for _room, host in self.estate.hosts():
             self.remove_host(host)
-        self.stop_time_server()
+        self.stop_gateway_services()
         for room in self.estate.rooms:
             network.remove_bridge(self.estate, room)
         if self.state.exists():

@@ -36,6 +36,7 @@ PACKAGES = (
     "nftables",  # the host firewall (PDN-NET-1), loaded at boot as Debian's unit does
     "rsyslog",  # the host's logs, its logins among them (PDN-AUDIT-1)
     "chrony",  # the host's time (PDN-TIME-1), and the estate's time server
+    "python3-apt",  # what Ansible's apt module drives apt with (PDN-PKG-1's fix)
     "nginx-light",
     "php8.2-fpm",
     "php8.2-mysql",
@@ -65,6 +66,12 @@ def cache_root() -> Path:
 
 def rootfs_dir(recipe: Recipe = Recipe()) -> Path:
     return cache_root() / f"rootfs-{recipe.key}"
+
+
+def pool_dir(recipe: Recipe = Recipe()) -> Path:
+    """Every .deb the root was made of, kept from its build: what the DC's mirror serves
+    (pdn.estate.mirror)."""
+    return cache_root() / f"pool-{recipe.key}"
 
 
 def _run(argv: list[str], what: str, timeout: float) -> None:
@@ -101,9 +108,10 @@ def ensure_debootstrap() -> str:
 
 
 def ensure_rootfs(recipe: Recipe = Recipe()) -> Path:
-    """The cached root for this recipe, built first if missing (a minute or two, once)."""
+    """The cached root for this recipe, built first if missing (a minute or two, once), and
+    the pool of packages it was made of."""
     target = rootfs_dir(recipe)
-    if (target / ".pdn-rootfs").is_file():
+    if (target / ".pdn-rootfs").is_file() and pool_dir(recipe).is_dir():
         return target
     debootstrap = ensure_debootstrap()
     cache_root().mkdir(parents=True, exist_ok=True)
@@ -111,7 +119,9 @@ def ensure_rootfs(recipe: Recipe = Recipe()) -> Path:
         if not Path(f"/proc/{stale.name.rsplit('-', 1)[-1]}").exists():
             shutil.rmtree(stale, ignore_errors=True)
     scratch = cache_root() / f".building-{recipe.key}-{os.getpid()}"
+    pool = cache_root() / f".building-pool-{recipe.key}-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(pool, ignore_errors=True)
     started = time.monotonic()
     try:
         # minbase first: the packages' scripts need a policy-rc.d before they run.
@@ -137,6 +147,11 @@ def ensure_rootfs(recipe: Recipe = Recipe()) -> Path:
             f"installing {len(recipe.packages)} packages into the estate root",
             BUILD_TIMEOUT,
         )
+        # debootstrap's packages and apt's are both left in apt's archive: the mirror's pool.
+        pool.mkdir(mode=0o755)
+        for deb in (scratch / "var/cache/apt/archives").glob("*.deb"):
+            shutil.move(deb, pool / deb.name)
+            (pool / deb.name).chmod(0o644)
         _run(["chroot", str(scratch), "apt-get", "clean"], "apt-get clean", 120)
         for key in (scratch / "etc/ssh").glob("ssh_host_*"):
             key.unlink()  # each host makes its own
@@ -149,9 +164,12 @@ def ensure_rootfs(recipe: Recipe = Recipe()) -> Path:
                 }
             )
         )
-        if not target.exists():  # else another pdn built it meanwhile: keep theirs
+        if not pool_dir(recipe).exists():  # else another pdn built it meanwhile: keep theirs
+            pool.rename(pool_dir(recipe))
+        if not target.exists():
             scratch.rename(target)
     finally:
-        if scratch.exists():
-            shutil.rmtree(scratch, ignore_errors=True)
+        for left in (scratch, pool):
+            if left.exists():
+                shutil.rmtree(left, ignore_errors=True)
     return target

@@ -23,7 +23,7 @@ import jinja2
 import yaml
 
 from pdn import paths
-from pdn.estate import seed
+from pdn.estate import mirror, seed
 from pdn.estate.errors import EstateError
 from pdn.estate.model import App, Estate, Host, Room, ServiceKind
 
@@ -94,6 +94,16 @@ def time_server(estate: Estate) -> ipaddress.IPv4Address:
     """Where the estate's hosts keep time: its first room's gateway (pdn.estate.hosts runs the
     server there). Hosts of other rooms reach it through their own gateway."""
     return estate.rooms[0].gateway
+
+
+def mirror_address(estate: Estate) -> ipaddress.IPv4Address:
+    """Where the estate's package mirror is served (pdn.estate.hosts runs it): beside the time
+    server, on the first room's gateway."""
+    return estate.rooms[0].gateway
+
+
+def mirror_url(estate: Estate) -> str:
+    return mirror.url(mirror_address(estate))
 
 
 def prepare_time_server(estate: Estate, root: Path) -> None:
@@ -168,8 +178,24 @@ def chrony_config(estate: Estate) -> str:
     )
 
 
-def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str) -> None:
-    """Write the host's own files into its (overlay) root; idempotent."""
+def apt_sources(estate: Estate) -> str:
+    """The host's apt sources (the comply_packages role's): its estate's mirror, and no other."""
+    mirrors = [mirror_url(estate)]
+    return _render("comply_packages", "pdn-mirror.sources.j2", {"comply_packages_mirrors": mirrors})
+
+
+def _write_apt_sources(estate: Estate, root: Path, mirror_keyring: bytes) -> None:
+    defaults, _ = _template("comply_packages", "pdn-mirror.sources.j2")
+    _write(root, defaults["comply_packages_sources"], apt_sources(estate))
+    _write(root, "/etc/apt/sources.list", defaults["comply_packages_sources_list_text"])
+    _write(root, defaults["comply_packages_keyring"], mirror_keyring)
+
+
+def prepare(  # noqa: PLR0917 (one call site)
+    estate: Estate, room: Room, host: Host, root: Path, public_key: str, mirror_keyring: bytes
+) -> None:
+    """Write the host's own files into its (overlay) root, apt trusting mirror_keyring (the
+    estate's mirror's key); idempotent."""
     _write(root, "/etc/hostname", f"{host.name}\n")
     _write(
         root,
@@ -181,6 +207,7 @@ def prepare(estate: Estate, room: Room, host: Host, root: Path, public_key: str)
     _write(root, "/etc/resolv.conf", "# no resolver: an agency room without DNS\n")
     _write(root, "/etc/nftables.conf", firewall_ruleset(firewall_ports(room, host)), 0o755)
     _write(root, "/etc/chrony/chrony.conf", chrony_config(estate))
+    _write_apt_sources(estate, root, mirror_keyring)
     rsyslog = (root / "etc/rsyslog.conf").read_text()
     _write(root, "/etc/rsyslog.conf", KERNEL_LOG.sub(KERNEL_LOG_OFF, rsyslog))
     (root / "root/.ssh").mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -209,7 +209,7 @@ class LocalHostPool:
                 runtime.stop_host(host)
                 runtime.unmount(host)
                 network.remove_host_network(runtime.estate, host)
-            runtime.stop_time_server()
+            runtime.stop_gateway_services()
             for room in runtime.estate.rooms:
                 network.remove_bridge(runtime.estate, room)
             return bool(running)

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from pdn.compliance import firewall, timekeeping
+from pdn.compliance import firewall, packages, timekeeping
+from pdn.compliance.targets import Scope
 
 # Where private keys live on a Debian host and its applications.
 KEY_DIRS = ("/etc", "/root", "/home", "/srv", "/var/www", "/opt")
@@ -52,6 +53,32 @@ def test_no_secret_is_world_readable(host: Any, run_command: Any, record_propert
         ", ".join(readable) or f"no private key readable by others in {' '.join(KEY_DIRS)}",
     )
     assert not readable, f"private keys readable by others: {readable}"
+
+
+# What apt reads, then its index refreshed from there (a host that cannot reach it fails with
+# apt's own words), then what the host has installed.
+PACKAGE_STATE = (
+    f"echo '{packages.SOURCES}'; "
+    "apt-get indextargets --no-release-info --format '$(SITE)' | sort -u; "
+    "said=$(apt-get -q --error-on=any -o Acquire::http::Timeout=10 update 2>&1) || "
+    f"{{ printf '{packages.UPDATE_FAILED}\\n%s\\n' \"$said\"; exit 1; }}; "
+    f"echo '{packages.POLICY}'; dpkg-query -W -f '${{db:Status-Abbrev}} ${{binary:Package}}\\n' "
+    "| awk '$1 ~ /^.i/ {print $2}' | xargs -r apt-cache policy"
+)
+
+
+@pytest.mark.control("PDN-PKG-1")
+@pytest.mark.commands(PACKAGE_STATE)
+def test_packages_come_from_the_mirror(
+    host: Any, run_command: Any, record_property: Any, scope: Scope
+) -> None:
+    mirror = scope.mirrors.get(str(host.backend.hostname))
+    if mirror is None:
+        pytest.skip("this run does not know the host's DC mirror (run it by `pdn comply run`)")
+    said = run_command(host, PACKAGE_STATE)
+    verdict = packages.judge(said.stdout or said.stderr, mirror)
+    record_property("evidence", verdict.evidence)
+    assert verdict.passes, verdict.evidence
 
 
 RULESET = "nft -j list ruleset"

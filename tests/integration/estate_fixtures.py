@@ -58,3 +58,43 @@ def run_on(runtime: EstateRuntime, host: str, command: str, user: str = "root") 
         stdin=subprocess.DEVNULL,
     )
     return done.stdout.strip()
+
+
+def _dpkg_deb(*argv: str) -> None:
+    subprocess.run(
+        ["dpkg-deb", *argv], capture_output=True, check=True, timeout=60, stdin=subprocess.DEVNULL
+    )
+
+
+def build_deb(directory: Path, name: str, version: str) -> Path:
+    """A package as an agency or the DC builds one: one file, no scripts."""
+    tree = directory / f"{name}-{version}"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN/control").write_text(
+        f"Package: {name}\nVersion: {version}\nArchitecture: all\n"
+        "Maintainer: Diskominfo <it@example.go.id>\nDescription: an agency's reporting tool\n"
+    )
+    (tree / f"usr/share/{name}").mkdir(parents=True)
+    (tree / f"usr/share/{name}/VERSION").write_text(version + "\n")
+    deb = directory / f"{name}_{version}_all.deb"
+    _dpkg_deb("--root-owner-group", "--build", str(tree), str(deb))
+    return deb
+
+
+def rebuilt(deb: Path, directory: Path, suffix: str) -> Path:
+    """deb again with its version raised by suffix (a security update the DC publishes)."""
+    tree = directory / f"{deb.stem}{suffix}"
+    _dpkg_deb("--raw-extract", str(deb), str(tree))
+    control = tree / "DEBIAN/control"
+    lines = control.read_text().splitlines()
+    version = next(line.split(": ", 1)[1] for line in lines if line.startswith("Version: "))
+    control.write_text(
+        "\n".join(
+            f"Version: {version}{suffix}" if line.startswith("Version: ") else line
+            for line in lines
+        )
+        + "\n"
+    )
+    out = directory / f"{deb.name.split('_', 1)[0]}_{version}{suffix}_all.deb"
+    _dpkg_deb("--build", str(tree), str(out))
+    return out

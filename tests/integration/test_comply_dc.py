@@ -35,7 +35,14 @@ from tests.integration.conftest import SITE, Onboarded
 
 pytestmark = pytest.mark.integration
 
-HOST_CONTROLS = ("PDN-SSH-1", "PDN-KEYS-1", "PDN-NET-1", "PDN-AUDIT-1", "PDN-TIME-1")
+HOST_CONTROLS = (
+    "PDN-SSH-1",
+    "PDN-KEYS-1",
+    "PDN-PKG-1",
+    "PDN-NET-1",
+    "PDN-AUDIT-1",
+    "PDN-TIME-1",
+)
 DC_CONTROLS = {"PDN-API-1", "PDN-API-2", "PDN-AUDIT-1", "PDN-S3-1"}
 TENANT_CONTROLS = {
     "PDN-PSA-1",
@@ -87,6 +94,15 @@ def test_the_dc_as_onboarded_passes_every_control(
         "policy drop, denies by default, tcp in 22, 80, 443" in r.evidence
         for r in report.results
         if r.control == "PDN-NET-1"
+    )
+    # Their packages come from the DC's mirror (served beside the DC's time server).
+    mirror = {h.mirror for h in hosts}
+    assert len(mirror) == 1
+    assert all(
+        f"each from the DC's mirror {h.mirror}, none behind it" in r.evidence
+        for h in hosts
+        for r in report.results
+        if (r.control, r.target) == ("PDN-PKG-1", f"pdn-host/{h.name}")
     )
     assert len(scope.tenants) == len(scope.clusters) + 2  # the five examples, on three clusters
     # Each API server, each object store, each database server.
