@@ -1,5 +1,6 @@
-"""`pdn estate up|status|down`: the agency server rooms to consolidate, as real hosts (network
-namespaces with their own root, sshd and services) for tests and the local demo."""
+"""`pdn estate up|status|down|publish`: the agency server rooms to consolidate, as real hosts
+(network namespaces with their own root, sshd and services) for tests and the local demo, and
+the packages their mirror serves."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ("up", _up, "build and start the estate's hosts (the Debian root is made once, cached)"),
         ("status", _status, "each host: running, ssh, services ready"),
         ("down", _down, "stop every host by PID and remove its root, namespace and bridge"),
+        ("publish", _publish, "publish packages on the estate's mirror (its hosts then see them)"),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument(
@@ -30,6 +32,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             help="estate file (default: %(default)s)",
         )
         action.set_defaults(handler=handler)
+        if name == "publish":
+            action.add_argument("debs", type=Path, nargs="+", metavar="DEB", help="a .deb file")
 
 
 def _runtime(args: argparse.Namespace) -> EstateRuntime:
@@ -73,4 +77,20 @@ def _down(args: argparse.Namespace) -> int:
     runtime = _runtime(args)
     runtime.down()
     print(f"estate {runtime.estate.name}: every host stopped and removed")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from pdn.estate.errors import EstateError  # noqa: PLC0415
+    from pdn.estate.services import mirror_url  # noqa: PLC0415
+
+    missing = [str(deb) for deb in args.debs if not deb.is_file()]
+    if missing:
+        raise EstateError(f"no such package file: {', '.join(missing)}")
+    runtime = _runtime(args)
+    names = runtime.publish(list(args.debs))
+    print(
+        f"estate {runtime.estate.name}: published {', '.join(names)} on its mirror "
+        f"{mirror_url(runtime.estate)}; hosts see them at their next `apt-get update`"
+    )
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from pdn.cli.main import main
 from pdn.compliance.catalog import load_catalog, parse_waivers
 from pdn.compliance.fix import apply_fixes, fixes_for
 from pdn.compliance.outcome import Outcome
@@ -255,11 +256,14 @@ def _package_evidence(report: Report) -> dict[str, str]:
 
 
 def test_what_the_mirror_publishes_reaches_every_host_through_the_fix(
-    agency_estate: EstateRuntime, tmp_path: Path
+    agency_estate: EstateRuntime,
+    estate_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """satudata's agency installed its own tool by hand (not from the mirror); then the DC
-    publishes that tool, packaged, and a security update of a package every host has: every
-    host is behind until the fix installs them from the mirror."""
+    publishes that tool, packaged, and a security update of a package every host has (`pdn
+    estate publish`): every host is behind until the fix installs them from the mirror."""
     catalog, targets = load_catalog(), estate_targets(agency_estate)
     tool = build_deb(tmp_path, "agency-tool", "1.0")
     pool = rootfs.pool_dir()
@@ -277,7 +281,12 @@ def test_what_the_mirror_publishes_reaches_every_host_through_the_fix(
         assert _package_evidence(report)["estate-host/satudata"].endswith(
             "1 not from the mirror: agency-tool 1.0"
         )
-        agency_estate.publish([build_deb(tmp_path / "dc", "agency-tool", "1.1"), update])
+        packaged = build_deb(tmp_path / "dc", "agency-tool", "1.1")
+        publish = ["estate", "publish", "--estate", str(estate_file)]
+        assert main([*publish, str(packaged), str(update)]) == 0
+        assert f"published {packaged.name}, {update.name} on its mirror" in (
+            capsys.readouterr().out
+        )
         behind = run(targets, catalog, (), runs=tmp_path)
         assert _failed(behind) == {("PDN-PKG-1", f"estate-host/{t.name}") for t in targets}
         new_version = update.name.split("_")[1]
@@ -286,6 +295,13 @@ def test_what_the_mirror_publishes_reaches_every_host_through_the_fix(
             in _package_evidence(behind)["estate-host/portal"]
         )
         assert f"(mirror: {new_version})" in _package_evidence(behind)["estate-host/portal"]
+        assert "agency-tool 1.0 (mirror: 1.1)" in _package_evidence(behind)["estate-host/satudata"]
+        # Check mode reads the mirror's index, shows every host would change, installs nothing.
+        dry = apply_fixes(behind, catalog, agency_estate, check=True)
+        assert dry.run is not None
+        assert not dry.run.failed
+        assert all(dry.run.changed.get(t.name, 0) > 0 for t in targets), dry.run.changed
+        assert _failed(run(targets, catalog, (), runs=tmp_path)) == _failed(behind)
         fixed = apply_fixes(behind, catalog, agency_estate)
         assert fixed.run is not None
         assert not fixed.run.failed
@@ -313,9 +329,31 @@ def test_a_mirror_killed_by_pid_fails_every_host_until_it_is_up_again(
         assert _failed(report) == {("PDN-PKG-1", f"estate-host/{t.name}") for t in targets}
         gateway = agency_estate.estate.rooms[0].gateway
         for evidence in _package_evidence(report).values():
-            assert evidence.startswith(f"apt-get update from http://{gateway}/debian failed")
-            assert "Connection refused" in evidence
+            assert evidence == (
+                f"the DC's mirror could not be read: http://{gateway}/debian/dists/bookworm/"
+                "InRelease: [Errno 111] Connection refused"
+            )
     finally:
         agency_estate.up()  # starts what is not running: the mirror
     assert agency_estate.pid(agency_estate.mirror) not in {None, pid}
     assert _failed(run(targets, catalog, (), runs=tmp_path)) == set()
+
+
+def test_a_file_that_is_not_a_package_is_refused_by_the_mirror(
+    agency_estate: EstateRuntime,
+    estate_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Refused before anything changes: the archive's signed index stays as it was."""
+    signed = agency_estate.root(agency_estate.mirror) / "srv/mirror/debian/dists/bookworm/InRelease"
+    before = signed.read_bytes()
+    broken = tmp_path / "agency-tool_2.0_all.deb"
+    broken.write_text("<html>404 Not Found</html>\n")  # what a failed download leaves
+    good = build_deb(tmp_path, "agency-tool", "2.0+good")
+    assert main(["estate", "publish", "--estate", str(estate_file), str(good), str(broken)]) == 1
+    said = capsys.readouterr().err
+    assert said.startswith(f"pdn: {broken} is not a Debian package: dpkg-deb")
+    assert signed.read_bytes() == before
+    updates = agency_estate.root(agency_estate.mirror) / "srv/mirror/debian/pool/updates"
+    assert not list(updates.glob("agency-tool_2.0*"))
