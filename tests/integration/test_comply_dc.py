@@ -1,8 +1,9 @@
 """`pdn comply run` on the session's real DC: its PDN hosts (over SSH), its clusters (asked
 through their API servers), its example tenants (as their own groups, by impersonation, and in
 their backup catalogs), its object stores and every TLS endpoint. Every control passes on what
-onboarding made and the backups and drills the platform ran; seeded drift fails exactly the
-seeded controls, with evidence, and the HTML report opened in a real headless Chromium shows it
+onboarding made and the backups and drills the platform ran; seeded drift (Pod Security,
+default deny, classification, a public bucket, stopped backups) fails exactly the seeded
+controls, with evidence, and the HTML report opened in a real headless Chromium shows it
 against the clean run before (its screenshot kept with the run); a rollout with refresh puts it
 right; a cluster that does not answer fails each of its controls; a weak TLS server fails."""
 
@@ -12,6 +13,8 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ from pdn.compliance import browser
 from pdn.compliance.browser import ensure_chromium
 from pdn.compliance.catalog import load_catalog
 from pdn.compliance.fix import apply_fixes
+from pdn.compliance.html import PLATFORM
 from pdn.compliance.run import Report, run
 from pdn.compliance.targets import (
     ClusterTarget,
@@ -29,7 +33,7 @@ from pdn.compliance.targets import (
     local_scope,
     pdn_host_targets,
 )
-from pdn.dataservices import runner
+from pdn.dataservices import identities, runner
 from pdn.tenants import labels
 from tests.integration.conftest import SITE, Onboarded
 
@@ -109,56 +113,97 @@ def test_the_dc_as_onboarded_passes_every_control(
     assert len(scope.endpoints) == len(scope.clusters) + len(scope.stores) + 2
 
 
+PUBLIC = "anonymous"  # SeaweedFS's identity for requests without a key
+
+
 @pytest.fixture
 def drifted(
     onboarded: Onboarded, scope: Scope, tmp_path: Path
 ) -> Iterator[tuple[Scope, dict[str, str], Path]]:
-    """Changes made by hand behind pdn's back, after a clean run: one tenant's namespace no
-    longer enforces `restricted`, another lost its default-deny policy, a third is labelled
-    `secret` (which its site may not hold). Put right afterwards by a rollout with refresh, as
-    an operator would."""
+    """Changes made behind pdn's back, after a clean run: one tenant's namespace no longer
+    enforces `restricted`, another lost its default-deny policy, a third is labelled `secret`
+    (which its site may not hold); an operator opened a fifth tenant's bucket to anyone (read
+    and list, through the store's own IAM: its `anonymous` identity); and the fourth's backups
+    stopped: the run is made as of just past its tier's limit since its last backup (the other
+    tenants' as of now). Put right afterwards by a rollout with refresh and the public identity
+    removed, as an operator would."""
     ensure_chromium()
     runs = tmp_path / "runs"
     assert run([], load_catalog(), (), scope=scope, runs=runs).ok
     slugs = sorted(t.tenant.slug for t in scope.tenants)
-    seeded = {slugs[0]: "PDN-PSA-1", slugs[1]: "PDN-NETPOL-1", slugs[2]: "PDN-RES-1"}
+    rows = scope.backups() if scope.backups else []
+    stale, opened = slugs[3], slugs[4]
+    bucket = next(
+        r.data_set.removeprefix("bucket ")
+        for r in rows
+        if r.tenant == opened and r.data_set.startswith("bucket ")
+    )
+    store = scope.stores[0]
+    seeded = {
+        f"tenant/{slugs[0]}": "PDN-PSA-1",
+        f"tenant/{slugs[1]}": "PDN-NETPOL-1",
+        f"tenant/{slugs[2]}": "PDN-RES-1",
+        f"tenant/{stale}": "PDN-BACKUP-1",
+        store.target: "PDN-S3-1",
+    }
     homes = {t.tenant.slug: t.cluster for t in scope.tenants}
+    limit = next(r.policy.stale_after for r in rows if r.tenant == stale)
+    sites, fleet = runner.local_sites(onboarded.dc), onboarded.fleet()
+
+    def backups_stopped() -> list[runner.StatusRow]:
+        later = datetime.now(UTC) + limit + timedelta(minutes=1)
+        return [r for r in runner.status(sites, fleet, SITE) if r.tenant != stale] + [
+            r for r in runner.status(sites, fleet, SITE, now=later) if r.tenant == stale
+        ]
 
     def patch_namespace(slug: str, key: str, value: str) -> None:
         with homes[slug].api_client() as api:
             k8s.CoreV1Api(api).patch_namespace(slug, {"metadata": {"labels": {key: value}}})
 
+    iam = onboarded.dc.object_storage_client(service="iam")
     try:
         patch_namespace(slugs[0], labels.POD_SECURITY_ENFORCE, "privileged")
         with homes[slugs[1]].api_client() as api:
             k8s.NetworkingV1Api(api).delete_namespaced_network_policy("tenant-isolation", slugs[1])
         patch_namespace(slugs[2], labels.CLASSIFICATION, "secret")
-        yield scope, seeded, runs
+        iam.create_user(UserName=PUBLIC)
+        identities.put_policy(iam, PUBLIC, [bucket])
+        yield replace(scope, backups=backups_stopped), seeded, runs
     finally:
-        changes = onboarded.roll_out(list(seeded), refresh=True)
+        identities.delete_user(iam, PUBLIC)
+        changes = onboarded.roll_out([s.removeprefix("tenant/") for s in seeded][:3], refresh=True)
         print(f"put right: {changes}")
 
 
 def test_drift_fails_exactly_the_seeded_controls(
-    drifted: tuple[Scope, dict[str, str], Path], onboarded: Onboarded
+    drifted: tuple[Scope, dict[str, str], Path], onboarded: Onboarded, scope: Scope
 ) -> None:
-    scope, seeded, runs = drifted
-    report = run([], load_catalog(), (), scope=scope, runs=runs)
+    drifted_scope, seeded, runs = drifted
+    report = run([], load_catalog(), (), scope=drifted_scope, runs=runs)
     failed = {r.control: r for r in report.results if not r.outcome.ok}
-    assert _failed(report) == {(c, f"tenant/{slug}") for slug, c in seeded.items()}
+    assert _failed(report) == {(c, target) for target, c in seeded.items()}
     assert "enforce=privileged" in failed["PDN-PSA-1"].evidence
     assert "ADMITTED" in failed["PDN-PSA-1"].evidence
     assert "default deny NONE" in failed["PDN-NETPOL-1"].evidence
     assert "'secret' data may not be held at pdn-local" in failed["PDN-RES-1"].evidence
+    assert ": list" in failed["PDN-S3-1"].evidence
+    assert ": read" in failed["PDN-S3-1"].evidence
+    assert "tier allows" in failed["PDN-BACKUP-1"].evidence
     _the_page_shows(report, seeded)
-    # An operator's fix: the tenants rolled out again with refresh; every control passes again.
-    onboarded.roll_out(list(seeded), refresh=True)
+    # An operator's fix: the public identity removed, the tenants rolled out again with
+    # refresh, the backups running again (the run as of now); every control passes again.
+    identities.delete_user(onboarded.dc.object_storage_client(service="iam"), PUBLIC)
+    tenants = [t.removeprefix("tenant/") for t, c in seeded.items() if c in FIXED_BY_ROLLOUT]
+    onboarded.roll_out(tenants, refresh=True)
     again = run([], load_catalog(), (), scope=scope, runs=runs)
     assert _failed(again) == set(), [r for r in again.results if not r.outcome.ok]
     with browser.page(again.html) as page:
         assert page.locator("#verdict").inner_text() == "COMPLIANT"
-        assert "0 new failure(s), 3 fixed" in page.locator("#trend").inner_text()
-        assert page.locator("#results tr.fixed").count() == 3
+        assert f"0 new failure(s), {len(seeded)} fixed" in page.locator("#trend").inner_text()
+        assert page.locator("#results tr.fixed").count() == len(seeded)
+
+
+FIXED_BY_ROLLOUT = {"PDN-PSA-1", "PDN-NETPOL-1", "PDN-RES-1"}
 
 
 def _the_page_shows(report: Report, seeded: dict[str, str]) -> None:
@@ -166,15 +211,16 @@ def _the_page_shows(report: Report, seeded: dict[str, str]) -> None:
     with browser.page(report.html) as page:
         assert page.locator("#verdict").inner_text() == "NOT COMPLIANT"
         # Against the clean run before it.
-        assert "3 new failure(s), 0 fixed" in page.locator("#trend").inner_text()
-        assert page.locator("#count-failed").inner_text() == "failed: 3"
-        for slug, control in seeded.items():
-            agency = page.locator(f'#agencies tr[data-agency="{slug}"]')
+        assert f"{len(seeded)} new failure(s), 0 fixed" in page.locator("#trend").inner_text()
+        assert page.locator("#count-failed").inner_text() == f"failed: {len(seeded)}"
+        for target, control in seeded.items():
+            kind, _, name = target.partition("/")
+            agency = page.locator(
+                f'#agencies tr[data-agency="{name if kind == "tenant" else PLATFORM}"]'
+            )
             assert agency.get_attribute("data-state") == "failed"
             assert control in agency.inner_text()
-            row = page.locator(
-                f'#results tr[data-control="{control}"][data-target="tenant/{slug}"]'
-            )
+            row = page.locator(f'#results tr[data-control="{control}"][data-target="{target}"]')
             assert row.get_attribute("data-outcome") == "failed"
             assert "new failure" in row.inner_text()
             assert row.is_visible()
