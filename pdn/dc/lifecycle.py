@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import shutil
@@ -30,6 +31,7 @@ from pdn.dc import (
     packages,
     pki,
     pulumi_state,
+    sso,
 )
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
@@ -53,6 +55,7 @@ COMPONENTS = (
     *databases.NAMES,
     gateway.NAME,
     dns.NAME,
+    sso.NAME,
     *cluster_api.NAMES,
 )
 
@@ -279,6 +282,9 @@ class LocalDC:
         specs[gateway.NAME] = gateway.process_spec(self.settings)
         dns.ensure_files(self.settings)
         specs[dns.NAME] = dns.process_spec(self.settings)
+        sso.ensure_distribution(lambda message: report("single sign-on", message))
+        sso.ensure_certificate(self.settings, creds.ca)
+        specs[sso.NAME] = sso.process_spec(self.settings, creds.ca)
         cluster_api.ensure_credentials(self.settings, creds.ca)
         specs.update((s.name, s) for s in cluster_api.process_specs(self.settings, toolchain))
         planes = [
@@ -336,6 +342,8 @@ class LocalDC:
             self._ensure(specs[name], "data services", report)
         self._ensure(specs[gateway.NAME], "data services", report)
         self._ensure(specs[dns.NAME], "service names", report)
+        sso.ensure_database(self.settings, control_plane.credential_paths(self.settings).ca.cert)
+        self._ensure(specs[sso.NAME], "single sign-on", report)
         report("data services", "backup repositories at every site (pgBackRest stanza)")
         self._ensure_backup_repository()
         iam = functools.partial(self.object_storage_client, service="iam")
@@ -410,7 +418,7 @@ class LocalDC:
             report(phase, f"{spec.name}: unhealthy ({problem}); restarting pid {pid}")
             supervisor.stop(spec.name, timeout=RESTART_GRACE)
         pid = supervisor.start(spec)
-        supervisor.wait_healthy(spec, timeout=START_TIMEOUT)
+        supervisor.wait_healthy(spec, timeout=spec.start_timeout or START_TIMEOUT)
         report(phase, f"{spec.name}: started (pid {pid}), healthy in {_secs(started)}")
 
     @staticmethod
@@ -496,6 +504,8 @@ class LocalDC:
             specs += databases.process_specs(self.settings, creds.ca.cert)
             specs.append(gateway.process_spec(self.settings))
             specs.append(dns.process_spec(self.settings))
+            with contextlib.suppress(DCError):  # no JDK for it: reported as not running
+                specs.append(sso.process_spec(self.settings, creds.ca))
             specs += cluster_api.process_specs(self.settings, bin_dir())
         components = self._components(self.plane, COMPONENTS, specs)
         total, not_ready = 0, []
@@ -571,7 +581,7 @@ class LocalDC:
         groups = (
             (schedule.NAME,),  # no new backup starts against services that are going
             cluster_api.NAMES,
-            (gateway.NAME, dns.NAME),
+            (gateway.NAME, dns.NAME, sso.NAME),  # Keycloak before its database
             databases.NAMES,
             tuple(store.name for store in object_storage.STORES),
         )

@@ -29,6 +29,7 @@ class ProcessSpec:
     cwd: Path | None = None  # for a program that reads its config files from where it runs
     user: str | None = None  # a server that refuses to run as root (PostgreSQL) runs as this
     env: Mapping[str, str] | None = None  # None: pdn's own environment
+    start_timeout: float | None = None  # None: the DC's default (a minute)
 
 
 def _as_user(user: str | None) -> dict[str, Any]:

@@ -44,6 +44,9 @@ class Ports:
     mariadb: int = 13306
     # The agencies' service names (dnsmasq).
     dns: int = 15353
+    # Single sign-on (Keycloak): HTTPS, and its management port (health).
+    sso: int = 18443
+    sso_management: int = 18444
     # Cluster API's managers, one port of each range per manager (core, bootstrap, control
     # plane, CAPD); CAPD's fixed ports are in pdn.dc.cluster_api.
     capi_webhook: int = 19443

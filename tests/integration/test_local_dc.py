@@ -94,6 +94,7 @@ def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
         "mariadb",
         "dbaas-gateway",
         "dns",
+        "keycloak",
         "capi-controller",
         "capi-kubeadm-bootstrap",
         "capi-kubeadm-control-plane",
