@@ -9,6 +9,7 @@ mirror does not serve was not installed from it; a newer one there is an update 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import re
@@ -172,11 +173,8 @@ def judge(said: str, mirror: str, index: MirrorIndex | MirrorError) -> Verdict:
         served = index.versions.get((name, architecture), frozenset())
         if version not in served:
             foreign.append(f"{name} {version}")
-        newer = [v for v in served if compare_versions(v, version) > 0]
-        if newer:
-            latest = newer[0]
-            for v in newer[1:]:
-                latest = v if compare_versions(v, latest) > 0 else latest
+        latest = max(served, key=functools.cmp_to_key(compare_versions), default=version)
+        if compare_versions(latest, version) > 0:
             behind.append(f"{name} {version} (mirror: {latest})")
     problems = []
     if foreign:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pwd
-import secrets
 import shutil
 import stat
 import subprocess
@@ -27,7 +26,7 @@ from typing import Any
 
 from pdn.dataservices import sql
 from pdn.dataservices.sql import MARIADB, POSTGRESQL, Server
-from pdn.dc import pki
+from pdn.dc import passwords, pki
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec
 from pdn.dc.settings import DCSettings
@@ -123,17 +122,7 @@ def _admins_file(settings: DCSettings) -> Path:
 
 def _admins(settings: DCSettings) -> dict[str, str]:
     """Each engine's admin password, made once, owner-only (root)."""
-    path = _admins_file(settings)
-    try:
-        found = json.loads(path.read_text())
-    except FileNotFoundError:
-        found = {}
-    except (OSError, ValueError) as err:
-        raise DCError(f"{path}: unreadable ({err}): remove it and run `pdn dc up`") from err
-    if set(found) != set(NAMES):
-        found = {name: found.get(name) or secrets.token_urlsafe(24) for name in NAMES}
-        write_private(path, json.dumps(found, indent=2))
-    return {str(k): str(v) for k, v in found.items()}
+    return passwords.kept(_admins_file(settings), NAMES)
 
 
 def server(settings: DCSettings, engine: str, ca: Path) -> Server:

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import ssl
 import subprocess
@@ -30,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdn import paths
-from pdn.dc import pki
+from pdn.dc import passwords, pki
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec
 from pdn.dc.settings import DCSettings
-from pdn.files import private_dir, write_private
+from pdn.files import private_dir
 
 NAME = "keycloak"
 VERSION = "26.7.3"
@@ -165,20 +164,9 @@ def _credentials_file(settings: DCSettings) -> Path:
 def credentials(settings: DCSettings) -> Credentials:
     """The bootstrap admin's and the database login's passwords, made once, owner-only."""
     path = _credentials_file(settings)
-    try:
-        found = json.loads(path.read_text())
-    except FileNotFoundError:
-        found = {}
-    except (OSError, ValueError) as err:
-        raise DCError(f"{path}: unreadable ({err}): remove it and run `pdn dc up`") from err
-    if not {"admin_password", "database_password"} <= set(found):
-        found = {
-            "admin_password": found.get("admin_password") or secrets.token_urlsafe(24),
-            "database_password": found.get("database_password") or secrets.token_urlsafe(24),
-        }
-        private_dir(path.parent)
-        write_private(path, json.dumps(found, indent=2))
-    return Credentials(ADMIN, str(found["admin_password"]), str(found["database_password"]))
+    private_dir(path.parent)
+    found = passwords.kept(path, ("admin_password", "database_password"))
+    return Credentials(ADMIN, found["admin_password"], found["database_password"])
 
 
 def url(settings: DCSettings) -> str:

@@ -36,17 +36,10 @@ from pdn.compliance.targets import (
 from pdn.dataservices import identities, runner
 from pdn.tenants import labels
 from tests.integration.conftest import SITE, Onboarded
+from tests.integration.test_comply_hosts import HOST_CONTROLS
 
 pytestmark = pytest.mark.integration
 
-HOST_CONTROLS = (
-    "PDN-SSH-1",
-    "PDN-KEYS-1",
-    "PDN-PKG-1",
-    "PDN-NET-1",
-    "PDN-AUDIT-1",
-    "PDN-TIME-1",
-)
 DC_CONTROLS = {"PDN-API-1", "PDN-API-2", "PDN-AUDIT-1", "PDN-S3-1"}
 TENANT_CONTROLS = {
     "PDN-PSA-1",
