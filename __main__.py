@@ -24,6 +24,7 @@ from pdn.tenants.errors import TenantError
 from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files
 from platform_services.deployment import Deployment as DataServices
 from platform_services.deployment import DeploymentArgs as DataServicesArgs
+from platform_services.sso.identity import Connection, SingleSignOn, SingleSignOnArgs
 
 config = pulumi.Config("pdn")
 try:
@@ -207,4 +208,25 @@ if database_servers:
                 for engine in database_servers
             }
         ),
+    )
+
+# The site's single sign-on: its realms (civil servants, citizens) with their rules, and for
+# the tenant stacks where it answers and the platform's admin on it (secret).
+sso_url = config.get("ssoUrl")
+if sso_url is not None:
+    sso_admin_user = config.require("ssoAdminUser")
+    sso_admin_password = config.require_secret("ssoAdminPassword")
+    single_sign_on = SingleSignOn(
+        f"{site_inventory.code}-sso",
+        SingleSignOnArgs(
+            Connection(sso_url, config.require("ssoCa"), sso_admin_user, sso_admin_password)
+        ),
+    )
+    pulumi.export(
+        "sso",
+        {"url": sso_url, "ca_pem": config.require("ssoCa"), "issuers": single_sign_on.issuers},
+    )
+    pulumi.export(
+        "sso_admin",
+        pulumi.Output.secret({"user": sso_admin_user, "password": sso_admin_password}),
     )

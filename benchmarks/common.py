@@ -71,6 +71,7 @@ def onboard_examples(
         cluster_tls=dc.cluster_tls(),
         workload_kubeconfigs=dc.workload_kubeconfigs(),
         host_pool=(dc.settings.host_pool_dir, str(dc.settings.host_network)) if host_pool else None,
+        sso=dc.sso_admin(),
     )
     tenants = scratch / "tenants"
     tenants.mkdir()

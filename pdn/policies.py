@@ -25,7 +25,7 @@ from pdn.inventory import all_sites
 from pdn.tenants import labels
 from pdn.tenants.fleet import SITE_TIER_MAX
 from pdn.tenants.model import Classification
-from pdn.tenants.render import ADMIN_ROLE, READER_ROLE
+from pdn.tenants.render import ADMIN_ROLE, READER_ROLE, SSO_PREFIX
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -150,6 +150,11 @@ def bindings_within_tenant(resources: list[Resource]) -> list[str]:
                 problems.append(
                     f"{namespace}/{name} binds {subject.get('kind')} {subject.get('name')!r} "
                     f"(of namespace {subject.get('namespace')!r}); only SSO groups are bound"
+                )
+            elif not str(subject.get("name", "")).startswith(SSO_PREFIX):
+                problems.append(
+                    f"{namespace}/{name} binds group {subject.get('name')!r}, which is not an "
+                    f"SSO group ({SSO_PREFIX}<group>)"
                 )
             elif role == ADMIN_ROLE:
                 admin_groups.setdefault(subject["name"], set()).add(str(namespace))

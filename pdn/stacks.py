@@ -32,6 +32,7 @@ from pdn.state import backends
 if TYPE_CHECKING:
     from pdn.dataservices.s3 import Endpoint
     from pdn.dataservices.sql import Server
+    from pdn.dc.sso import AdminAccess as SsoAdminAccess
 from pdn.pulumi_env import PulumiEnvError, PulumiEnvironment, ensure_kubernetes_plugin, run_pulumi
 
 KUBECONFIG_KEY = "pdn:kubeconfig"
@@ -56,6 +57,12 @@ DATABASE_ADMIN_USER_KEY = "pdn:databaseAdminUser"
 # The data services' deployment on the cluster: its serving certificate (plain) and key (secret).
 CLUSTER_TLS_CERT_KEY = "pdn:dataServicesTlsCert"
 CLUSTER_TLS_KEY_KEY = "pdn:dataServicesTlsKey"
+
+
+# The site's single sign-on (plain: its URL and CA, the admin's name) and the admin's password
+# (secret): the platform stack makes the realms, the tenant shards their groups and clients.
+SSO_KEYS = {"url": "pdn:ssoUrl", "ca_pem": "pdn:ssoCa", "admin_user": "pdn:ssoAdminUser"}
+SSO_PASSWORD_KEY = "pdn:ssoAdminPassword"  # noqa: S105 (a config key's name)
 
 
 def database_endpoint_key(engine: str) -> str:
@@ -254,10 +261,15 @@ class Stack:
         expect_no_changes: bool = False,
         program: Program | None = None,
         refresh: bool = False,
+        diff: bool = False,
     ) -> str:
+        """`pulumi preview`'s report; refresh: read every resource back first (what changed
+        by hand shows); diff: with each changed property."""
         expect = ["--expect-no-changes"] if expect_no_changes else []
         if refresh:
             expect.append("--refresh")
+        if diff:
+            expect.append("--diff")
         self.env.state.prepare(self.project_name(), self.name)
         with _program_args(program) as inline:
             return self._run(["preview", *expect, *self._policy_args(), *inline])
@@ -377,6 +389,7 @@ def up_on_local_dc(
     cluster_tls: tuple[str, str] | None = None,
     workload_kubeconfigs: Mapping[str, Path] | None = None,
     host_pool: tuple[Path, str] | None = None,
+    sso: SsoAdminAccess | None = None,
     show: bool = False,
 ) -> dict[str, int]:
     """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, its object
@@ -411,6 +424,15 @@ def up_on_local_dc(
     if cluster_tls is not None:
         stack.set_plain_config({CLUSTER_TLS_CERT_KEY: cluster_tls[0]})
         stack.set_config(CLUSTER_TLS_KEY_KEY, cluster_tls[1], secret=True)
+    if sso is not None:
+        stack.set_plain_config(
+            {
+                SSO_KEYS["url"]: sso.url,
+                SSO_KEYS["ca_pem"]: sso.ca_pem,
+                SSO_KEYS["admin_user"]: sso.user,
+            }
+        )
+        stack.set_config(SSO_PASSWORD_KEY, sso.password, secret=True)
     if host_pool is not None:  # the tenants' PDN hosts: the DC's host pool
         stack.set_plain_config(
             {
@@ -445,6 +467,10 @@ class ObjectStorageBinding:
     endpoint: Endpoint
     access_key: str
     secret_key: str
+
+
+def has_sso(stack: Stack) -> bool:
+    return SSO_KEYS["url"] in stack.plain_config()
 
 
 def has_object_storage(stack: Stack) -> bool:

@@ -22,6 +22,7 @@ shard_program(
     config.require_int("shard"),
     config.require("platformStack"),
     data_services=config.get_bool("dataServices") or False,
+    sso=config.get_bool("sso") or False,
     hosts={
         key: value
         for key in ("backend", "pool", "network")

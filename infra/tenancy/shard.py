@@ -28,12 +28,19 @@ from pdn.tenants.render import render
 from pdn.tenants.shards import (
     databases_name,
     hosts_name,
+    identity_name,
     placed_in,
     provider_name,
     storage_name,
 )
 from platform_services.databases.tenant_databases import TenantDatabases, TenantDatabasesArgs
 from platform_services.object_storage.tenant_storage import TenantStorage, TenantStorageArgs
+from platform_services.sso.identity import (
+    ApplicationArgs,
+    Connection,
+    TenantIdentity,
+    TenantIdentityArgs,
+)
 
 # pulumi_kubernetes loads its API groups lazily, with importlib's LazyLoader, which is not
 # thread-safe before Python 3.12; `pdn tenant up` runs shard programs on threads, and two of them
@@ -53,13 +60,15 @@ def shard_program(
     *,
     data_services: bool = False,
     hosts: dict[str, str] | None = None,
+    sso: bool = False,
     previous: Mapping[str, Any] | None = None,
 ) -> Callable[[], None]:
     """The program of shard `shard` of `site`; platform_stack is the fully qualified name of the
     stack that exports the site's kubeconfig. With `only`, it makes those tenants alone: for a
     run that targets them (`--target`), so the others' objects, neither made nor targeted, are
     left as they are and cost nothing, however many the shard holds. With data_services, each
-    tenant also gets its share of the site's object store (the platform stack exports it).
+    tenant also gets its share of the site's object store (the platform stack exports it); with
+    sso, its roles, groups and clients in the site's single sign-on.
     previous: the shard's outputs before a targeted run; the tenants it does not make keep
     theirs (an export replaces the whole output)."""
 
@@ -80,6 +89,8 @@ def shard_program(
             _databases(platform, fleet, made, kept)
         if hosts and hosts.get("backend"):
             _hosts(fleet, made, hosts, clusters, kept)
+        if sso:
+            _identities(platform, fleet, made, kept)
         # From the fleet, not from the tenants made: a targeted run exports the whole shard too.
         pulumi.export("tenants", placed)
         pulumi.export("namespaces", {slug: fleet.tenants[slug].namespace for slug in placed})
@@ -251,5 +262,41 @@ def _databases(
         "database_passwords",
         pulumi.Output.secret(
             kept.of("database_passwords") | {slug: dbs.passwords for slug, dbs in made.items()}
+        ),
+    )
+
+
+def _identities(
+    platform: pulumi.StackReference, fleet: Fleet, slugs: list[str], kept: _Kept
+) -> None:
+    server = platform.require_output("sso")
+    admin = platform.require_output("sso_admin")
+    connection = Connection(
+        server["url"], server["ca_pem"], admin["user"], pulumi.Output.secret(admin["password"])
+    )
+    made = {}
+    for slug in slugs:
+        tenant = fleet.tenants[slug]
+        made[slug] = TenantIdentity(
+            identity_name(slug),
+            TenantIdentityArgs(
+                tenant=slug,
+                admin_groups=tuple(tenant.groups.admins),
+                reader_groups=tuple(tenant.groups.readers),
+                applications=tuple(
+                    ApplicationArgs(a.name, a.kind.value, tuple(a.redirect_uris))
+                    for a in tenant.applications
+                ),
+                connection=connection,
+            ),
+        )
+    # For the tenants' applications: their client ids, and secrets (secret).
+    pulumi.export(
+        "sso_clients", kept.of("sso_clients") | {s: i.client_ids for s, i in made.items()}
+    )
+    pulumi.export(
+        "sso_client_secrets",
+        pulumi.Output.secret(
+            kept.of("sso_client_secrets") | {s: i.client_secrets for s, i in made.items()}
         ),
     )

@@ -82,6 +82,7 @@ def _up(args: argparse.Namespace) -> int:
         cluster_tls=dc.cluster_tls(),
         workload_kubeconfigs=dc.workload_kubeconfigs(),
         host_pool=(dc.settings.host_pool_dir, str(dc.settings.host_network)),
+        sso=dc.sso_admin(),
         show=True,
     )
     print(f"stack {args.stack} on {site.code}: {_summary(changes)}")

@@ -1,7 +1,8 @@
 """The control plane of a local DC site: its PKI, kubeconfigs and the five processes.
 
 etcd (mTLS, own CA) -> kube-apiserver (Node,RBAC; production admission plugins; secrets encrypted
-at rest; audit log; anonymous auth off) -> kube-controller-manager, kube-scheduler -> kwok.
+at rest; audit log; anonymous auth off; users of the DC's single sign-on by their ID tokens) ->
+kube-controller-manager, kube-scheduler -> kwok.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -80,6 +82,51 @@ class Credentials:
     service_account: pki.KeyPair
     encryption_config: Path
     audit_policy: Path
+    authentication_config: Path
+
+
+AUTHENTICATION_CONFIG = "authentication-config.yaml"
+SSO_AUDIENCE = "kubernetes"  # the SSO's client for the clusters
+SSO_PREFIX = "oidc:"  # on SSO users and groups: none can pass for Kubernetes' own (system:)
+
+
+def authentication_config(issuer: str, ca_pem: str) -> dict[str, Any]:
+    """The API server's trust in the DC's single sign-on (structured authentication): ID tokens
+    of the civil servants' realm for the audience `kubernetes`, the user by username and groups
+    by name, both prefixed; access tokens (typ Bearer) are refused."""
+    return {
+        "apiVersion": "apiserver.config.k8s.io/v1",
+        "kind": "AuthenticationConfiguration",
+        "jwt": [
+            {
+                "issuer": {
+                    "url": issuer,
+                    "audiences": [SSO_AUDIENCE],
+                    "audienceMatchPolicy": "MatchAny",
+                    "certificateAuthority": ca_pem,
+                },
+                "claimValidationRules": [
+                    {
+                        "expression": "claims.?typ.orValue('ID') == 'ID'",
+                        "message": "only ID tokens log in (an access token is for applications)",
+                    }
+                ],
+                "claimMappings": {
+                    "username": {"claim": "preferred_username", "prefix": SSO_PREFIX},
+                    "groups": {"claim": "groups", "prefix": SSO_PREFIX},
+                },
+            }
+        ],
+    }
+
+
+def ensure_authentication_config(settings: DCSettings, issuer: str, ca_pem: str) -> Path:
+    """Written before the API server starts (it reads it again when it changes)."""
+    path = credential_paths(settings).authentication_config
+    text = yaml.safe_dump(authentication_config(issuer, ca_pem), sort_keys=False)
+    if not path.is_file() or path.read_text() != text:
+        write_private(path, text)
+    return path
 
 
 def credential_paths(settings: DCSettings) -> Credentials:
@@ -104,6 +151,7 @@ def credential_paths(settings: DCSettings) -> Credentials:
         service_account=pki.KeyPair(d / "service-account.pub", d / "service-account.key"),
         encryption_config=d / "encryption-config.yaml",
         audit_policy=d / "audit-policy.yaml",
+        authentication_config=d / AUTHENTICATION_CONFIG,
     )
 
 
@@ -170,6 +218,7 @@ def ensure_credentials(settings: DCSettings) -> Credentials:
         service_account=pki.ensure_signing_key(d, "service-account"),
         encryption_config=_ensure_encryption_config(d),
         audit_policy=d / "audit-policy.yaml",
+        authentication_config=d / AUTHENTICATION_CONFIG,
     )
     write_private(credentials.audit_policy, yaml.safe_dump(_AUDIT_POLICY, sort_keys=False))
     clients = {
@@ -294,6 +343,7 @@ def process_specs(
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-cluster-ip-range={settings.service_cidr}",
             "--authorization-mode=Node,RBAC",
+            f"--authentication-config={creds.authentication_config}",
             f"--enable-admission-plugins={','.join(ADMISSION_PLUGINS)}",
             "--anonymous-auth=false",
             "--allow-privileged=false",

@@ -39,6 +39,7 @@ from pdn.dc.settings import DCSettings, settings_of
 from pdn.files import write_private
 from pdn.iaas.local import LocalHostPool
 from pdn.inventory import Site
+from pdn.sso.realms import CIVIL_SERVANTS
 from pdn.state.backends import S3State
 from pdn.toolchain import bin_dir
 
@@ -230,6 +231,12 @@ class LocalDC:
         pair = pki.ensure_cert(self.settings.pki_dir, ca, spec)
         return pair.cert.read_text(), pair.key.read_text()
 
+    def sso_admin(self) -> sso.AdminAccess:
+        """The platform admin's access to the DC's Keycloak (HTTPS, the DC's CA)."""
+        return sso.admin_access(
+            self.settings, control_plane.credential_paths(self.settings).ca.cert
+        )
+
     def database_admin(self, engine: str) -> databases.DatabaseAccess:
         """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""
         ca = control_plane.credential_paths(self.settings).ca.cert
@@ -263,6 +270,13 @@ class LocalDC:
             write_private(path, settings_json)
         report("certificates", f"PKI in {self.settings.pki_dir}")
         creds = control_plane.ensure_credentials(self.settings)
+        # Every API server (the site's and each workload cluster's) trusts the DC's SSO.
+        for plane_settings in (self.settings, *(p.settings for p in self.workload_planes.values())):
+            control_plane.ensure_authentication_config(
+                plane_settings,
+                f"{sso.url(self.settings)}/realms/{CIVIL_SERVANTS}",
+                creds.ca.cert.read_text(),
+            )
         specs = {s.name: s for s in control_plane.process_specs(self.settings, creds, toolchain)}
         for store in object_storage.STORES:
             object_storage.ensure_files(self.settings, creds.ca, store)

@@ -169,6 +169,24 @@ def credentials(settings: DCSettings) -> Credentials:
     return Credentials(ADMIN, found["admin_password"], found["database_password"])
 
 
+@dataclass(frozen=True)
+class AdminAccess:
+    """Keycloak as the platform stack is bound to it: its URL and CA, and its admin."""
+
+    url: str
+    ca_pem: str
+    user: str
+    password: str
+
+    def __repr__(self) -> str:  # never the password
+        return f"AdminAccess({self.url!r}, {self.user!r})"
+
+
+def admin_access(settings: DCSettings, ca: Path) -> AdminAccess:
+    found = credentials(settings)
+    return AdminAccess(url(settings), ca.read_text(), found.admin_user, found.admin_password)
+
+
 def url(settings: DCSettings) -> str:
     """Keycloak's public URL (its hostname setting): issuers are <url>/realms/<realm>."""
     return f"https://{settings.listen_host}:{settings.ports.sso}"

@@ -129,6 +129,7 @@ def _across(loaded: list[tuple[Path, Tenant, Located]], sites: Mapping[str, Site
                     f"{tenant.classification.value!r} data may not be held at {site} "
                     f"({sites[site].tier}: at most {allowed.value!r}); choose another site",
                 )
+    _check_groups(loaded, at)
     for path, tenant, located in loaded:
         if by_slug.get(tenant.slug) is not tenant:
             continue
@@ -136,6 +137,27 @@ def _across(loaded: list[tuple[Path, Tenant, Located]], sites: Mapping[str, Site
         _check_flows(tenant, by_slug, path, located, at)
     problems += _check_capacity(loaded, by_slug, sites)
     return problems
+
+
+def _check_groups(loaded: list[tuple[Path, Tenant, Located]], at: _At) -> None:
+    """An SSO group administers or reads one tenant: shared, its members would hold another
+    tenant's rights (a parent's readers read its units through the hierarchy, not by name)."""
+    owners: dict[str, list[str]] = {}
+    for _, tenant, _ in loaded:
+        for group in {*tenant.groups.admins, *tenant.groups.readers}:
+            owners.setdefault(group, []).append(tenant.slug)
+    for path, tenant, located in loaded:
+        for kind in ("admins", "readers"):
+            for index, group in enumerate(getattr(tenant.groups, kind)):
+                others = sorted(set(owners[group]) - {tenant.slug})
+                if others:
+                    at(
+                        path,
+                        located,
+                        ("groups", kind, index),
+                        f"{group!r} is a group of {', '.join(others)} too: a group belongs to "
+                        "one tenant; name one of this tenant's own",
+                    )
 
 
 def _check_region(tenant: Tenant, path: Path, located: Located, at: _At) -> None:

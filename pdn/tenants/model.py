@@ -204,6 +204,57 @@ class Groups(_Strict):
     readers: Annotated[list[GroupName], Field(max_length=20)] = []
 
 
+def _redirect_uri(value: str) -> str:
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    parts = urlsplit(value)
+    local = parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")
+    if parts.scheme != "https" and not local:
+        raise ValueError(
+            f"{value!r}: a redirect URI is https:// (http:// only to localhost, for a native "
+            "application on the user's machine)"
+        )
+    if not parts.hostname or "*" in (parts.hostname or "") or parts.fragment:
+        raise ValueError(
+            f"{value!r}: name the application's host exactly (no wildcard host, no #fragment); "
+            "a path may end in /*"
+        )
+    if "*" in parts.path[:-1] or parts.query:
+        raise ValueError(f"{value!r}: only a trailing /* is allowed, and no query")
+    return value
+
+
+RedirectUri = Annotated[str, StringConstraints(max_length=300), AfterValidator(_redirect_uri)]
+
+
+class ApplicationKind(StrEnum):
+    """How an application logs its users in through the DC's single sign-on."""
+
+    CONFIDENTIAL = "confidential"  # a server-side web application, with a client secret
+    PUBLIC = "public"  # a browser or mobile application: no secret, PKCE
+    SERVICE = "service"  # machine to machine: client credentials, no user
+
+
+class Application(_Strict):
+    """One of the tenant's applications: an OIDC client `<slug>-<name>` in the civil servants'
+    realm."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$")]
+    kind: Annotated[ApplicationKind, Field(strict=False)]
+    redirect_uris: Annotated[list[RedirectUri], Field(max_length=10)] = []
+
+    @model_validator(mode="after")
+    def _redirects(self) -> Application:
+        if self.kind is ApplicationKind.SERVICE and self.redirect_uris:
+            raise ValueError("redirect_uris: a service application logs no user in: remove them")
+        if self.kind is not ApplicationKind.SERVICE and not self.redirect_uris:
+            raise ValueError(
+                f"redirect_uris: a {self.kind.value} application needs at least one (where the "
+                "login returns to)"
+            )
+        return self
+
+
 class PdnHostSpec(_Strict):
     """A PDN host (a VM) the tenant rehosts a workload on; its size is counted in the quota."""
 
@@ -235,6 +286,8 @@ class Tenant(_Strict):
     ] = []
     # PDN hosts (IaaS) for the workloads it rehosts rather than replatforms.
     hosts: Annotated[list[PdnHostSpec], Field(max_length=20)] = []
+    # Its applications' logins through the DC's single sign-on (OIDC clients).
+    applications: Annotated[list[Application], Field(max_length=30)] = []
 
     @property
     def effective_quota(self) -> Quota:
@@ -260,6 +313,10 @@ class Tenant(_Strict):
             raise ValueError("databases: an engine is listed twice (one database per engine)")
         if any(f.tenant == self.slug for f in self.flows if isinstance(f, TenantFlow)):
             raise ValueError("flows: a tenant reaches its own namespace without a flow")
+        if len({a.name for a in self.applications}) != len(self.applications):
+            raise ValueError("applications: an application name is listed twice")
+        if set(self.groups.admins) & set(self.groups.readers):
+            raise ValueError("groups: a group is both an admin and a reader group: name it once")
         if len({h.name for h in self.hosts}) != len(self.hosts):
             raise ValueError("hosts: a host name is listed twice")
         quota = self.effective_quota

@@ -207,6 +207,17 @@ def _isolation(fleet: Fleet, tenant: Tenant) -> Manifest:
     return _policy(tenant.namespace, "tenant-isolation", ingress=ingress, egress=egress)
 
 
+# The API servers trust the DC's single sign-on with this prefix on its users and groups, so no
+# SSO group can pass for one of Kubernetes' own (`system:masters`): a tenant's file names its
+# groups as in the SSO, its RoleBindings name them as the API server sees them.
+SSO_PREFIX = "oidc:"
+
+
+def sso_group(group: str) -> str:
+    """How the API servers name the members of an SSO group (a RoleBinding's subject)."""
+    return f"{SSO_PREFIX}{group}"
+
+
 def _binding(namespace: str, name: str, role: str, groups: list[str]) -> Manifest:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -214,7 +225,7 @@ def _binding(namespace: str, name: str, role: str, groups: list[str]) -> Manifes
         "metadata": _meta(name, namespace),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
         "subjects": [
-            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": sso_group(group)}
             for group in sorted(set(groups))
         ],
     }

@@ -27,6 +27,7 @@ from pdn.stacks import (
     Stack,
     StackError,
     has_object_storage,
+    has_sso,
     host_backend,
     resources,
     stack_names,
@@ -111,6 +112,7 @@ def _prepare(
     *,
     data_services: bool,
     hosts: dict[str, str],
+    sso: bool = False,
 ) -> None:
     # The shard reads the platform stack's kubeconfig (a secret): one secrets key for both.
     stack.ensure(secrets_of=Stack(stack.env, platform))
@@ -122,6 +124,7 @@ def _prepare(
             "pdn:platformStack": f"organization/pdn/{platform}",
             "pdn:tenantsDir": str(tenants_dir.resolve()),
             "pdn:dataServices": "true" if data_services else "false",
+            "pdn:sso": "true" if sso else "false",
             **{HOST_KEYS[k]: v for k, v in hosts.items()},
         }
     )
@@ -156,12 +159,20 @@ def roll_out(
     # Tenants get their share of the object store where the platform stack is bound to one.
     data_services = has_object_storage(Stack(env, platform))
     hosts = host_backend(Stack(env, platform))  # and their PDN hosts, where it has a backend
+    sso = has_sso(Stack(env, platform))  # and their groups and clients, where it has an SSO
 
     def run(shard: int, members: list[str] | None) -> ShardResult:
         stack = shard_stack(env, site, shard)
         started = time.monotonic()
         _prepare(
-            stack, site, shard, platform, tenants_dir, data_services=data_services, hosts=hosts
+            stack,
+            site,
+            shard,
+            platform,
+            tenants_dir,
+            data_services=data_services,
+            hosts=hosts,
+            sso=sso,
         )
         targets = (
             None
@@ -174,6 +185,7 @@ def roll_out(
                 members,
                 data_services=data_services,
                 host_backend=hosts.get("backend"),
+                sso=sso,
             )
         )
         # The state is saved once, at the end, not after every step (a save rewrites the whole
@@ -195,6 +207,7 @@ def roll_out(
             members,
             data_services=data_services,
             hosts=hosts,
+            sso=sso,
             previous=previous,
         )
         changes = stack.up(targets=targets, checkpoints=False, program=program, refresh=refresh)
@@ -265,6 +278,7 @@ def _targets(
     *,
     data_services: bool,
     host_backend: str | None = None,
+    sso: bool = False,
 ) -> list[str]:
     """What a run for slugs targets: their URNs, and those the state holds under their
     components that the program may no longer make (a child renamed or dropped by a newer pdn),
@@ -282,6 +296,7 @@ def _targets(
             engines=_engines(fleet, slug),
             hosts=tuple(h.name for h in fleet.tenants[slug].hosts) if slug in fleet.tenants else (),
             host_backend=host_backend,
+            sso=sso,
         )
     ]
     inside = set(wanted)
@@ -291,7 +306,7 @@ def _targets(
             wanted.append(r["urn"])
     classes = {cluster_class(fleet.tenants[slug].classification).value for slug in slugs}
     providers = [provider_urn(stack, site, c) for c in sorted(classes)]
-    if data_services or host_backend == "local":
+    if data_services or host_backend == "local" or sso:
         providers.append(dynamic_provider_urn(stack))
     missing = [p for p in providers if p not in recorded]
     return list(dict.fromkeys([*missing, *wanted]))

@@ -70,6 +70,15 @@ def databases_name(slug: str) -> str:
     return f"{slug}-databases"
 
 
+# Its roles, groups and clients in the site's single sign-on (where the platform runs one).
+IDENTITY_TYPE = "pdn:sso:TenantIdentity"
+ACCESS_TYPE = "pulumi-python:dynamic/pdn-sso:TenantAccess"
+
+
+def identity_name(slug: str) -> str:
+    return f"{slug}-identity"
+
+
 def hosts_name(slug: str) -> str:
     return f"{slug}-hosts"
 
@@ -112,9 +121,11 @@ def tenant_urns(
     engines: tuple[str, ...] = (),
     hosts: tuple[str, ...] = (),
     host_backend: str | None = None,
+    sso: bool = False,
 ) -> list[str]:
     """Every URN of one tenant in its shard stack: its component, then its children (and with
-    data services, its storage and databases components and their children)."""
+    data services, its storage and databases components and their children; with sso, its
+    identity)."""
     prefix = f"urn:pulumi:{stack}::{PROJECT}::"
     urns = [
         f"{prefix}{TENANT_TYPE}::{slug}",
@@ -134,4 +145,10 @@ def tenant_urns(
         name = hosts_name(slug)
         urns.append(f"{prefix}{HOSTS_TYPE}::{name}")
         urns += [f"{prefix}{HOSTS_TYPE}${HOST_TYPES[host_backend]}::{name}-{h}" for h in hosts]
+    if sso:
+        name = identity_name(slug)
+        urns += [
+            f"{prefix}{IDENTITY_TYPE}::{name}",
+            f"{prefix}{IDENTITY_TYPE}${ACCESS_TYPE}::{name}-access",
+        ]
     return urns

@@ -17,6 +17,7 @@ from pdn.policies import NAMESPACE, Resource, _denies_by_default, classification
 from pdn.tenants import labels
 from pdn.tenants.access import attempts
 from pdn.tenants.reachability import Endpoint, can_connect
+from pdn.tenants.render import sso_group
 
 # A valid pod that breaks only `restricted`: may run as root, escalate, keep capabilities.
 UNRESTRICTED_POD = {
@@ -109,7 +110,8 @@ def test_classification_fits_the_site(tenant: TenantTarget, record_property: Any
 
 
 def _attempts(tenant: TenantTarget, group: str, namespace: str) -> dict[str, bool]:
-    with tenant.cluster.api_client(user=f"pdn-comply-of-{group}", group=group) as api:
+    # As the API server sees a member of the SSO group (its `oidc:` prefix).
+    with tenant.cluster.api_client(user=f"pdn-comply-of-{group}", group=sso_group(group)) as api:
         return attempts(api, namespace, "pdn-comply")
 
 

@@ -129,6 +129,7 @@ def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> It
             cluster_tls=local_dc.cluster_tls(),
             workload_kubeconfigs=local_dc.workload_kubeconfigs(),
             host_pool=(local_dc.settings.host_pool_dir, str(local_dc.settings.host_network)),
+            sso=local_dc.sso_admin(),
         )
         onboard = Onboarded(local_dc, env, platform, tenants_dir)
         try:

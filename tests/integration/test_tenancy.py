@@ -19,6 +19,7 @@ from pdn.clusters.placement import placements
 from pdn.tenants import labels
 from pdn.tenants.access import attempts
 from pdn.tenants.reachability import Endpoint, can_connect
+from pdn.tenants.render import sso_group
 from pdn.tenants.rollout import POLICY_PACK, existing_shards, shard_stack
 from tests.integration.conftest import SITE, Onboarded
 
@@ -30,7 +31,7 @@ def _impersonated(onboarded: Onboarded, target: str, group: str) -> k8s.ApiClien
     impersonation (as kubectl --as/--as-group)."""
     api = onboarded.api_client(target)
     api.set_default_header("Impersonate-User", f"it-user-of-{group}")
-    api.set_default_header("Impersonate-Group", group)
+    api.set_default_header("Impersonate-Group", sso_group(group))
     return api
 
 

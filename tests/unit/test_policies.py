@@ -98,21 +98,27 @@ def test_bindings_that_cross_tenants_are_refused() -> None:
     resources = _rendered()
     admins = _find(resources, policies.ROLE_BINDING, "kemendagri", "tenant-admins")
     admins.props["subjects"].append(
-        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "bekasi-admins"}
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "oidc:bekasi-admins"}
     )
     admins.props["subjects"].append(
         {"kind": "ServiceAccount", "name": "ci", "namespace": "kab-bekasi"}
+    )
+    admins.props["subjects"].append(
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}
     )
     admins.props["roleRef"]["name"] = "admin"
     assert policies.bindings_within_tenant(resources) == [
         "kemendagri/tenant-admins grants 'admin'; only ['pdn:tenant-admin', 'pdn:tenant-reader']",
         "kemendagri/tenant-admins binds ServiceAccount 'ci' (of namespace 'kab-bekasi'); "
         "only SSO groups are bound",
+        "kemendagri/tenant-admins binds group 'system:masters', which is not an SSO group "
+        "(oidc:<group>)",
     ]
     admins.props["roleRef"]["name"] = "pdn:tenant-admin"
     admins.props["subjects"].pop()
+    admins.props["subjects"].pop()
     assert policies.bindings_within_tenant(resources) == [
-        "group 'bekasi-admins' administers several tenants: kab-bekasi, kemendagri"
+        "group 'oidc:bekasi-admins' administers several tenants: kab-bekasi, kemendagri"
     ]
 
 

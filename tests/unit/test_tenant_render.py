@@ -55,10 +55,11 @@ def test_units_bind_their_ancestors_readers_and_never_the_reverse() -> None:
         binding = render(FLEET, slug, "pdn-local").bindings[1]
         return {s["name"] for s in binding["subjects"]}
 
-    assert readers("kab-bekasi-rsud") == {"bekasi-inspektorat", "jabar-inspektorat"}
-    assert readers("kab-bekasi") == {"bekasi-inspektorat", "jabar-inspektorat"}
-    assert readers("prov-jawa-barat") == {"jabar-inspektorat"}  # not its units'
-    assert readers("kemendagri") == {"kemendagri-auditors"}
+    # As the API servers see the SSO's groups: with its prefix.
+    assert readers("kab-bekasi-rsud") == {"oidc:bekasi-inspektorat", "oidc:jabar-inspektorat"}
+    assert readers("kab-bekasi") == {"oidc:bekasi-inspektorat", "oidc:jabar-inspektorat"}
+    assert readers("prov-jawa-barat") == {"oidc:jabar-inspektorat"}  # not its units'
+    assert readers("kemendagri") == {"oidc:kemendagri-auditors"}
 
 
 @pytest.mark.parametrize(("source", "target"), list(itertools.permutations(SLUGS, 2)))

@@ -1,0 +1,181 @@
+"""Pulumi dynamic providers for the DC's single sign-on (no Keycloak provider builds from the
+registries here): a realm, and a tenant's access in one (roles, groups, clients).
+
+Create and update make Keycloak what the inputs say (`pdn.sso`: idempotent); read reports what
+Keycloak holds, so a change made by hand in the console (a setting, a removed group, MFA
+switched off) shows in `pulumi preview --refresh` and the next `up` puts it back; delete
+removes what pdn made for a tenant (a realm is kept: its users are data). The admin's password
+is a secret input; client secrets are secret outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from pdn.sso import realms, tenants
+from pdn.sso.admin import Admin, AdminLogin, Server
+
+CONNECTION_KEYS = ("server", "admin_user", "admin_password")
+
+
+def _admin(props: Mapping[str, Any]) -> Admin:
+    server = props["server"]
+    return Admin(
+        AdminLogin(
+            Server(str(server["url"]), str(server["ca_pem"])),
+            str(props["admin_user"]),
+            str(props["admin_password"]),
+        )
+    )
+
+
+def _drift(olds: Mapping[str, Any]) -> list[str]:
+    return ["drift"] if olds.get("drift") else []
+
+
+# A realm.
+def _realm_spec(props: Mapping[str, Any]) -> realms.RealmSpec:
+    by_name = {spec.name: spec for spec in realms.REALMS}
+    return by_name[str(props["realm"])]
+
+
+class RealmProvider(ResourceProvider):
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in ("realm", *CONNECTION_KEYS) if olds.get(k) != news.get(k)]
+        changed += _drift(olds)
+        # A realm is never replaced: its users would go with it.
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        realms.ensure(_admin(props), _realm_spec(props))
+        return CreateResult(str(props["realm"]), {**props, "drift": []})
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        realms.ensure(_admin(news), _realm_spec(news))
+        return UpdateResult({**news, "drift": []})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        seen = realms.observe(_admin(props), id_)
+        if seen is None:
+            return ReadResult("", {})
+        return ReadResult(id_, {**props, "drift": realms.differences(_realm_spec(props), seen)})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """The realm stays, with its users: people's accounts are data, never deleted
+        implicitly (a platform made again takes it over); deleting it is an operator's act."""
+
+
+class Realm(Resource, module="pdn-sso", name="Realm"):
+    """One of the DC's realms (`pdn.sso.realms.REALMS`), with its rules and MFA flows."""
+
+    drift: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        connection: Mapping[str, pulumi.Input[Any]],
+        realm: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            RealmProvider(), resource_name, {**connection, "realm": realm, "drift": None}, opts
+        )
+
+
+# A tenant's access.
+SPEC_KEYS = ("realm", "tenant", "admin_groups", "reader_groups", "applications")
+
+
+def _access_spec(props: Mapping[str, Any]) -> tenants.TenantAccessSpec:
+    return tenants.TenantAccessSpec(
+        str(props["realm"]),
+        str(props["tenant"]),
+        tuple(props["admin_groups"]),
+        tuple(props["reader_groups"]),
+        tuple(
+            tenants.Application(str(a["name"]), str(a["kind"]), tuple(a.get("redirect_uris") or ()))
+            for a in props.get("applications") or []
+        ),
+    )
+
+
+def _gone(olds: Mapping[str, Any], news: Mapping[str, Any]) -> tenants.TenantAccessSpec:
+    """What the old inputs had and the new ones do not (groups, clients) to remove."""
+    old, new = _access_spec(olds), _access_spec(news)
+    kept_groups = set(new.group_roles())
+    kept_clients = {new.client_id(a) for a in new.applications}
+    return tenants.TenantAccessSpec(
+        old.realm,
+        old.tenant,
+        tuple(g for g in old.admin_groups if g not in kept_groups),
+        tuple(g for g in old.reader_groups if g not in kept_groups),
+        tuple(a for a in old.applications if old.client_id(a) not in kept_clients),
+    )
+
+
+class TenantAccessProvider(ResourceProvider):
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in (*SPEC_KEYS, *CONNECTION_KEYS) if olds.get(k) != news.get(k)]
+        changed += _drift(olds)
+        moved = olds.get("realm") != news.get("realm") or olds.get("tenant") != news.get("tenant")
+        return DiffResult(
+            changes=bool(changed),
+            replaces=["tenant"] if moved else [],
+            delete_before_replace=True,  # a group name moves with it
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        admin = _admin(props)
+        spec = _access_spec(props)
+        secrets = tenants.ensure(admin, spec)
+        return CreateResult(
+            f"{spec.realm}/{spec.tenant}", {**props, "client_secrets": secrets, "drift": []}
+        )
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        admin = _admin(news)
+        tenants.delete(admin, _gone(olds, news), roles=False)
+        secrets = tenants.ensure(admin, _access_spec(news))
+        return UpdateResult({**news, "client_secrets": secrets, "drift": []})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        spec = _access_spec(props)
+        seen = tenants.observe(_admin(props), spec)
+        return ReadResult(id_, {**props, "drift": tenants.differences(spec, seen)})
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        tenants.delete(_admin(props), _access_spec(props))
+
+
+class TenantAccess(Resource, module="pdn-sso", name="TenantAccess"):
+    """A tenant's roles, groups and application clients in a realm."""
+
+    client_secrets: pulumi.Output[dict[str, str]]
+    drift: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        connection: Mapping[str, pulumi.Input[Any]],
+        spec: Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            TenantAccessProvider(),
+            resource_name,
+            {**connection, **spec, "client_secrets": None, "drift": None},
+            pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(additional_secret_outputs=["client_secrets"])
+            ),
+        )
