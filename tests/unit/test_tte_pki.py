@@ -15,21 +15,14 @@ from cryptography.x509 import ocsp
 from pdn.tte import profiles, root
 from pdn.tte.errors import TteError
 from pdn.tte.site import SiteAuthority
+from tests.unit.tte_fixtures import PASSPHRASE, make_authority
 
-PASSPHRASE = b"correct horse battery staple"
 CRL = "https://pki.pdn.example.go.id/crl/root.crl"
 
 
 @pytest.fixture
 def authority(tmp_path: Path) -> SiteAuthority:
-    root.init(tmp_path / "root", PASSPHRASE)
-    site = SiteAuthority(tmp_path / "site", "pdn-local", "https://127.0.0.1:18480")
-    cert = root.sign_site(tmp_path / "root", PASSPHRASE, site.request(), "pdn-local", CRL)
-    site.install(
-        cert.public_bytes(serialization.Encoding.PEM),
-        (tmp_path / "root" / root.CERT).read_bytes(),
-    )
-    return site
+    return make_authority(tmp_path, root_crl=False)
 
 
 def test_the_root_is_made_once_encrypted_and_owner_only(tmp_path: Path) -> None:

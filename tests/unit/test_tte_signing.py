@@ -5,7 +5,6 @@ fails; a changed byte breaks it; a broken PDF is refused with a message."""
 
 from __future__ import annotations
 
-import io
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -13,51 +12,22 @@ from pathlib import Path
 import pytest
 from asn1crypto import tsp
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.writer import PdfFileWriter
 
-from pdn.tte import profiles, root, signing, tsa
+from pdn.tte import profiles, signing, tsa
 from pdn.tte.errors import TteError
 from pdn.tte.site import SiteAuthority, _load_key
-
-PASSPHRASE = b"correct horse battery staple"
+from tests.unit.tte_fixtures import blank_pdf, make_authority
 
 
 @pytest.fixture
 def authority(tmp_path: Path) -> SiteAuthority:
-    root.init(tmp_path / "root", PASSPHRASE)
-    site = SiteAuthority(tmp_path / "site", "pdn-local", "https://127.0.0.1:18480")
-    cert = root.sign_site(tmp_path / "root", PASSPHRASE, site.request(), "pdn-local", "https://x")
-    site.install(
-        cert.public_bytes(serialization.Encoding.PEM),
-        (tmp_path / "root" / root.CERT).read_bytes(),
-    )
-    site.install_root_crl(
-        root.crl(tmp_path / "root", PASSPHRASE).public_bytes(serialization.Encoding.PEM)
-    )
-    return site
-
-
-def _pdf() -> bytes:
-    writer = PdfFileWriter()
-    box = [generic.NumberObject(n) for n in (0, 0, 595, 842)]
-    writer.insert_page(
-        generic.DictionaryObject(
-            {
-                generic.NameObject("/Type"): generic.NameObject("/Page"),
-                generic.NameObject("/MediaBox"): generic.ArrayObject(box),
-            }
-        )
-    )
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return make_authority(tmp_path)
 
 
 def test_a_signed_pdf_verifies_with_the_national_chain(authority: SiteAuthority) -> None:
     signer = authority.issue(profiles.Role.SIGNER, "Kementerian Dalam Negeri", tenant="kemendagri")
     stamper = authority.issue(profiles.Role.TSA, "PDN pdn-local TSA")
-    original = _pdf()
+    original = blank_pdf()
     signed = signing.sign(
         authority, signer.serial, stamper.serial, original, reason="Disetujui", location="Jakarta"
     )
@@ -80,11 +50,13 @@ def test_revocation_fails_new_signatures_and_keeps_older_ones(authority: SiteAut
     signer = authority.issue(profiles.Role.SIGNER, "Kabupaten Bekasi", tenant="kab-bekasi")
     stamper = authority.issue(profiles.Role.TSA, "PDN pdn-local TSA")
     before = signing.sign(
-        authority, signer.serial, stamper.serial, _pdf(), reason="r", location="l"
+        authority, signer.serial, stamper.serial, blank_pdf(), reason="r", location="l"
     )
     time.sleep(tsa.ACCURACY_SECONDS + 0.2)  # beyond the TSA's accuracy
     authority.revoke(signer.serial, "key_compromise")
-    after = signing.sign(authority, signer.serial, stamper.serial, _pdf(), reason="r", location="l")
+    after = signing.sign(
+        authority, signer.serial, stamper.serial, blank_pdf(), reason="r", location="l"
+    )
     (old,) = signing.verify(before, [authority])
     assert old.valid, old.summary
     assert old.revoked_at is not None

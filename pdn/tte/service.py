@@ -1,0 +1,219 @@
+"""The signing service's HTTP API, as the DC runs it (HTTPS, its own process): sign and verify
+PDFs for tenants, and publish what relying parties need to check signatures anywhere.
+
+    POST /v1/sign?reason=..&location=..   application/pdf -> the signed PDF
+        Authorization: Bearer <access token of the tenant's SSO client> (audience pdn-tte,
+        claim pdn_tenant): the PDF is signed with that tenant's current certificate only.
+    POST /v1/verify                       application/pdf -> JSON: each signature's verdict
+    POST /tsa                             application/timestamp-query (RFC 3161)
+    POST /ocsp                            application/ocsp-request (RFC 6960)
+    GET  /crl/<site>.crl, /crl/root.crl   DER revocation lists
+    GET  /certs/root.crt, /certs/<site>.crt
+
+`handle` is the whole API as a function of the request (the server only moves bytes), so the
+same code answers in tests and in the DC.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+
+from pdn.tte import profiles, signing, tsa
+from pdn.tte.errors import TteError
+from pdn.tte.site import SiteAuthority, _load_key
+
+AUDIENCE = "pdn-tte"
+TENANT_CLAIM = "pdn_tenant"
+MAX_PDF = 50 * 2**20  # a bigger upload is refused before it is read
+PDF = "application/pdf"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+
+    @staticmethod
+    def error(status: int, message: str) -> Answer:
+        return Answer(status, "application/json", json.dumps({"error": message}).encode())
+
+
+KeyFor = Callable[[str], Any]  # the verification key of a token (the realm's JWKS)
+
+
+class Tokens:
+    """Access tokens of the civil servants' realm, for this service's audience."""
+
+    def __init__(self, issuer: str, key_for: KeyFor) -> None:
+        self.issuer, self._key_for = issuer, key_for
+
+    @staticmethod
+    def from_realm(issuer: str, ca_pem: str) -> Tokens:
+        client = jwt.PyJWKClient(
+            f"{issuer}/protocol/openid-connect/certs",
+            ssl_context=ssl.create_default_context(cadata=ca_pem),
+        )
+        return Tokens(issuer, lambda token: client.get_signing_key_from_jwt(token).key)
+
+    def tenant_of(self, authorization: str | None) -> str:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise PermissionError("a bearer token of the tenant's SSO client is required")
+        token = authorization.removeprefix("Bearer ").strip()
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=["RS256", "ES256", "PS256"],
+                audience=AUDIENCE,
+                issuer=self.issuer,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except (jwt.PyJWTError, ValueError) as err:
+            raise PermissionError(f"the token is not accepted: {err}") from None
+        tenant = claims.get(TENANT_CLAIM)
+        if not isinstance(tenant, str) or not tenant:
+            raise PermissionError(f"the token names no tenant ({TENANT_CLAIM})")
+        return tenant
+
+
+def _json_default(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+class SigningService:
+    def __init__(self, authority: SiteAuthority, tokens: Tokens) -> None:
+        self.authority, self.tokens = authority, tokens
+
+    def _tsa_serial(self) -> str:
+        current = self.authority.current(profiles.Role.TSA)
+        if current is None:
+            current = self.authority.issue(
+                profiles.Role.TSA, f"PDN {self.authority.site} Time-Stamping Authority"
+            )
+        return current.serial
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        path, _, query = target.partition("?")
+        params = dict(urllib.parse.parse_qsl(query))
+        try:
+            return self._route(method, path, params, headers, body)
+        except PermissionError as err:
+            return Answer.error(401, str(err))
+        except TteError as err:
+            return Answer.error(400, str(err))
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Answer:
+        if method == "GET":
+            published = self._published(path)
+            if published is not None:
+                return published
+        elif method == "POST":
+            posted = {
+                "/ocsp": self._ocsp,
+                "/tsa": self._tsa,
+                "/v1/sign": self._sign,
+                "/v1/verify": self._verify,
+            }.get(path)
+            if posted is not None:
+                return posted(params, headers, body)
+        return Answer.error(404, f"no {method} {path} here")
+
+    def _published(self, path: str) -> Answer | None:
+        site, der = self.authority.site, serialization.Encoding.DER
+        if path == f"/crl/{site}.crl":
+            return Answer(200, "application/pkix-crl", self.authority.crl().public_bytes(der))
+        if path == "/crl/root.crl":
+            return Answer(200, "application/pkix-crl", self.authority.root_crl().public_bytes(der))
+        if path in ("/certs/root.crt", f"/certs/{site}.crt"):
+            cert = self.authority.chain()[1 if path.endswith("root.crt") else 0]
+            return Answer(200, "application/pkix-cert", cert.public_bytes(der))
+        return None
+
+    def _ocsp(self, _params: dict[str, str], _headers: Mapping[str, str], body: bytes) -> Answer:
+        return Answer(200, "application/ocsp-response", self.authority.ocsp(body))
+
+    def _tsa(self, _params: dict[str, str], _headers: Mapping[str, str], body: bytes) -> Answer:
+        serial = self._tsa_serial()
+        answer = tsa.respond(
+            body,
+            self.authority.certificate(serial).public_bytes(serialization.Encoding.PEM),
+            _load_key(self.authority.key_path(serial)),
+            [c.public_bytes(serialization.Encoding.PEM) for c in self.authority.chain()],
+        )
+        return Answer(200, "application/timestamp-reply", answer)
+
+    def _sign(self, params: dict[str, str], headers: Mapping[str, str], body: bytes) -> Answer:
+        tenant = self.tokens.tenant_of(headers.get("Authorization"))
+        site = self.authority.site
+        current = self.authority.current(profiles.Role.SIGNER, tenant=tenant)
+        if current is None:
+            return Answer.error(409, f"tenant {tenant} has no valid signing certificate at {site}")
+        signed = signing.sign(
+            self.authority,
+            current.serial,
+            self._tsa_serial(),
+            body,
+            reason=params.get("reason", f"Ditandatangani oleh {tenant}"),
+            location=params.get("location", site),
+        )
+        return Answer(200, PDF, signed)
+
+    def _verify(self, _params: dict[str, str], _headers: Mapping[str, str], body: bytes) -> Answer:
+        verdicts = signing.verify(body, [self.authority])
+        return Answer(
+            200,
+            "application/json",
+            json.dumps([asdict(v) for v in verdicts], default=_json_default).encode(),
+        )
+
+
+def serve(service: SigningService, host: str, port: int, cert: str, key: str) -> None:
+    """Answer over HTTPS until stopped (SIGTERM)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_PDF:
+                answer = Answer.error(413, f"a request holds at most {MAX_PDF // 2**20} MiB")
+            else:
+                body = self.rfile.read(length) if length else b""
+                answer = service.handle(self.command, self.path, dict(self.headers), body)
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+        do_GET = _answer  # noqa: N815 (http.server's names)
+        do_POST = _answer  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """One line per request, without its headers (tokens stay out of the log)."""
+            super().log_message(format, *args)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
