@@ -19,6 +19,7 @@ from pdn.cli import (
     state,
     tenant,
     toolchain,
+    tte,
 )
 from pdn.clusters.errors import ClusterError
 from pdn.compliance.errors import ComplianceError
@@ -31,6 +32,7 @@ from pdn.pulumi_env import PulumiEnvError
 from pdn.regions import RegionCodeError
 from pdn.tenants.errors import TenantError
 from pdn.toolchain.errors import ToolchainError
+from pdn.tte.errors import TteError
 
 # Domain errors carry a message that tells the user what to fix: print it, no traceback.
 USER_ERRORS = (
@@ -45,6 +47,7 @@ USER_ERRORS = (
     EstateError,
     MigrateError,
     ComplianceError,
+    TteError,
 )
 
 
@@ -63,6 +66,7 @@ def parser() -> argparse.ArgumentParser:
         estate,
         migrate,
         comply,
+        tte,
     ):
         module.register(commands)
     return root

@@ -32,6 +32,7 @@ from pdn.dc import (
     pki,
     pulumi_state,
     sso,
+    tte,
 )
 from pdn.dc.errors import DCError
 from pdn.dc.processes import ProcessSpec, Supervisor, port_in_use
@@ -57,6 +58,7 @@ COMPONENTS = (
     gateway.NAME,
     dns.NAME,
     sso.NAME,
+    tte.NAME,
     *cluster_api.NAMES,
 )
 
@@ -299,6 +301,10 @@ class LocalDC:
         sso.ensure_distribution(lambda message: report("single sign-on", message))
         sso.ensure_certificate(self.settings, creds.ca)
         specs[sso.NAME] = sso.process_spec(self.settings, creds.ca)
+        site_ca = tte.ensure_authority(self.settings)
+        report("e-signature", f"site CA {site_ca.chain()[0].subject.rfc4514_string()}")
+        tte.ensure_certificate(self.settings, creds.ca)
+        specs[tte.NAME] = tte.process_spec(self.settings, creds.ca, sso.url(self.settings))
         cluster_api.ensure_credentials(self.settings, creds.ca)
         specs.update((s.name, s) for s in cluster_api.process_specs(self.settings, toolchain))
         planes = [
@@ -358,6 +364,7 @@ class LocalDC:
         self._ensure(specs[dns.NAME], "service names", report)
         sso.ensure_database(self.settings, control_plane.credential_paths(self.settings).ca.cert)
         self._ensure(specs[sso.NAME], "single sign-on", report)
+        self._ensure(specs[tte.NAME], "e-signature", report)
         report("data services", "backup repositories at every site (pgBackRest stanza)")
         self._ensure_backup_repository()
         iam = functools.partial(self.object_storage_client, service="iam")
@@ -520,6 +527,7 @@ class LocalDC:
             specs.append(dns.process_spec(self.settings))
             with contextlib.suppress(DCError):  # no JDK for it: reported as not running
                 specs.append(sso.process_spec(self.settings, creds.ca))
+            specs.append(tte.process_spec(self.settings, creds.ca, sso.url(self.settings)))
             specs += cluster_api.process_specs(self.settings, bin_dir())
         components = self._components(self.plane, COMPONENTS, specs)
         total, not_ready = 0, []
@@ -595,7 +603,7 @@ class LocalDC:
         groups = (
             (schedule.NAME,),  # no new backup starts against services that are going
             cluster_api.NAMES,
-            (gateway.NAME, dns.NAME, sso.NAME),  # Keycloak before its database
+            (gateway.NAME, dns.NAME, sso.NAME, tte.NAME),  # Keycloak before its database
             databases.NAMES,
             tuple(store.name for store in object_storage.STORES),
         )

@@ -149,6 +149,14 @@ def ensure_cert(directory: Path, ca: KeyPair, spec: CertSpec) -> KeyPair:
     return pair
 
 
+def ensure_service_cert(
+    directory: Path, ca: KeyPair, file: str, common_name: str, host: str
+) -> KeyPair:
+    """The serving certificate of a DC service that answers on host (and as localhost)."""
+    spec = CertSpec(file, common_name, dns_names=("localhost",), ip_addresses=(host,), server=True)
+    return ensure_cert(directory, ca, spec)
+
+
 def _matches(cert_path: Path, spec: CertSpec, ca_cert: x509.Certificate) -> bool:
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     if cert.subject != _name(spec.common_name, spec.organizations):

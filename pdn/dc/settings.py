@@ -47,6 +47,8 @@ class Ports:
     # Single sign-on (Keycloak): HTTPS, and its management port (health).
     sso: int = 18443
     sso_management: int = 18444
+    # The e-signature service (signing API, TSA, OCSP, CRLs): HTTPS.
+    tte: int = 18480
     # Cluster API's managers, one port of each range per manager (core, bootstrap, control
     # plane, CAPD); CAPD's fixed ports are in pdn.dc.cluster_api.
     capi_webhook: int = 19443

@@ -193,16 +193,8 @@ def url(settings: DCSettings) -> str:
 
 
 def ensure_certificate(settings: DCSettings, ca: pki.KeyPair) -> pki.KeyPair:
-    return pki.ensure_cert(
-        settings.pki_dir,
-        ca,
-        pki.CertSpec(
-            CERT_FILE,
-            "pdn single sign-on",
-            dns_names=("localhost",),
-            ip_addresses=(settings.listen_host,),
-            server=True,
-        ),
+    return pki.ensure_service_cert(
+        settings.pki_dir, ca, CERT_FILE, "pdn single sign-on", settings.listen_host
     )
 
 

@@ -23,6 +23,10 @@ from pdn.sso.errors import SsoError
 from pdn.sso.realms import MFA_ROLE
 
 TENANT_ATTRIBUTE = "pdn.go.id/tenant"
+# What a server-side client's tokens carry for the platform's services: the tenant they act
+# for, and the e-signature service as an audience (it signs only for the tenant named).
+TENANT_CLAIM = "pdn_tenant"
+SIGNING_AUDIENCE = "pdn-tte"
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,39 @@ def client_representation(spec: TenantAccessSpec, app: Application) -> dict[str,
             "pkce.code.challenge.method": "S256" if public else "",
             TENANT_ATTRIBUTE: spec.tenant,
         },
+        # A browser or mobile application never acts for the tenant at the platform.
+        "protocolMappers": [] if public else _platform_mappers(spec.tenant),
     }
+
+
+def _platform_mappers(tenant: str) -> list[dict[str, Any]]:
+    only_access = {"access.token.claim": "true", "id.token.claim": "false"}
+    return [
+        {
+            "name": "pdn-tenant",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-hardcoded-claim-mapper",
+            "config": {
+                "claim.name": TENANT_CLAIM,
+                "claim.value": tenant,
+                "jsonType.label": "String",
+                "userinfo.token.claim": "false",
+                **only_access,
+            },
+        },
+        {
+            "name": "pdn-tte-audience",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-audience-mapper",
+            "config": {"included.custom.audience": SIGNING_AUDIENCE, **only_access},
+        },
+    ]
+
+
+def _mapper_view(mapper: dict[str, Any]) -> list[str]:
+    config = mapper.get("config") or {}
+    value = config.get("claim.value") or config.get("included.custom.audience") or ""
+    return [str(mapper.get("name")), str(mapper.get("protocolMapper")), str(value)]
 
 
 def _client_view(client: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +129,7 @@ def _client_view(client: dict[str, Any]) -> dict[str, Any]:
         "redirectUris": sorted(client.get("redirectUris") or []),
         "pkce": attributes.get("pkce.code.challenge.method") or "",
         "tenant": attributes.get(TENANT_ATTRIBUTE),
+        "mappers": sorted(_mapper_view(m) for m in client.get("protocolMappers") or []),
     }
 
 
@@ -212,15 +249,35 @@ def ensure(admin: Admin, spec: TenantAccessSpec) -> dict[str, str]:
                 raise SsoError(f"client {client_id!r} in realm {realm} belongs to tenant {owner!r}")
             if _client_view(held) != _client_view(wanted):
                 attributes = {**(held.get("attributes") or {}), **wanted["attributes"]}
+                settings = {k: v for k, v in wanted.items() if k != "protocolMappers"}
                 admin.call(
                     "PUT",
                     f"/{realm}/clients/{held['id']}",
-                    {**held, **wanted, "attributes": attributes},
+                    {**held, **settings, "attributes": attributes},
                 )
+                _ensure_mappers(admin, realm, held, wanted["protocolMappers"])
         if app.kind != "public":
             secret = admin.get(f"/{realm}/clients/{held['id']}/client-secret")
             secrets[client_id] = str(secret["value"])
     return secrets
+
+
+def _ensure_mappers(
+    admin: Admin, realm: str, held: dict[str, Any], wanted: list[dict[str, Any]]
+) -> None:
+    """The client's protocol mappers exactly as wanted (by name): others removed."""
+    base = f"/{realm}/clients/{held['id']}/protocol-mappers/models"
+    existing = {m["name"]: m for m in held.get("protocolMappers") or []}
+    names = {m["name"] for m in wanted}
+    for name, mapper in existing.items():
+        if name not in names:
+            admin.call("DELETE", f"{base}/{mapper['id']}")
+    for mapper in wanted:
+        old = existing.get(mapper["name"])
+        if old is None:
+            admin.call("POST", base, mapper)
+        elif _mapper_view(old) != _mapper_view(mapper):
+            admin.call("PUT", f"{base}/{old['id']}", {**mapper, "id": old["id"]})
 
 
 def _ensure_group(admin: Admin, spec: TenantAccessSpec, group: str, role: str) -> None:

@@ -28,12 +28,14 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from pdn.sso.tenants import SIGNING_AUDIENCE
+from pdn.sso.tenants import TENANT_CLAIM as SSO_TENANT_CLAIM
 from pdn.tte import profiles, signing, tsa
 from pdn.tte.errors import TteError
 from pdn.tte.site import SiteAuthority, _load_key
 
-AUDIENCE = "pdn-tte"
-TENANT_CLAIM = "pdn_tenant"
+# What the SSO puts in a tenant's server-side clients' tokens (pdn/sso/tenants.py).
+AUDIENCE, TENANT_CLAIM = SIGNING_AUDIENCE, SSO_TENANT_CLAIM
 MAX_PDF = 50 * 2**20  # a bigger upload is refused before it is read
 PDF = "application/pdf"
 

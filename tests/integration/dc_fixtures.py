@@ -36,6 +36,7 @@ TEST_PORTS = Ports(
     dns=25353,
     sso=28443,
     sso_management=28444,
+    tte=28480,
     capi_webhook=29443,
     capi_health=29453,
     capi_diagnostics=29463,

@@ -95,6 +95,7 @@ def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
         "dbaas-gateway",
         "dns",
         "keycloak",
+        "tte",
         "capi-controller",
         "capi-kubeadm-bootstrap",
         "capi-kubeadm-control-plane",

@@ -30,6 +30,7 @@ from pdn.sso.admin import Admin, AdminLogin, Server
 from pdn.tenants.access import attempts
 from pdn.tenants.rollout import existing_shards, shard_stack
 from pdn.tenants.shards import shard_of
+from pdn.tte.service import Tokens
 from tests.integration.conftest import Onboarded, plaintext_leaks
 
 pytestmark = pytest.mark.integration
@@ -287,6 +288,10 @@ def test_a_service_client_gets_tokens_with_its_secret_only(onboarded: Onboarded)
     form = {"grant_type": "client_credentials", "client_id": "kemendagri-siak-sync"}
     status, answer = _token(onboarded, form | {"client_secret": secret})
     assert status == 200, answer
+    # Its token names its tenant for the e-signature service, which accepts it as such.
+    server = _server(onboarded)
+    tokens = Tokens.from_realm(server.issuer(realms.CIVIL_SERVANTS), server.ca_pem)
+    assert tokens.tenant_of(f"Bearer {answer['access_token']}") == "kemendagri"
     status, _ = _token(onboarded, form | {"client_secret": secret[::-1]})
     assert status == 401
     # Its secret is a secret in the state: the shard's outputs hide it without --show-secrets.
@@ -331,7 +336,8 @@ def test_no_sso_secret_stands_in_plaintext(onboarded: Onboarded) -> None:
         outputs = shard_stack(onboarded.env, SITE, shard).outputs(show_secrets=True)
         for clients in (outputs.get("sso_client_secrets") or {}).values():
             secrets_ += list(clients.values())
-    assert len(secrets_) == 4  # the admin's, kab-bekasi's simpeg, kemendagri's sipd and sync
+    # The admin's; kab-bekasi's simpeg and arsip; kemendagri's sipd and siak-sync.
+    assert len(secrets_) == 5
     home = onboarded.dc.settings.root / "sso" / "credentials.json"
     leaks, searched = plaintext_leaks(onboarded, secrets_, homes={home})
     print(f"\nsearched {searched} files for {len(secrets_)} SSO secrets")

@@ -43,6 +43,7 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
         "dbaas-gateway",
         "dns",
         "keycloak",
+        "tte",
     )
     cluster_api = (
         "capi-controller",
@@ -55,7 +56,7 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     for plane in ("general", "restricted"):  # the workload clusters' own control planes
         for component in components:
             assert f"{plane}/{component} " in out
-    assert out.count("UNHEALTHY: not running") == 16 + 2 * 5
+    assert out.count("UNHEALTHY: not running") == 17 + 2 * 5
     assert "0/8 Ready" in out
 
 
