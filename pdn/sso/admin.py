@@ -52,6 +52,11 @@ class AdminLogin:
         return f"AdminLogin({self.server.url!r}, {self.user!r})"
 
 
+def quote(name: str) -> str:
+    """A role's or flow's name as one path segment (they hold ':' and spaces)."""
+    return urllib.parse.quote(name, safe="")
+
+
 def _pool(server: Server) -> urllib3.PoolManager:
     context = ssl.create_default_context(cadata=server.ca_pem)
     return urllib3.PoolManager(ssl_context=context, timeout=TIMEOUT, retries=False)

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pdn.sso.admin import Admin
+from pdn.sso import clients
+from pdn.sso.admin import Admin, quote
 
 CIVIL_SERVANTS = "pdn-asn"
 CITIZENS = "pdn-warga"
@@ -186,7 +187,7 @@ def observe(admin: Admin, name: str) -> dict[str, Any] | None:
     seen["mfa"] = all(f["mfa"] for f in flows)
     seen["session_limit"] = [f["session_limit"] for f in flows]
     seen["groups_scope"] = _default_scope_id(admin, name) is not None
-    client = _client(admin, name, KUBERNETES_CLIENT)
+    client = clients.find(admin, name, KUBERNETES_CLIENT)
     seen["cluster_client"] = None if client is None else _client_view(client)
     return seen
 
@@ -216,26 +217,13 @@ def _normal(value: Any) -> Any:
     return sorted(value, key=repr) if isinstance(value, list) else value
 
 
-def _client(admin: Admin, realm: str, client_id: str) -> dict[str, Any] | None:
-    found = admin.get(f"/{realm}/clients", clientId=client_id)
-    return found[0] if found else None
-
-
 def _client_view(client: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "enabled",
-        "publicClient",
-        "standardFlowEnabled",
-        "directAccessGrantsEnabled",
-        "implicitFlowEnabled",
-        "serviceAccountsEnabled",
-    )
     mappers = sorted(
         (m["protocolMapper"], m["config"].get("included.client.audience", ""))
         for m in client.get("protocolMappers") or []
     )
     return {
-        **{k: client.get(k) for k in keys},
+        **{k: client.get(k) for k in clients.FLAGS},
         "redirectUris": sorted(client.get("redirectUris") or []),
         "pkce": (client.get("attributes") or {}).get("pkce.code.challenge.method"),
         "mappers": [list(m) for m in mappers],
@@ -248,13 +236,7 @@ def _default_scope_id(admin: Admin, realm: str) -> str | None:
 
 
 def _executions(admin: Admin, realm: str, flow: str) -> list[dict[str, Any]]:
-    return list(admin.get(f"/{realm}/authentication/flows/{_quote(flow)}/executions"))
-
-
-def _quote(alias: str) -> str:
-    from urllib.parse import quote  # noqa: PLC0415
-
-    return quote(alias, safe="")
+    return list(admin.get(f"/{realm}/authentication/flows/{quote(flow)}/executions"))
 
 
 def _conditional_otp(
@@ -293,7 +275,7 @@ def _flow_state(admin: Admin, realm: str, flow: str) -> dict[str, Any]:
     """Whether the flow asks MFA_ROLE's holders for an OTP, and its session limit (None when
     it sets none)."""
     state: dict[str, Any] = {"mfa": False, "session_limit": None}
-    if admin.find(f"/{realm}/authentication/flows/{_quote(flow)}/executions") is None:
+    if admin.find(f"/{realm}/authentication/flows/{quote(flow)}/executions") is None:
         return state
     executions = _executions(admin, realm, flow)
     limiter = next(
@@ -371,7 +353,7 @@ def _ensure_mfa_flow(admin: Admin, realm: str, flow: str, source: str) -> None:
             if ours == flow:  # a bound flow cannot be deleted: bind Keycloak's meanwhile
                 admin.call("PUT", f"/{realm}", {binding: builtin})
         _delete_flow_tree(admin, realm, flows[flow]["id"])
-    admin.call("POST", f"/{realm}/authentication/flows/{_quote(source)}/copy", {"newName": flow})
+    admin.call("POST", f"/{realm}/authentication/flows/{quote(source)}/copy", {"newName": flow})
     found = _conditional_otp(_executions(admin, realm, flow))
     if found is None:
         from pdn.sso.errors import SsoError  # noqa: PLC0415
@@ -387,15 +369,13 @@ def _ensure_mfa_flow(admin: Admin, realm: str, flow: str, source: str) -> None:
             admin.call("DELETE", f"/{realm}/authentication/executions/{child['id']}")
     admin.call(
         "POST",
-        f"/{realm}/authentication/flows/{_quote(sub_alias)}/executions/execution",
+        f"/{realm}/authentication/flows/{quote(sub_alias)}/executions/execution",
         {"provider": "conditional-user-role"},
     )
     for child in _executions(admin, realm, sub_alias):
         if child.get("providerId") == "conditional-user-role":
             child["requirement"] = "REQUIRED"
-            admin.call(
-                "PUT", f"/{realm}/authentication/flows/{_quote(sub_alias)}/executions", child
-            )
+            admin.call("PUT", f"/{realm}/authentication/flows/{quote(sub_alias)}/executions", child)
             admin.call(
                 "POST",
                 f"/{realm}/authentication/executions/{child['id']}/config",
@@ -412,9 +392,7 @@ def _ensure_mfa_flow(admin: Admin, realm: str, flow: str, source: str) -> None:
                 child["index"] -= 1
         elif child.get("providerId") in OTP_PROVIDERS and child.get("requirement") != "REQUIRED":
             child["requirement"] = "REQUIRED"
-            admin.call(
-                "PUT", f"/{realm}/authentication/flows/{_quote(sub_alias)}/executions", child
-            )
+            admin.call("PUT", f"/{realm}/authentication/flows/{quote(sub_alias)}/executions", child)
     _add_session_limit(admin, realm, flow, sub_alias)
 
 
@@ -423,13 +401,13 @@ def _add_session_limit(admin: Admin, realm: str, flow: str, sub_alias: str) -> N
     parent = _parent_alias(flow, _executions(admin, realm, flow), sub_alias)
     admin.call(
         "POST",
-        f"/{realm}/authentication/flows/{_quote(parent)}/executions/execution",
+        f"/{realm}/authentication/flows/{quote(parent)}/executions/execution",
         {"provider": SESSION_LIMITER},
     )
     for child in _executions(admin, realm, parent):
         if child.get("providerId") == SESSION_LIMITER:
             child["requirement"] = "REQUIRED"
-            admin.call("PUT", f"/{realm}/authentication/flows/{_quote(parent)}/executions", child)
+            admin.call("PUT", f"/{realm}/authentication/flows/{quote(parent)}/executions", child)
             admin.call(
                 "POST",
                 f"/{realm}/authentication/executions/{child['id']}/config",
@@ -458,23 +436,11 @@ def _ensure_groups_scope(admin: Admin, realm: str) -> None:
 
 
 def _ensure_client(admin: Admin, realm: str, wanted: dict[str, Any]) -> None:
-    held = _client(admin, realm, wanted["clientId"])
+    held = clients.find(admin, realm, wanted["clientId"])
     if held is None:
         admin.call("POST", f"/{realm}/clients", wanted)
         return
     if _client_view(held) != _client_view(wanted):
-        mappers = wanted.get("protocolMappers") or []
-        admin.call(
-            "PUT", f"/{realm}/clients/{held['id']}", {**held, **wanted, "protocolMappers": None}
-        )
-        held_mappers = {m["name"]: m for m in held.get("protocolMappers") or []}
-        for mapper in mappers:
-            if mapper["name"] in held_mappers:
-                old = held_mappers[mapper["name"]]
-                admin.call(
-                    "PUT",
-                    f"/{realm}/clients/{held['id']}/protocol-mappers/models/{old['id']}",
-                    {**old, **mapper},
-                )
-            else:
-                admin.call("POST", f"/{realm}/clients/{held['id']}/protocol-mappers/models", mapper)
+        settings = {k: v for k, v in wanted.items() if k != "protocolMappers"}
+        admin.call("PUT", f"/{realm}/clients/{held['id']}", {**held, **settings})
+        clients.ensure_mappers(admin, realm, held, wanted.get("protocolMappers") or [])

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pdn.sso.admin import Admin
+from pdn.sso import clients
+from pdn.sso.admin import Admin, quote
 from pdn.sso.errors import SsoError
 from pdn.sso.realms import MFA_ROLE
 
@@ -108,28 +109,14 @@ def _platform_mappers(tenant: str) -> list[dict[str, Any]]:
     ]
 
 
-def _mapper_view(mapper: dict[str, Any]) -> list[str]:
-    config = mapper.get("config") or {}
-    value = config.get("claim.value") or config.get("included.custom.audience") or ""
-    return [str(mapper.get("name")), str(mapper.get("protocolMapper")), str(value)]
-
-
 def _client_view(client: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "enabled",
-        "publicClient",
-        "standardFlowEnabled",
-        "directAccessGrantsEnabled",
-        "implicitFlowEnabled",
-        "serviceAccountsEnabled",
-    )
     attributes = client.get("attributes") or {}
     return {
-        **{k: bool(client.get(k)) for k in keys},
+        **{k: bool(client.get(k)) for k in clients.FLAGS},
         "redirectUris": sorted(client.get("redirectUris") or []),
         "pkce": attributes.get("pkce.code.challenge.method") or "",
         "tenant": attributes.get(TENANT_ATTRIBUTE),
-        "mappers": sorted(_mapper_view(m) for m in client.get("protocolMappers") or []),
+        "mappers": sorted(clients.mapper_view(m) for m in client.get("protocolMappers") or []),
     }
 
 
@@ -139,12 +126,12 @@ def observe(admin: Admin, spec: TenantAccessSpec) -> dict[str, Any]:
     realm = spec.realm
     roles: dict[str, Any] = {}
     for role in (spec.admin_role, spec.reader_role):
-        held = admin.find(f"/{realm}/roles/{_quote(role)}")
+        held = admin.find(f"/{realm}/roles/{quote(role)}")
         if held is None:
             roles[role] = None
             continue
         composites = (
-            admin.get(f"/{realm}/roles/{_quote(role)}/composites") if held.get("composite") else []
+            admin.get(f"/{realm}/roles/{quote(role)}/composites") if held.get("composite") else []
         )
         roles[role] = sorted(c["name"] for c in composites)
     groups: dict[str, Any] = {}
@@ -158,11 +145,11 @@ def observe(admin: Admin, spec: TenantAccessSpec) -> dict[str, Any]:
             "tenant": (held.get("attributes") or {}).get(TENANT_ATTRIBUTE, [None])[0],
             "roles": sorted(r["name"] for r in mapped),
         }
-    clients: dict[str, Any] = {}
+    made: dict[str, Any] = {}
     for app in spec.applications:
-        held = _client(admin, realm, spec.client_id(app))
-        clients[spec.client_id(app)] = None if held is None else _client_view(held)
-    return {"roles": roles, "groups": groups, "clients": clients}
+        held = clients.find(admin, realm, spec.client_id(app))
+        made[spec.client_id(app)] = None if held is None else _client_view(held)
+    return {"roles": roles, "groups": groups, "clients": made}
 
 
 def expected(spec: TenantAccessSpec) -> dict[str, Any]:
@@ -189,20 +176,9 @@ def differences(spec: TenantAccessSpec, seen: dict[str, Any]) -> list[str]:
     return found
 
 
-def _quote(name: str) -> str:
-    from urllib.parse import quote  # noqa: PLC0415
-
-    return quote(name, safe="")
-
-
 def _group(admin: Admin, realm: str, name: str) -> dict[str, Any] | None:
     found = admin.get(f"/{realm}/groups", search=name, exact="true", briefRepresentation="false")
     return next((g for g in found if g["name"] == name), None)
-
-
-def _client(admin: Admin, realm: str, client_id: str) -> dict[str, Any] | None:
-    found = admin.get(f"/{realm}/clients", clientId=client_id)
-    return found[0] if found else None
 
 
 # Making.
@@ -217,32 +193,32 @@ def ensure(admin: Admin, spec: TenantAccessSpec) -> dict[str, str]:
     confidential and service clients, by client id."""
     realm = spec.realm
     for role, composites in ((spec.admin_role, [MFA_ROLE]), (spec.reader_role, [])):
-        if admin.find(f"/{realm}/roles/{_quote(role)}") is None:
+        if admin.find(f"/{realm}/roles/{quote(role)}") is None:
             admin.call(
                 "POST",
                 f"/{realm}/roles",
                 {"name": role, "description": f"{role.split(':')[-1]} of tenant {spec.tenant}"},
             )
-        held = admin.get(f"/{realm}/roles/{_quote(role)}/composites")
+        held = admin.get(f"/{realm}/roles/{quote(role)}/composites")
         held_names = {c["name"] for c in held}
         extra = [c for c in held if c["name"] not in composites]
         if extra:
-            admin.call("DELETE", f"/{realm}/roles/{_quote(role)}/composites", extra)
+            admin.call("DELETE", f"/{realm}/roles/{quote(role)}/composites", extra)
         missing = [
-            admin.get(f"/{realm}/roles/{_quote(c)}") for c in composites if c not in held_names
+            admin.get(f"/{realm}/roles/{quote(c)}") for c in composites if c not in held_names
         ]
         if missing:
-            admin.call("POST", f"/{realm}/roles/{_quote(role)}/composites", missing)
+            admin.call("POST", f"/{realm}/roles/{quote(role)}/composites", missing)
     for group, role in spec.group_roles().items():
         _ensure_group(admin, spec, group, role)
     secrets: dict[str, str] = {}
     for app in spec.applications:
         client_id = spec.client_id(app)
         wanted = client_representation(spec, app)
-        held = _client(admin, realm, client_id)
+        held = clients.find(admin, realm, client_id)
         if held is None:
             admin.call("POST", f"/{realm}/clients", wanted)
-            held = _made(_client(admin, realm, client_id), f"client {client_id!r}")
+            held = _made(clients.find(admin, realm, client_id), f"client {client_id!r}")
         else:
             owner = (held.get("attributes") or {}).get(TENANT_ATTRIBUTE)
             if owner not in (None, spec.tenant):
@@ -255,29 +231,11 @@ def ensure(admin: Admin, spec: TenantAccessSpec) -> dict[str, str]:
                     f"/{realm}/clients/{held['id']}",
                     {**held, **settings, "attributes": attributes},
                 )
-                _ensure_mappers(admin, realm, held, wanted["protocolMappers"])
+                clients.ensure_mappers(admin, realm, held, wanted["protocolMappers"])
         if app.kind != "public":
             secret = admin.get(f"/{realm}/clients/{held['id']}/client-secret")
             secrets[client_id] = str(secret["value"])
     return secrets
-
-
-def _ensure_mappers(
-    admin: Admin, realm: str, held: dict[str, Any], wanted: list[dict[str, Any]]
-) -> None:
-    """The client's protocol mappers exactly as wanted (by name): others removed."""
-    base = f"/{realm}/clients/{held['id']}/protocol-mappers/models"
-    existing = {m["name"]: m for m in held.get("protocolMappers") or []}
-    names = {m["name"] for m in wanted}
-    for name, mapper in existing.items():
-        if name not in names:
-            admin.call("DELETE", f"{base}/{mapper['id']}")
-    for mapper in wanted:
-        old = existing.get(mapper["name"])
-        if old is None:
-            admin.call("POST", base, mapper)
-        elif _mapper_view(old) != _mapper_view(mapper):
-            admin.call("PUT", f"{base}/{old['id']}", {**mapper, "id": old["id"]})
 
 
 def _ensure_group(admin: Admin, spec: TenantAccessSpec, group: str, role: str) -> None:
@@ -313,7 +271,7 @@ def _ensure_group(admin: Admin, spec: TenantAccessSpec, group: str, role: str) -
         admin.call(
             "POST",
             f"/{realm}/groups/{held['id']}/role-mappings/realm",
-            [admin.get(f"/{realm}/roles/{_quote(role)}")],
+            [admin.get(f"/{realm}/roles/{quote(role)}")],
         )
 
 
@@ -321,7 +279,7 @@ def delete(admin: Admin, spec: TenantAccessSpec, *, roles: bool = True) -> None:
     """The tenant's clients, groups (their members leave them) and, with roles, its roles."""
     realm = spec.realm
     for app in spec.applications:
-        held = _client(admin, realm, spec.client_id(app))
+        held = clients.find(admin, realm, spec.client_id(app))
         if held is not None:
             admin.call("DELETE", f"/{realm}/clients/{held['id']}", missing_ok=True)
     for group in spec.group_roles():
@@ -332,4 +290,4 @@ def delete(admin: Admin, spec: TenantAccessSpec, *, roles: bool = True) -> None:
         ):
             admin.call("DELETE", f"/{realm}/groups/{held['id']}", missing_ok=True)
     for role in (spec.admin_role, spec.reader_role) if roles else ():
-        admin.call("DELETE", f"/{realm}/roles/{_quote(role)}", missing_ok=True)
+        admin.call("DELETE", f"/{realm}/roles/{quote(role)}", missing_ok=True)

@@ -193,3 +193,33 @@ def leaf(
     else:
         raise ValueError(f"unknown role {role!r}")
     return builder.sign(issuer.key, hashes.SHA384())
+
+
+@dataclass(frozen=True)
+class Revoked:
+    serial: str  # hex
+    at: datetime.datetime
+    reason: x509.ReasonFlags | None = None
+
+
+def revocation_list(
+    issuer: Issuer, revoked: list[Revoked], lifetime: datetime.timedelta
+) -> x509.CertificateRevocationList:
+    """A CA's CRL: every revoked serial with its time (and reason), valid for lifetime."""
+    start = now()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.cert.subject)
+        .last_update(start)
+        .next_update(start + lifetime)
+    )
+    for entry in revoked:
+        one = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(int(entry.serial, 16))
+            .revocation_date(entry.at)
+        )
+        if entry.reason is not None:
+            one = one.add_extension(x509.CRLReason(entry.reason), critical=False)
+        builder = builder.add_revoked_certificate(one.build())
+    return builder.sign(issuer.key, hashes.SHA384())

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pdn.files import private_dir, write_private
@@ -121,20 +121,13 @@ def revoke_site(directory: Path, site: str) -> int:
 
 def crl(directory: Path, passphrase: bytes) -> x509.CertificateRevocationList:
     """The root's revocation list of site CAs, signed offline."""
-    issuer = _issuer(directory, passphrase)
-    start = profiles.now()
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(issuer.cert.subject)
-        .last_update(start)
-        .next_update(start + datetime.timedelta(days=CRL_DAYS))
+    revoked = [
+        profiles.Revoked(
+            str(entry["serial"]), datetime.datetime.fromisoformat(str(entry["revoked"]))
+        )
+        for entry in _issued(directory)
+        if entry["revoked"]
+    ]
+    return profiles.revocation_list(
+        _issuer(directory, passphrase), revoked, datetime.timedelta(days=CRL_DAYS)
     )
-    for entry in _issued(directory):
-        if entry["revoked"]:
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder()
-                .serial_number(int(str(entry["serial"]), 16))
-                .revocation_date(datetime.datetime.fromisoformat(str(entry["revoked"])))
-                .build()
-            )
-    return builder.sign(issuer.key, hashes.SHA384())

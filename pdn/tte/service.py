@@ -32,7 +32,7 @@ from pdn.sso.tenants import SIGNING_AUDIENCE
 from pdn.sso.tenants import TENANT_CLAIM as SSO_TENANT_CLAIM
 from pdn.tte import profiles, signing, tsa
 from pdn.tte.errors import TteError
-from pdn.tte.site import SiteAuthority, _load_key
+from pdn.tte.site import SiteAuthority, load_key
 
 # What the SSO puts in a tenant's server-side clients' tokens (pdn/sso/tenants.py).
 AUDIENCE, TENANT_CLAIM = SIGNING_AUDIENCE, SSO_TENANT_CLAIM
@@ -157,7 +157,7 @@ class SigningService:
         answer = tsa.respond(
             body,
             self.authority.certificate(serial).public_bytes(serialization.Encoding.PEM),
-            _load_key(self.authority.key_path(serial)),
+            load_key(self.authority.key_path(serial)),
             [c.public_bytes(serialization.Encoding.PEM) for c in self.authority.chain()],
         )
         return Answer(200, "application/timestamp-reply", answer)

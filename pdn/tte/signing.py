@@ -31,7 +31,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from pdn.tte import tsa
 from pdn.tte.errors import TteError
-from pdn.tte.site import SiteAuthority, _load_key
+from pdn.tte.site import SiteAuthority, load_key
 
 FIELD = "TTE-PDN"
 # A signature is before its certificate's revocation only beyond the TSA's accuracy.
@@ -55,7 +55,7 @@ class AuthorityTimeStamper(timestamps.TimeStamper):
         answer = tsa.respond(
             req.dump(),
             cert.public_bytes(serialization.Encoding.PEM),
-            _load_key(self.authority.key_path(self.serial)),
+            load_key(self.authority.key_path(self.serial)),
             [c.public_bytes(serialization.Encoding.PEM) for c in self.authority.chain()],
         )
         return tsp.TimeStampResp.load(answer)
@@ -73,7 +73,7 @@ def sign(
     """The PDF with a PAdES B-T signature of the signer (an incremental update: the original
     bytes are kept as they were)."""
     cert = authority.certificate(signer_serial)
-    key = _load_key(authority.key_path(signer_serial))
+    key = load_key(authority.key_path(signer_serial))
     chain = authority.chain()
     signer = signers.SimpleSigner(
         signing_cert=_asn1(cert),
@@ -149,11 +149,11 @@ def verify(pdf: bytes, authorities: list[SiteAuthority]) -> list[Verdict]:
                 retroactive_revinfo=moment is not None,
             )
 
-        now = asyncio.run(_validate(signature, context(None)))
+        now = _run(_validate(signature, context(None)))
         stamp = now.timestamp_validity
         signed_at = stamp.timestamp if stamp is not None and stamp.valid and stamp.trusted else None
         # Judged at the moment the TSA vouches for: a later revocation does not undo it.
-        status = now if signed_at is None else asyncio.run(_validate(signature, context(signed_at)))
+        status = now if signed_at is None else _run(_validate(signature, context(signed_at)))
         entry = registry.get(serial)
         revoked_at = (
             datetime.fromisoformat(entry.revoked_at) if entry and entry.revoked_at else None
@@ -174,6 +174,16 @@ def verify(pdf: bytes, authorities: list[SiteAuthority]) -> list[Verdict]:
             )
         )
     return verdicts
+
+
+def _run(coroutine: Any) -> Any:
+    """Run pyHanko's validation on a loop of its own (asyncio.run would leave the calling
+    thread without a current loop, which Pulumi's runtime in the same process needs)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 async def _validate(signature: Any, context: ValidationContext) -> Any:

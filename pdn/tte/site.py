@@ -46,7 +46,7 @@ def _key_bytes(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
+def load_key(path: Path) -> ec.EllipticCurvePrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise TteError(f"{path}: not an EC key")
@@ -84,7 +84,7 @@ class SiteAuthority:
         csr = (
             x509.CertificateSigningRequestBuilder()
             .subject_name(profiles.site_name(self.site))
-            .sign(_load_key(key_file), hashes.SHA384())
+            .sign(load_key(key_file), hashes.SHA384())
         )
         return csr.public_bytes(serialization.Encoding.PEM)
 
@@ -93,7 +93,7 @@ class SiteAuthority:
         under the root."""
         cert = x509.load_pem_x509_certificate(cert_pem)
         root = x509.load_pem_x509_certificate(root_pem)
-        key = _load_key(self._path("site.key"))
+        key = load_key(self._path("site.key"))
         if cert.public_key() != key.public_key():
             raise TteError("this certificate is not for the site CA's key: sign its own CSR")
         try:
@@ -134,7 +134,7 @@ class SiteAuthority:
                 "(`pdn tte site`)"
             )
         cert = x509.load_pem_x509_certificate(self._path("site.crt").read_bytes())
-        return profiles.Issuer(cert, _load_key(self._path("site.key")))
+        return profiles.Issuer(cert, load_key(self._path("site.key")))
 
     def chain(self) -> list[x509.Certificate]:
         """The site CA, then the root."""
@@ -225,24 +225,16 @@ class SiteAuthority:
 
     # Revocation status.
     def crl(self) -> x509.CertificateRevocationList:
-        issuer = self.issuer()
-        start = profiles.now()
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(issuer.cert.subject)
-            .last_update(start)
-            .next_update(start + datetime.timedelta(hours=CRL_HOURS))
-        )
-        for entry in self.registry():
-            if entry.revoked_at:
-                builder = builder.add_revoked_certificate(
-                    x509.RevokedCertificateBuilder()
-                    .serial_number(int(entry.serial, 16))
-                    .revocation_date(datetime.datetime.fromisoformat(entry.revoked_at))
-                    .add_extension(x509.CRLReason(REASONS[entry.reason or "unspecified"]), False)
-                    .build()
-                )
-        return builder.sign(issuer.key, hashes.SHA384())
+        revoked = [
+            profiles.Revoked(
+                e.serial,
+                datetime.datetime.fromisoformat(e.revoked_at),
+                REASONS[e.reason or "unspecified"],
+            )
+            for e in self.registry()
+            if e.revoked_at
+        ]
+        return profiles.revocation_list(self.issuer(), revoked, datetime.timedelta(hours=CRL_HOURS))
 
     def ocsp(self, request_der: bytes) -> bytes:
         """The OCSP answer (DER) to a request: good, revoked (with when), or unknown, signed
@@ -283,5 +275,5 @@ class SiteAuthority:
         for extension in request.extensions:  # the nonce comes back as it was sent
             if isinstance(extension.value, x509.OCSPNonce):
                 builder = builder.add_extension(extension.value, critical=False)
-        response = builder.sign(_load_key(self.key_path(responder.serial)), hashes.SHA256())
+        response = builder.sign(load_key(self.key_path(responder.serial)), hashes.SHA256())
         return response.public_bytes(serialization.Encoding.DER)

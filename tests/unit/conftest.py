@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -70,6 +71,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 @pytest.fixture
 def pulumi_mocks() -> RecordingMocks:
+    # Pulumi's runtime takes the thread's current loop; a test before this one that ran
+    # asyncio.run (pyHanko does) leaves the thread without one: then it gets a new one.
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="pdn", stack="unit", preview=False)
     return mocks

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from pdn.tte import profiles, signing, tsa
 from pdn.tte.errors import TteError
-from pdn.tte.site import SiteAuthority, _load_key
+from pdn.tte.site import SiteAuthority, load_key
 from tests.unit.tte_fixtures import blank_pdf, make_authority
 
 
@@ -69,7 +69,7 @@ def test_revocation_fails_new_signatures_and_keeps_older_ones(authority: SiteAut
 def test_the_tsa_answers_rfc_3161_and_rejects_garbage(authority: SiteAuthority) -> None:
     stamper = authority.issue(profiles.Role.TSA, "PDN pdn-local TSA")
     cert = authority.certificate(stamper.serial).public_bytes(serialization.Encoding.PEM)
-    key = _load_key(authority.key_path(stamper.serial))
+    key = load_key(authority.key_path(stamper.serial))
     request = tsp.TimeStampReq(
         {
             "version": "v1",
