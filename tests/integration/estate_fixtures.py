@@ -40,6 +40,7 @@ def agency_estate(estate_file: Path) -> Iterator[EstateRuntime]:
     """The estate's six hosts, up (about 5 s; the Debian root is built once, ~80 s)."""
     runtime = EstateRuntime(load_estate(estate_file))
     try:
+        runtime.down()  # what a killed earlier session left (hosts' data, the mirror's debs)
         runtime.up()
         yield runtime
     finally:
