@@ -24,6 +24,7 @@ from pdn.tenants.errors import TenantError
 from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files
 from platform_services.deployment import Deployment as DataServices
 from platform_services.deployment import DeploymentArgs as DataServicesArgs
+from platform_services.deployment.identity import IdentityDeployment, IdentityDeploymentArgs
 from platform_services.sso.identity import Connection, SingleSignOn, SingleSignOnArgs
 
 config = pulumi.Config("pdn")
@@ -230,3 +231,28 @@ if sso_url is not None:
         "sso_admin",
         pulumi.Output.secret({"user": sso_admin_user, "password": sso_admin_password}),
     )
+
+# The site's e-signature service, where the tenant stacks have their signing certificates
+# issued (by the SSO's registrar client).
+signing_url = config.get("signingUrl")
+if signing_url is not None:
+    pulumi.export("signing", {"url": signing_url, "ca_pem": config.require("signingCa")})
+
+# Both as the cluster runs them in production (on the local DC, kwok runs their pods while the
+# real ones run as the DC's processes).
+identity_tls_cert = config.get("identityTlsCert")
+if kubeconfig is not None and identity_tls_cert is not None and sso_url is not None:
+    identity = IdentityDeployment(
+        f"{site_inventory.code}-identity",
+        IdentityDeploymentArgs(
+            site=site_inventory.cluster_view(),
+            tls_cert=identity_tls_cert,
+            tls_key=config.require_secret("identityTlsKey"),
+            ca_pem=config.require("ssoCa"),
+            database_password=config.require_secret("ssoDatabasePassword"),
+            admin_user=config.require("ssoAdminUser"),
+            admin_password=config.require_secret("ssoAdminPassword"),
+        ),
+        pulumi.ResourceOptions(providers=[cluster], depends_on=[baseline]),
+    )
+    pulumi.export("identity_cluster", {"urls": identity.urls})

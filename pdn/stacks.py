@@ -63,6 +63,10 @@ CLUSTER_TLS_KEY_KEY = "pdn:dataServicesTlsKey"
 # (secret): the platform stack makes the realms, the tenant shards their groups and clients.
 SSO_KEYS = {"url": "pdn:ssoUrl", "ca_pem": "pdn:ssoCa", "admin_user": "pdn:ssoAdminUser"}
 SSO_PASSWORD_KEY = "pdn:ssoAdminPassword"  # noqa: S105 (a config key's name)
+SSO_DATABASE_PASSWORD_KEY = "pdn:ssoDatabasePassword"  # noqa: S105 (a config key's name)
+SIGNING_KEYS = {"url": "pdn:signingUrl", "ca_pem": "pdn:signingCa"}
+IDENTITY_TLS_CERT_KEY = "pdn:identityTlsCert"
+IDENTITY_TLS_KEY_KEY = "pdn:identityTlsKey"
 
 
 def database_endpoint_key(engine: str) -> str:
@@ -390,6 +394,8 @@ def up_on_local_dc(
     workload_kubeconfigs: Mapping[str, Path] | None = None,
     host_pool: tuple[Path, str] | None = None,
     sso: SsoAdminAccess | None = None,
+    signing: tuple[str, str] | None = None,
+    identity_tls: tuple[str, str] | None = None,
     show: bool = False,
 ) -> dict[str, int]:
     """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, its object
@@ -433,6 +439,15 @@ def up_on_local_dc(
             }
         )
         stack.set_config(SSO_PASSWORD_KEY, sso.password, secret=True)
+        if sso.database_password:
+            stack.set_config(SSO_DATABASE_PASSWORD_KEY, sso.database_password, secret=True)
+    if identity_tls is not None:  # SSO's and e-signature's in-cluster certificate, and key
+        stack.set_plain_config({IDENTITY_TLS_CERT_KEY: identity_tls[0]})
+        stack.set_config(IDENTITY_TLS_KEY_KEY, identity_tls[1], secret=True)
+    if signing is not None:  # the e-signature service: (its URL, its CA)
+        stack.set_plain_config(
+            {SIGNING_KEYS["url"]: signing[0], SIGNING_KEYS["ca_pem"]: signing[1]}
+        )
     if host_pool is not None:  # the tenants' PDN hosts: the DC's host pool
         stack.set_plain_config(
             {
@@ -471,6 +486,12 @@ class ObjectStorageBinding:
 
 def has_sso(stack: Stack) -> bool:
     return SSO_KEYS["url"] in stack.plain_config()
+
+
+def has_signing(stack: Stack) -> bool:
+    """The stack is bound to an e-signature service (and to an SSO, whose registrar issues)."""
+    plain = stack.plain_config()
+    return SIGNING_KEYS["url"] in plain and SSO_KEYS["url"] in plain
 
 
 def has_object_storage(stack: Stack) -> bool:

@@ -23,6 +23,7 @@ shard_program(
     config.require("platformStack"),
     data_services=config.get_bool("dataServices") or False,
     sso=config.get_bool("sso") or False,
+    signing=config.get_bool("signing") or False,
     hosts={
         key: value
         for key in ("backend", "pool", "network")

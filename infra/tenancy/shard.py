@@ -38,6 +38,9 @@ from platform_services.object_storage.tenant_storage import TenantStorage, Tenan
 from platform_services.sso.identity import (
     ApplicationArgs,
     Connection,
+    OfficialArgs,
+    SignersArgs,
+    SigningService,
     TenantIdentity,
     TenantIdentityArgs,
 )
@@ -61,6 +64,7 @@ def shard_program(
     data_services: bool = False,
     hosts: dict[str, str] | None = None,
     sso: bool = False,
+    signing: bool = False,
     previous: Mapping[str, Any] | None = None,
 ) -> Callable[[], None]:
     """The program of shard `shard` of `site`; platform_stack is the fully qualified name of the
@@ -68,7 +72,8 @@ def shard_program(
     run that targets them (`--target`), so the others' objects, neither made nor targeted, are
     left as they are and cost nothing, however many the shard holds. With data_services, each
     tenant also gets its share of the site's object store (the platform stack exports it); with
-    sso, its roles, groups and clients in the site's single sign-on.
+    sso, its roles, groups and clients in the site's single sign-on; with signing too, its
+    seal's and officials' certificates at the site's e-signature service.
     previous: the shard's outputs before a targeted run; the tenants it does not make keep
     theirs (an export replaces the whole output)."""
 
@@ -90,7 +95,7 @@ def shard_program(
         if hosts and hosts.get("backend"):
             _hosts(fleet, made, hosts, clusters, kept)
         if sso:
-            _identities(platform, fleet, made, kept)
+            _identities(platform, fleet, made, kept, signing=signing)
         # From the fleet, not from the tenants made: a targeted run exports the whole shard too.
         pulumi.export("tenants", placed)
         pulumi.export("namespaces", {slug: fleet.tenants[slug].namespace for slug in placed})
@@ -267,16 +272,34 @@ def _databases(
 
 
 def _identities(
-    platform: pulumi.StackReference, fleet: Fleet, slugs: list[str], kept: _Kept
+    platform: pulumi.StackReference,
+    fleet: Fleet,
+    slugs: list[str],
+    kept: _Kept,
+    *,
+    signing: bool,
 ) -> None:
     server = platform.require_output("sso")
     admin = platform.require_output("sso_admin")
     connection = Connection(
         server["url"], server["ca_pem"], admin["user"], pulumi.Output.secret(admin["password"])
     )
+    service = None
+    if signing:
+        found = platform.require_output("signing")
+        service = SigningService(found["url"], found["ca_pem"])
     made = {}
     for slug in slugs:
         tenant = fleet.tenants[slug]
+        signers = (
+            None
+            if service is None
+            else SignersArgs(
+                service,
+                tenant.name,
+                tuple(OfficialArgs(o.id, o.name, o.title, o.email) for o in tenant.officials),
+            )
+        )
         made[slug] = TenantIdentity(
             identity_name(slug),
             TenantIdentityArgs(
@@ -288,6 +311,7 @@ def _identities(
                     for a in tenant.applications
                 ),
                 connection=connection,
+                signers=signers,
             ),
         )
     # For the tenants' applications: their client ids, and secrets (secret).
@@ -300,3 +324,8 @@ def _identities(
             kept.of("sso_client_secrets") | {s: i.client_secrets for s, i in made.items()}
         ),
     )
+    if signing:  # each tenant's signing certificates: holder (seal, official id) -> serial
+        pulumi.export(
+            "signing_certificates",
+            kept.of("signing_certificates") | {s: i.certificates for s, i in made.items()},
+        )

@@ -83,6 +83,8 @@ def _up(args: argparse.Namespace) -> int:
         workload_kubeconfigs=dc.workload_kubeconfigs(),
         host_pool=(dc.settings.host_pool_dir, str(dc.settings.host_network)),
         sso=dc.sso_admin(),
+        signing=dc.signing_service(),
+        identity_tls=dc.identity_tls(),
         show=True,
     )
     print(f"stack {args.stack} on {site.code}: {_summary(changes)}")

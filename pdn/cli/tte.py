@@ -22,8 +22,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "issue", help="a signing certificate for a tenant (or one of its officials); rotates"
     )
     issue.add_argument("slug", help="the tenant (its file in tenants/)")
-    issue.add_argument("--official", help="an official's name (default: the tenant's seal)")
-    issue.add_argument("--email", help="the official's e-mail, in the certificate")
+    issue.add_argument(
+        "--official", help="the id of one of the tenant file's officials (default: its seal)"
+    )
     issue.set_defaults(handler=_issue)
     revoke = actions.add_parser("revoke", help="revoke a certificate by serial (hex)")
     revoke.add_argument("serial")
@@ -50,9 +51,24 @@ def _issue(args: argparse.Namespace) -> int:
     tenant = fleet.tenants.get(args.slug)
     if tenant is None:
         raise TteError(f"no tenant {args.slug!r} in {TENANTS_DIR}: see `pdn tenant list`")
-    issued = tte.issue_for_tenant(
-        _dc_settings(args), tenant.slug, tenant.name, official=args.official, email=args.email
-    )
+    if args.official is None:
+        issued = tte.issue_for_tenant(_dc_settings(args), tenant.slug, tenant.name)
+    else:
+        official = next((o for o in tenant.officials if o.id == args.official), None)
+        if official is None:
+            listed = ", ".join(o.id for o in tenant.officials) or "none"
+            raise TteError(
+                f"tenant {tenant.slug} lists no official {args.official!r} (its officials: "
+                f"{listed}): add them to its file first"
+            )
+        issued = tte.issue_for_tenant(
+            _dc_settings(args),
+            tenant.slug,
+            official.name,
+            official=official.id,
+            email=official.email,
+            title=official.title,
+        )
     print(f"issued {issued.serial}: {issued.subject}, valid until {issued.not_after}")
     return 0
 

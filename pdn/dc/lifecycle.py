@@ -233,11 +233,30 @@ class LocalDC:
         pair = pki.ensure_cert(self.settings.pki_dir, ca, spec)
         return pair.cert.read_text(), pair.key.read_text()
 
+    def identity_tls(self) -> tuple[str, str]:
+        """The serving certificate (PEM) and key of Keycloak's and the e-signature service's
+        public and in-cluster names, from the DC's CA: for the production deployment."""
+        from pdn.sso.cluster import service_names  # noqa: PLC0415
+
+        ca = control_plane.credential_paths(self.settings).ca  # made by `dc up`
+        names = service_names(self.settings.site_code)
+        spec = pki.CertSpec(
+            "identity-cluster", "pdn identity services", dns_names=names, server=True
+        )
+        pair = pki.ensure_cert(self.settings.pki_dir, ca, spec)
+        return pair.cert.read_text(), pair.key.read_text()
+
     def sso_admin(self) -> sso.AdminAccess:
         """The platform admin's access to the DC's Keycloak (HTTPS, the DC's CA)."""
         return sso.admin_access(
             self.settings, control_plane.credential_paths(self.settings).ca.cert
         )
+
+    def signing_service(self) -> tuple[str, str]:
+        """The DC's e-signature service: its URL and the CA of its certificate (PEM)."""
+        return tte.url(self.settings), control_plane.credential_paths(
+            self.settings
+        ).ca.cert.read_text()
 
     def database_admin(self, engine: str) -> databases.DatabaseAccess:
         """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""

@@ -177,14 +177,22 @@ class AdminAccess:
     ca_pem: str
     user: str
     password: str
+    # Its login on the DC's PostgreSQL: for the production deployment's manifests.
+    database_password: str = ""
 
-    def __repr__(self) -> str:  # never the password
+    def __repr__(self) -> str:  # never a password
         return f"AdminAccess({self.url!r}, {self.user!r})"
 
 
 def admin_access(settings: DCSettings, ca: Path) -> AdminAccess:
     found = credentials(settings)
-    return AdminAccess(url(settings), ca.read_text(), found.admin_user, found.admin_password)
+    return AdminAccess(
+        url(settings),
+        ca.read_text(),
+        found.admin_user,
+        found.admin_password,
+        found.database_password,
+    )
 
 
 def url(settings: DCSettings) -> str:

@@ -59,7 +59,7 @@ def ensure_authority(settings: DCSettings) -> SiteAuthority:
     site = authority(settings)
     if not site.ready:
         _ceremony(settings, site)
-    # The service's own certificates, made here so that it never writes the registry.
+    # The service's own certificates, made before it answers.
     for role, name in (
         (profiles.Role.TSA, "Time-Stamping Authority"),
         (profiles.Role.OCSP, "OCSP"),
@@ -121,14 +121,11 @@ def issue_for_tenant(
     *,
     official: str | None = None,
     email: str | None = None,
+    title: str | None = None,
 ) -> Issued:
-    """A signing certificate for the tenant (its seal) or one of its officials; the previous
-    one of the same holder is superseded (revoked) once the new one exists: key rotation."""
-    site = authority(settings)
-    before = site.current(profiles.Role.SIGNER, tenant=slug, official=official)
-    issued = site.issue(
-        profiles.Role.SIGNER, official or name, tenant=slug, official=official, email=email
+    """A signing certificate for the tenant (its seal) or one of its officials, superseding
+    the holder's previous one: key rotation by hand (`pdn tte issue`)."""
+    issued, _before = authority(settings).issue_signer(
+        slug, name, official=official, email=email, title=title
     )
-    if before is not None:
-        site.revoke(before.serial, "superseded")
     return issued

@@ -21,11 +21,16 @@ from typing import Any
 
 from pdn.sso import clients
 from pdn.sso.admin import Admin, quote
+from pdn.sso.errors import SsoError
 
 CIVIL_SERVANTS = "pdn-asn"
 CITIZENS = "pdn-warga"
 MFA_ROLE = "pdn-mfa-required"  # members of a group holding it (through a tenant's admin role)
 KUBERNETES_CLIENT = "kubernetes"  # the audience the clusters' API servers accept
+SIGNING_AUDIENCE = "pdn-tte"  # the e-signature service's audience
+# The platform's registration authority at the e-signature service: a service client whose
+# tokens carry this realm role (issuing and revoking certificates needs it).
+REGISTRAR = "pdn-tte-registrar"
 GROUPS_SCOPE = "pdn-groups"  # puts the user's group names in the `groups` claim
 # The MFA flows: copies of Keycloak's own, whose conditional OTP step asks for the role above
 # (Keycloak's asks only users who already set an OTP up).
@@ -151,6 +156,36 @@ def _kubernetes_client() -> dict[str, Any]:
     }
 
 
+def _registrar_client() -> dict[str, Any]:
+    """The registration authority's client: client credentials only (the platform's stacks
+    issue and revoke signing certificates with its tokens), for the audience pdn-tte."""
+    return {
+        "clientId": REGISTRAR,
+        "name": "Registration authority of the e-signature service",
+        "protocol": "openid-connect",
+        "enabled": True,
+        "publicClient": False,
+        "standardFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "implicitFlowEnabled": False,
+        "serviceAccountsEnabled": True,
+        "redirectUris": [],
+        "attributes": {},
+        "protocolMappers": [
+            {
+                "name": "audience-pdn-tte",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-audience-mapper",
+                "config": {
+                    "included.custom.audience": SIGNING_AUDIENCE,
+                    "id.token.claim": "false",
+                    "access.token.claim": "true",
+                },
+            }
+        ],
+    }
+
+
 def _groups_scope() -> dict[str, Any]:
     return {
         "name": GROUPS_SCOPE,
@@ -189,6 +224,8 @@ def observe(admin: Admin, name: str) -> dict[str, Any] | None:
     seen["groups_scope"] = _default_scope_id(admin, name) is not None
     client = clients.find(admin, name, KUBERNETES_CLIENT)
     seen["cluster_client"] = None if client is None else _client_view(client)
+    registrar = clients.find(admin, name, REGISTRAR)
+    seen["registrar"] = None if registrar is None else _registrar_view(admin, name, registrar)
     return seen
 
 
@@ -200,6 +237,9 @@ def expected(spec: RealmSpec) -> dict[str, Any]:
         "session_limit": [SESSION_LIMIT] * len(FLOWS),
         "groups_scope": True,
         "cluster_client": _client_view(_kubernetes_client()) if spec.cluster_login else None,
+        "registrar": (
+            {**_client_view(_registrar_client()), "role": True} if spec.cluster_login else None
+        ),
     }
 
 
@@ -218,16 +258,26 @@ def _normal(value: Any) -> Any:
 
 
 def _client_view(client: dict[str, Any]) -> dict[str, Any]:
-    mappers = sorted(
-        (m["protocolMapper"], m["config"].get("included.client.audience", ""))
-        for m in client.get("protocolMappers") or []
-    )
     return {
-        **{k: client.get(k) for k in clients.FLAGS},
+        **{k: bool(client.get(k)) for k in clients.FLAGS},
         "redirectUris": sorted(client.get("redirectUris") or []),
-        "pkce": (client.get("attributes") or {}).get("pkce.code.challenge.method"),
-        "mappers": [list(m) for m in mappers],
+        "pkce": (client.get("attributes") or {}).get("pkce.code.challenge.method") or "",
+        "mappers": sorted(clients.mapper_view(m) for m in client.get("protocolMappers") or []),
     }
+
+
+def _service_account(admin: Admin, realm: str, client: dict[str, Any]) -> str:
+    return str(admin.get(f"/{realm}/clients/{client['id']}/service-account-user")["id"])
+
+
+def _registrar_view(admin: Admin, realm: str, client: dict[str, Any]) -> dict[str, Any]:
+    """The registrar's client, and whether its service account holds the registrar role."""
+    held = {"role": False}
+    if client.get("serviceAccountsEnabled"):
+        user = _service_account(admin, realm, client)
+        roles = admin.get(f"/{realm}/users/{user}/role-mappings/realm")
+        held["role"] = any(r["name"] == REGISTRAR for r in roles)
+    return {**_client_view(client), **held}
 
 
 def _default_scope_id(admin: Admin, realm: str) -> str | None:
@@ -324,6 +374,7 @@ def ensure(admin: Admin, spec: RealmSpec) -> None:
     _ensure_groups_scope(admin, spec.name)
     if spec.cluster_login:
         _ensure_client(admin, spec.name, _kubernetes_client())
+        _ensure_registrar(admin, spec.name)
     # Settings last: the flows they bind exist by now.
     admin.call("PUT", f"/{spec.name}", desired(spec))
 
@@ -339,6 +390,35 @@ def _ensure_role(admin: Admin, realm: str) -> None:
                 "tenant's admin role",
             },
         )
+
+
+def _ensure_registrar(admin: Admin, realm: str) -> None:
+    """The registrar's role and client, its service account holding the role."""
+    if admin.find(f"/{realm}/roles/{REGISTRAR}") is None:
+        admin.call(
+            "POST",
+            f"/{realm}/roles",
+            {"name": REGISTRAR, "description": "issues and revokes e-signature certificates"},
+        )
+    _ensure_client(admin, realm, _registrar_client())
+    client = clients.find(admin, realm, REGISTRAR)
+    if client is None:
+        raise SsoError(f"single sign-on: client {REGISTRAR!r} was created but cannot be found")
+    if not _registrar_view(admin, realm, client)["role"]:
+        user = _service_account(admin, realm, client)
+        role = admin.get(f"/{realm}/roles/{REGISTRAR}")
+        admin.call("POST", f"/{realm}/users/{user}/role-mappings/realm", [role])
+
+
+def registrar_secret(admin: Admin, realm: str = CIVIL_SERVANTS) -> str:
+    """The registrar client's secret (read by the platform's stacks through the admin API)."""
+    client = clients.find(admin, realm, REGISTRAR)
+    if client is None:
+        raise SsoError(
+            f"single sign-on: realm {realm} has no {REGISTRAR!r} client: `pdn up` the "
+            "platform stack first"
+        )
+    return str(admin.get(f"/{realm}/clients/{client['id']}/client-secret")["value"])
 
 
 def _ensure_mfa_flow(admin: Admin, realm: str, flow: str, source: str) -> None:

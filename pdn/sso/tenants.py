@@ -21,13 +21,12 @@ from typing import Any
 from pdn.sso import clients
 from pdn.sso.admin import Admin, quote
 from pdn.sso.errors import SsoError
-from pdn.sso.realms import MFA_ROLE
+from pdn.sso.realms import MFA_ROLE, SIGNING_AUDIENCE
 
 TENANT_ATTRIBUTE = "pdn.go.id/tenant"
 # What a server-side client's tokens carry for the platform's services: the tenant they act
 # for, and the e-signature service as an audience (it signs only for the tenant named).
 TENANT_CLAIM = "pdn_tenant"
-SIGNING_AUDIENCE = "pdn-tte"
 
 
 @dataclass(frozen=True)

@@ -255,6 +255,22 @@ class Application(_Strict):
         return self
 
 
+class Official(_Strict):
+    """An official who signs for the tenant (a bupati, a sekretaris daerah): a signing
+    certificate of their own at the DC's e-signature service, beside the tenant's seal."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,28}[a-z0-9])?$")]
+    name: Text
+    title: Text  # jabatan, as the certificate states it
+    email: Email
+
+    @model_validator(mode="after")
+    def _not_the_seal(self) -> Official:
+        if self.id == "seal":
+            raise ValueError("id: 'seal' names the tenant's own certificate: choose another")
+        return self
+
+
 class PdnHostSpec(_Strict):
     """A PDN host (a VM) the tenant rehosts a workload on; its size is counted in the quota."""
 
@@ -288,6 +304,8 @@ class Tenant(_Strict):
     hosts: Annotated[list[PdnHostSpec], Field(max_length=20)] = []
     # Its applications' logins through the DC's single sign-on (OIDC clients).
     applications: Annotated[list[Application], Field(max_length=30)] = []
+    # Its officials' e-signature certificates (the tenant's own seal is always issued).
+    officials: Annotated[list[Official], Field(max_length=100)] = []
 
     @property
     def effective_quota(self) -> Quota:
@@ -296,6 +314,18 @@ class Tenant(_Strict):
     @property
     def namespace(self) -> str:
         return self.slug
+
+    def _listed_twice(self) -> str | None:
+        """The first list naming one thing twice, as the problem to fix."""
+        for field, names, problem in (
+            ("applications", [a.name for a in self.applications], "an application name"),
+            ("hosts", [h.name for h in self.hosts], "a host name"),
+            ("officials", [o.id for o in self.officials], "an official's id"),
+            ("officials", [o.email.lower() for o in self.officials], "an official's e-mail"),
+        ):
+            if len(set(names)) != len(names):
+                return f"{field}: {problem} is listed twice"
+        return None
 
     @model_validator(mode="after")
     def _own_rules(self) -> Tenant:
@@ -313,12 +343,11 @@ class Tenant(_Strict):
             raise ValueError("databases: an engine is listed twice (one database per engine)")
         if any(f.tenant == self.slug for f in self.flows if isinstance(f, TenantFlow)):
             raise ValueError("flows: a tenant reaches its own namespace without a flow")
-        if len({a.name for a in self.applications}) != len(self.applications):
-            raise ValueError("applications: an application name is listed twice")
+        twice = self._listed_twice()
+        if twice:
+            raise ValueError(twice)
         if set(self.groups.admins) & set(self.groups.readers):
             raise ValueError("groups: a group is both an admin and a reader group: name it once")
-        if len({h.name for h in self.hosts}) != len(self.hosts):
-            raise ValueError("hosts: a host name is listed twice")
         quota = self.effective_quota
         for field, limit in (
             ("cpu_cores", quota.cpu_cores),

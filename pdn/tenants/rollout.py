@@ -27,6 +27,7 @@ from pdn.stacks import (
     Stack,
     StackError,
     has_object_storage,
+    has_signing,
     has_sso,
     host_backend,
     resources,
@@ -113,6 +114,7 @@ def _prepare(
     data_services: bool,
     hosts: dict[str, str],
     sso: bool = False,
+    signing: bool = False,
 ) -> None:
     # The shard reads the platform stack's kubeconfig (a secret): one secrets key for both.
     stack.ensure(secrets_of=Stack(stack.env, platform))
@@ -125,6 +127,7 @@ def _prepare(
             "pdn:tenantsDir": str(tenants_dir.resolve()),
             "pdn:dataServices": "true" if data_services else "false",
             "pdn:sso": "true" if sso else "false",
+            "pdn:signing": "true" if signing else "false",
             **{HOST_KEYS[k]: v for k, v in hosts.items()},
         }
     )
@@ -160,6 +163,7 @@ def roll_out(
     data_services = has_object_storage(Stack(env, platform))
     hosts = host_backend(Stack(env, platform))  # and their PDN hosts, where it has a backend
     sso = has_sso(Stack(env, platform))  # and their groups and clients, where it has an SSO
+    signing = has_signing(Stack(env, platform))  # and their signing certificates
 
     def run(shard: int, members: list[str] | None) -> ShardResult:
         stack = shard_stack(env, site, shard)
@@ -173,6 +177,7 @@ def roll_out(
             data_services=data_services,
             hosts=hosts,
             sso=sso,
+            signing=signing,
         )
         targets = (
             None
@@ -186,6 +191,7 @@ def roll_out(
                 data_services=data_services,
                 host_backend=hosts.get("backend"),
                 sso=sso,
+                signing=signing,
             )
         )
         # The state is saved once, at the end, not after every step (a save rewrites the whole
@@ -208,6 +214,7 @@ def roll_out(
             data_services=data_services,
             hosts=hosts,
             sso=sso,
+            signing=signing,
             previous=previous,
         )
         changes = stack.up(targets=targets, checkpoints=False, program=program, refresh=refresh)
@@ -279,6 +286,7 @@ def _targets(
     data_services: bool,
     host_backend: str | None = None,
     sso: bool = False,
+    signing: bool = False,
 ) -> list[str]:
     """What a run for slugs targets: their URNs, and those the state holds under their
     components that the program may no longer make (a child renamed or dropped by a newer pdn),
@@ -297,6 +305,7 @@ def _targets(
             hosts=tuple(h.name for h in fleet.tenants[slug].hosts) if slug in fleet.tenants else (),
             host_backend=host_backend,
             sso=sso,
+            officials=_officials(fleet, slug) if signing else None,
         )
     ]
     inside = set(wanted)
@@ -310,6 +319,11 @@ def _targets(
         providers.append(dynamic_provider_urn(stack))
     missing = [p for p in providers if p not in recorded]
     return list(dict.fromkeys([*missing, *wanted]))
+
+
+def _officials(fleet: Fleet, slug: str) -> tuple[str, ...]:
+    tenant = fleet.tenants.get(slug)
+    return () if tenant is None else tuple(o.id for o in tenant.officials)
 
 
 def tear_down(env: PulumiEnvironment, site: str, progress: Progress = print) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING
 
+from pdn.tte import SEAL
+
 if TYPE_CHECKING:
     from pdn.tenants.fleet import Fleet
 
@@ -73,6 +75,7 @@ def databases_name(slug: str) -> str:
 # Its roles, groups and clients in the site's single sign-on (where the platform runs one).
 IDENTITY_TYPE = "pdn:sso:TenantIdentity"
 ACCESS_TYPE = "pulumi-python:dynamic/pdn-sso:TenantAccess"
+SIGNER_TYPE = "pulumi-python:dynamic/pdn-tte:SignerCertificate"
 
 
 def identity_name(slug: str) -> str:
@@ -122,10 +125,11 @@ def tenant_urns(
     hosts: tuple[str, ...] = (),
     host_backend: str | None = None,
     sso: bool = False,
+    officials: tuple[str, ...] | None = None,
 ) -> list[str]:
     """Every URN of one tenant in its shard stack: its component, then its children (and with
     data services, its storage and databases components and their children; with sso, its
-    identity)."""
+    identity, and with officials (ids; () for none) its signing certificates too)."""
     prefix = f"urn:pulumi:{stack}::{PROJECT}::"
     urns = [
         f"{prefix}{TENANT_TYPE}::{slug}",
@@ -151,4 +155,9 @@ def tenant_urns(
             f"{prefix}{IDENTITY_TYPE}::{name}",
             f"{prefix}{IDENTITY_TYPE}${ACCESS_TYPE}::{name}-access",
         ]
+        if officials is not None:
+            urns += [
+                f"{prefix}{IDENTITY_TYPE}${SIGNER_TYPE}::{name}-{holder}"
+                for holder in (SEAL, *officials)
+            ]
     return urns

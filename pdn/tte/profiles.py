@@ -29,13 +29,15 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def name(common_name: str, unit: str | None = None) -> x509.Name:
+def name(common_name: str, unit: str | None = None, title: str | None = None) -> x509.Name:
     attributes = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, COUNTRY),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
     ]
     if unit:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    if title:  # an official's position (jabatan), as relying parties read it
+        attributes.append(x509.NameAttribute(NameOID.TITLE, title))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attributes)
 

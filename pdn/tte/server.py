@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from pdn.tte.service import SigningService, Tokens, serve
@@ -21,12 +22,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key", required=True)
     parser.add_argument("--issuer", required=True, help="the SSO realm whose tokens it takes")
     parser.add_argument("--sso-ca", type=Path, required=True, help="the CA that signs the SSO")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="processes accepting requests (default: one per core, at most 4)",
+    )
     args = parser.parse_args(argv)
     # pyHanko logs each failed validation as an error: a verdict, not a fault of the service.
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
     authority = SiteAuthority(args.authority, args.site, args.base_url)
     tokens = Tokens.from_realm(args.issuer, args.sso_ca.read_text())
-    serve(SigningService(authority, tokens), args.host, args.port, args.cert, args.key)
+    serve(
+        SigningService(authority, tokens),
+        args.host,
+        args.port,
+        args.cert,
+        args.key,
+        workers=max(1, args.workers),
+    )
     return 0
 
 

@@ -5,6 +5,13 @@ PDFs for tenants, and publish what relying parties need to check signatures anyw
         Authorization: Bearer <access token of the tenant's SSO client> (audience pdn-tte,
         claim pdn_tenant): the PDF is signed with that tenant's current certificate only.
     POST /v1/verify                       application/pdf -> JSON: each signature's verdict
+    POST /v1/certificates                 JSON {tenant, name, official?, title?, email?} ->
+        201 JSON: a new signing certificate for the holder (the tenant's seal, or an official),
+        its previous one superseded (rotation). Bearer token of the registrar (realm role
+        pdn-tte-registrar, audience pdn-tte).
+    POST /v1/certificates/<serial>/revoke JSON {reason} (the registrar) -> JSON
+    GET  /v1/certificates/<serial>        JSON: the certificate (PEM) and its status
+    GET  /v1/holders/<tenant>[/<official>] (the registrar) JSON: the holder's valid certificate
     POST /tsa                             application/timestamp-query (RFC 3161)
     POST /ocsp                            application/ocsp-request (RFC 6960)
     GET  /crl/<site>.crl, /crl/root.crl   DER revocation lists
@@ -16,7 +23,11 @@ same code answers in tests and in the DC.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import os
+import signal
 import ssl
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -28,11 +39,11 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from pdn.sso.tenants import SIGNING_AUDIENCE
+from pdn.sso.realms import REGISTRAR, SIGNING_AUDIENCE
 from pdn.sso.tenants import TENANT_CLAIM as SSO_TENANT_CLAIM
 from pdn.tte import profiles, signing, tsa
 from pdn.tte.errors import TteError
-from pdn.tte.site import SiteAuthority, load_key
+from pdn.tte.site import Issued, SiteAuthority, load_key
 
 # What the SSO puts in a tenant's server-side clients' tokens (pdn/sso/tenants.py).
 AUDIENCE, TENANT_CLAIM = SIGNING_AUDIENCE, SSO_TENANT_CLAIM
@@ -69,8 +80,21 @@ class Tokens:
         return Tokens(issuer, lambda token: client.get_signing_key_from_jwt(token).key)
 
     def tenant_of(self, authorization: str | None) -> str:
+        claims = self._claims(authorization, "the tenant's SSO client")
+        tenant = claims.get(TENANT_CLAIM)
+        if not isinstance(tenant, str) or not tenant:
+            raise PermissionError(f"the token names no tenant ({TENANT_CLAIM})")
+        return tenant
+
+    def check_registrar(self, authorization: str | None) -> None:
+        claims = self._claims(authorization, f"the registrar ({REGISTRAR})")
+        roles = (claims.get("realm_access") or {}).get("roles") or []
+        if REGISTRAR not in roles:
+            raise ForbiddenError(f"only the registrar ({REGISTRAR}) issues or revokes")
+
+    def _claims(self, authorization: str | None, whose: str) -> dict[str, Any]:
         if not authorization or not authorization.startswith("Bearer "):
-            raise PermissionError("a bearer token of the tenant's SSO client is required")
+            raise PermissionError(f"a bearer token of {whose} is required")
         token = authorization.removeprefix("Bearer ").strip()
         try:
             claims = jwt.decode(
@@ -83,10 +107,49 @@ class Tokens:
             )
         except (jwt.PyJWTError, ValueError) as err:
             raise PermissionError(f"the token is not accepted: {err}") from None
-        tenant = claims.get(TENANT_CLAIM)
-        if not isinstance(tenant, str) or not tenant:
-            raise PermissionError(f"the token names no tenant ({TENANT_CLAIM})")
-        return tenant
+        return dict(claims)
+
+
+class ForbiddenError(Exception):
+    """A valid token that may not do this (403)."""
+
+
+def _issued_json(issued: Issued, pem: bytes) -> dict[str, Any]:
+    return {**asdict(issued), "certificate": pem.decode()}
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    try:
+        found = json.loads(body or b"{}")
+    except ValueError:
+        raise TteError("the request's body is not JSON") from None
+    if not isinstance(found, dict):
+        raise TteError("the request's body is not a JSON object")
+    return found
+
+
+def _optional(found: dict[str, Any], key: str) -> str | None:
+    return None if found.get(key) is None else _text(found, key)
+
+
+def _text(found: dict[str, Any], key: str) -> str:
+    value = found.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise TteError(f"{key}: a text of 1 to 200 characters is required")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        raise TteError(f"{key}: control characters are not accepted")
+    return value
+
+
+def _certificate_serial(path: str) -> str | None:
+    """`<serial>` or `<serial>/revoke` of a /v1/certificates/ path (a serial is hex)."""
+    rest = path.removeprefix("/v1/certificates/")
+    if rest == path:
+        return None
+    serial = rest.removesuffix("/revoke")
+    if not serial or any(c not in "0123456789abcdef" for c in serial) or len(serial) > 40:
+        return None
+    return rest
 
 
 def _json_default(value: object) -> str:
@@ -112,6 +175,8 @@ class SigningService:
             return self._route(method, path, params, headers, body)
         except PermissionError as err:
             return Answer.error(401, str(err))
+        except ForbiddenError as err:
+            return Answer.error(403, str(err))
         except TteError as err:
             return Answer.error(400, str(err))
 
@@ -124,19 +189,36 @@ class SigningService:
         body: bytes,
     ) -> Answer:
         if method == "GET":
-            published = self._published(path)
-            if published is not None:
-                return published
+            answer = self._get(path, headers)
         elif method == "POST":
-            posted = {
-                "/ocsp": self._ocsp,
-                "/tsa": self._tsa,
-                "/v1/sign": self._sign,
-                "/v1/verify": self._verify,
-            }.get(path)
-            if posted is not None:
-                return posted(params, headers, body)
-        return Answer.error(404, f"no {method} {path} here")
+            answer = self._post(path, params, headers, body)
+        else:
+            answer = None
+        return answer or Answer.error(404, f"no {method} {path} here")
+
+    def _get(self, path: str, headers: Mapping[str, str]) -> Answer | None:
+        serial = _certificate_serial(path)
+        if serial is not None and not serial.endswith("/revoke"):
+            return self._certificate(serial)
+        if path.startswith("/v1/holders/"):
+            return self._holder(path.removeprefix("/v1/holders/"), headers)
+        return self._published(path)
+
+    def _post(
+        self, path: str, params: dict[str, str], headers: Mapping[str, str], body: bytes
+    ) -> Answer | None:
+        if path == "/v1/certificates":
+            return self._issue(headers, body)
+        serial = _certificate_serial(path)
+        if serial is not None and serial.endswith("/revoke"):
+            return self._revoke(serial.removesuffix("/revoke"), headers, body)
+        posted = {
+            "/ocsp": self._ocsp,
+            "/tsa": self._tsa,
+            "/v1/sign": self._sign,
+            "/v1/verify": self._verify,
+        }.get(path)
+        return None if posted is None else posted(params, headers, body)
 
     def _published(self, path: str) -> Answer | None:
         site, der = self.authority.site, serialization.Encoding.DER
@@ -148,6 +230,45 @@ class SigningService:
             cert = self.authority.chain()[1 if path.endswith("root.crt") else 0]
             return Answer(200, "application/pkix-cert", cert.public_bytes(der))
         return None
+
+    def _certificate(self, serial: str) -> Answer:
+        found = self.authority.find(serial)
+        if found is None:
+            return Answer.error(404, f"site {self.authority.site} issued no certificate {serial}")
+        pem = self.authority.certificate(serial).public_bytes(serialization.Encoding.PEM)
+        return Answer(200, "application/json", json.dumps(_issued_json(found, pem)).encode())
+
+    def _holder(self, rest: str, headers: Mapping[str, str]) -> Answer:
+        self.tokens.check_registrar(headers.get("Authorization"))
+        tenant, _, official = urllib.parse.unquote(rest).partition("/")
+        found = self.authority.current(
+            profiles.Role.SIGNER, tenant=tenant, official=official or None
+        )
+        if found is None:
+            return Answer.error(404, f"{rest} holds no valid signing certificate")
+        return self._certificate(found.serial)
+
+    def _issue(self, headers: Mapping[str, str], body: bytes) -> Answer:
+        self.tokens.check_registrar(headers.get("Authorization"))
+        asked = _json_body(body)
+        issued, _before = self.authority.issue_signer(
+            _text(asked, "tenant"),
+            _text(asked, "name"),
+            official=_optional(asked, "official"),
+            email=_optional(asked, "email"),
+            title=_optional(asked, "title"),
+        )
+        pem = self.authority.certificate(issued.serial).public_bytes(serialization.Encoding.PEM)
+        return Answer(201, "application/json", json.dumps(_issued_json(issued, pem)).encode())
+
+    def _revoke(self, serial: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        self.tokens.check_registrar(headers.get("Authorization"))
+        reason = _optional(_json_body(body), "reason") or "unspecified"
+        if self.authority.find(serial) is None:
+            return Answer.error(404, f"site {self.authority.site} issued no certificate {serial}")
+        entry = self.authority.revoke(serial, reason)
+        pem = self.authority.certificate(serial).public_bytes(serialization.Encoding.PEM)
+        return Answer(200, "application/json", json.dumps(_issued_json(entry, pem)).encode())
 
     def _ocsp(self, _params: dict[str, str], _headers: Mapping[str, str], body: bytes) -> Answer:
         return Answer(200, "application/ocsp-response", self.authority.ocsp(body))
@@ -187,8 +308,13 @@ class SigningService:
         )
 
 
-def serve(service: SigningService, host: str, port: int, cert: str, key: str) -> None:
-    """Answer over HTTPS until stopped (SIGTERM)."""
+def serve(
+    service: SigningService, host: str, port: int, cert: str, key: str, *, workers: int = 1
+) -> None:
+    """Answer over HTTPS until stopped (SIGTERM). With workers > 1, that many processes accept
+    on the one socket (signing is CPU-bound, and Python runs one thread at a time): the first
+    is the one the DC knows by PID; it stops the others when stopped, and a killed first
+    takes them with it (the kernel's parent-death signal)."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -218,4 +344,35 @@ def serve(service: SigningService, host: str, port: int, cert: str, key: str) ->
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
+    others = [_worker(server) for _ in range(workers - 1)]
+
+    def stop(_signum: int, _frame: object) -> None:
+        for pid in others:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in others:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     server.serve_forever()
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _worker(server: ThreadingHTTPServer) -> int:
+    """A process that accepts on server's socket too; its PID."""
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            os._exit(1)
+        if os.getppid() == 1:  # the parent died before the signal was set
+            os._exit(0)
+        server.serve_forever()
+    finally:
+        os._exit(0)

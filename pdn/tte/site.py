@@ -8,8 +8,11 @@ leaves it). Every issued certificate is in its registry, which the CRL and OCSP 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -144,6 +147,18 @@ class SiteAuthority:
         ]
 
     # The registry.
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer of the registry at a time: the service's threads and processes, and
+        `pdn tte` beside them."""
+        private_dir(self.directory)
+        with (self.directory / "registry.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def registry(self) -> list[Issued]:
         path = self._path("registry.json")
         if not path.is_file():
@@ -167,15 +182,57 @@ class SiteAuthority:
         tenant: str | None = None,
         official: str | None = None,
         email: str | None = None,
+        title: str | None = None,
     ) -> Issued:
         """A new key and certificate for role (its key kept here, owner-only)."""
+        with self._locked():
+            return self._issue(
+                role, common_name, tenant=tenant, official=official, email=email, title=title
+            )
+
+    def issue_signer(
+        self,
+        tenant: str,
+        common_name: str,
+        *,
+        official: str | None = None,
+        email: str | None = None,
+        title: str | None = None,
+    ) -> tuple[Issued, Issued | None]:
+        """A signing certificate for the tenant (its seal) or one of its officials; the
+        holder's previous one is superseded (revoked) once the new one exists: key rotation.
+        The new certificate, and the one it superseded."""
+        with self._locked():
+            before = self.current(profiles.Role.SIGNER, tenant=tenant, official=official)
+            issued = self._issue(
+                profiles.Role.SIGNER,
+                common_name,
+                tenant=tenant,
+                official=official,
+                email=email,
+                title=title,
+            )
+            if before is not None:
+                self._revoke(before.serial, "superseded")
+            return issued, before
+
+    def _issue(
+        self,
+        role: str,
+        common_name: str,
+        *,
+        tenant: str | None,
+        official: str | None,
+        email: str | None,
+        title: str | None,
+    ) -> Issued:
         issuer = self.issuer()
         key = profiles.new_key(ca=False)
         unit = tenant or self.site
         cert = profiles.leaf(
             issuer,
             key.public_key(),
-            profiles.name(common_name, unit=unit),
+            profiles.name(common_name, unit=unit, title=title),
             role,
             crl_url=self.crl_url,
             ocsp_url=self.ocsp_url,
@@ -210,7 +267,15 @@ class SiteAuthority:
         ]
         return found[-1] if found else None
 
+    def find(self, serial: str) -> Issued | None:
+        return next((e for e in self.registry() if e.serial == serial), None)
+
     def revoke(self, serial: str, reason: str = "key_compromise") -> Issued:
+        """Revoke the certificate (again: no change, its first revocation stands)."""
+        with self._locked():
+            return self._revoke(serial, reason)
+
+    def _revoke(self, serial: str, reason: str) -> Issued:
         if reason not in REASONS:
             raise TteError(f"reason {reason!r}: one of {', '.join(sorted(REASONS))}")
         entries = self.registry()

@@ -55,6 +55,8 @@ class VolumeSizes:
     seaweedfs_filer: int = 200
     postgresql: int = 4096
     mariadb: int = 4096
+    # The e-signature service's on the same disks (pdn:identity:Deployment makes it).
+    signing: int = 10
 
 
 @dataclass
@@ -139,35 +141,12 @@ class Deployment(pulumi.ComponentResource):
         kept = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True))
         for server in servers:  # sized from the smallest disk (_roles): each one fits
             for role in roles:
-                pv = f"{server.name}-{role.name}"
-                k8s.core.v1.PersistentVolume(
-                    f"{name}-pv-{pv}",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name=pv, labels={workloads.VOLUME_ROLE: role.name}
-                    ),
-                    spec=k8s.core.v1.PersistentVolumeSpecArgs(
-                        capacity={"storage": f"{role.volume_gib}Gi"},
-                        access_modes=["ReadWriteOnce"],
-                        persistent_volume_reclaim_policy="Retain",
-                        storage_class_name=args.storage_class,
-                        volume_mode="Filesystem",
-                        local=k8s.core.v1.LocalVolumeSourceArgs(path=f"/srv/pdn/{role.name}"),
-                        node_affinity=k8s.core.v1.VolumeNodeAffinityArgs(
-                            required=k8s.core.v1.NodeSelectorArgs(
-                                node_selector_terms=[
-                                    k8s.core.v1.NodeSelectorTermArgs(
-                                        match_expressions=[
-                                            k8s.core.v1.NodeSelectorRequirementArgs(
-                                                key="kubernetes.io/hostname",
-                                                operator="In",
-                                                values=[server.name],
-                                            )
-                                        ]
-                                    )
-                                ]
-                            )
-                        ),
-                    ),
+                pv = workloads.local_volume(
+                    f"{name}-pv",
+                    server.name,
+                    role.name,
+                    gib=role.volume_gib,
+                    storage_class=args.storage_class,
                     opts=kept,
                 )
                 made.setdefault(role.name, []).append(pv)
@@ -358,7 +337,13 @@ def _roles(args: DeploymentArgs, storage_servers: int) -> list[StatefulRole]:
         (s for _, s in args.site.servers() if s.role is inventory.ServerRole.STORAGE),
         key=lambda s: s.disk_gib,
     )
-    fixed = sizes.seaweedfs_master + sizes.seaweedfs_filer + sizes.postgresql + sizes.mariadb
+    fixed = (
+        sizes.seaweedfs_master
+        + sizes.seaweedfs_filer
+        + sizes.postgresql
+        + sizes.mariadb
+        + sizes.signing
+    )
     volume_gib = smallest.disk_gib - fixed  # the object store takes the rest of each disk
     if volume_gib < MIN_VOLUME_GIB:
         raise ValueError(

@@ -60,7 +60,19 @@ def restricted_container(
     memory: str,
     env: Mapping[str, str],
     mounts: Sequence[k8s.core.v1.VolumeMountArgs],
+    secret_env: Mapping[str, tuple[str, str]] | None = None,
+    readiness: k8s.core.v1.ProbeArgs | None = None,
 ) -> k8s.core.v1.ContainerArgs:
+    """secret_env: variable → (Secret, key), so a password is never in the pod's spec."""
+    from_secrets = [
+        k8s.core.v1.EnvVarArgs(
+            name=variable,
+            value_from=k8s.core.v1.EnvVarSourceArgs(
+                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key)
+            ),
+        )
+        for variable, (secret, key) in sorted((secret_env or {}).items())
+    ]
     return k8s.core.v1.ContainerArgs(
         name=name,
         image=image,
@@ -76,7 +88,9 @@ def restricted_container(
                 ),
             ),
             *(k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(env.items())),
+            *from_secrets,
         ],
+        readiness_probe=readiness,
         resources=k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": cpu, "memory": memory}, limits={"memory": memory}
         ),
@@ -371,3 +385,44 @@ def same_service_peer(part_of: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
     return k8s.networking.v1.NetworkPolicyPeerArgs(
         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={PART_OF: part_of})
     )
+
+
+def local_volume(
+    resource: str,
+    server: str,
+    role: str,
+    *,
+    gib: int,
+    storage_class: str,
+    opts: pulumi.ResourceOptions,
+) -> str:
+    """A local PersistentVolume of role on server's disk (`/srv/pdn/<role>`, prepared when the
+    server is installed), labelled with the role; its name."""
+    name = f"{server}-{role}"
+    k8s.core.v1.PersistentVolume(
+        f"{resource}-{name}",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={VOLUME_ROLE: role}),
+        spec=k8s.core.v1.PersistentVolumeSpecArgs(
+            capacity={"storage": f"{gib}Gi"},
+            access_modes=["ReadWriteOnce"],
+            persistent_volume_reclaim_policy="Retain",
+            storage_class_name=storage_class,
+            volume_mode="Filesystem",
+            local=k8s.core.v1.LocalVolumeSourceArgs(path=f"/srv/pdn/{role}"),
+            node_affinity=k8s.core.v1.VolumeNodeAffinityArgs(
+                required=k8s.core.v1.NodeSelectorArgs(
+                    node_selector_terms=[
+                        k8s.core.v1.NodeSelectorTermArgs(
+                            match_expressions=[
+                                k8s.core.v1.NodeSelectorRequirementArgs(
+                                    key="kubernetes.io/hostname", operator="In", values=[server]
+                                )
+                            ]
+                        )
+                    ]
+                )
+            ),
+        ),
+        opts=opts,
+    )
+    return name

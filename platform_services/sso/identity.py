@@ -1,6 +1,7 @@
 """The DC's single sign-on as Pulumi components: `pdn:sso:SingleSignOn` (the realms, on the
-platform stack) and `pdn:sso:TenantIdentity` (a tenant's roles, groups and clients in the civil
-servants' realm, on its shard stack)."""
+platform stack) and `pdn:sso:TenantIdentity` (on its shard stack: a tenant's roles, groups and
+clients in the civil servants' realm, and, where the DC signs, its seal's and officials'
+signing certificates)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from typing import Any
 import pulumi
 
 from pdn.sso import realms
+from pdn.tte import SEAL
+from pdn.tte.registrar import Holder
 from platform_services.sso.providers import Realm, TenantAccess
+from platform_services.tte.providers import SignerCertificate
 
 SSO_TYPE = "pdn:sso:SingleSignOn"
 TENANT_TYPE = "pdn:sso:TenantIdentity"
@@ -74,6 +78,31 @@ class ApplicationArgs:
 
 
 @dataclass(frozen=True)
+class SigningService:
+    """The DC's e-signature service (its URL and CA), where the registrar issues."""
+
+    url: pulumi.Input[str]
+    ca_pem: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class OfficialArgs:
+    id: str
+    name: str
+    title: str
+    email: str
+
+
+@dataclass(frozen=True)
+class SignersArgs:
+    """Who signs for the tenant: its seal (in its name) and its officials."""
+
+    service: SigningService
+    seal_name: str
+    officials: tuple[OfficialArgs, ...] = ()
+
+
+@dataclass(frozen=True)
 class TenantIdentityArgs:
     tenant: str
     admin_groups: tuple[str, ...]
@@ -81,11 +110,13 @@ class TenantIdentityArgs:
     applications: tuple[ApplicationArgs, ...]
     connection: Connection
     realm: str = realms.CIVIL_SERVANTS
+    signers: SignersArgs | None = None
 
 
 class TenantIdentity(pulumi.ComponentResource):
     client_ids: list[str]
     client_secrets: pulumi.Output[Mapping[str, str]]
+    certificates: dict[str, pulumi.Output[str]]  # holder (seal, official id) -> serial
 
     def __init__(
         self, name: str, args: TenantIdentityArgs, opts: pulumi.ResourceOptions | None = None
@@ -108,6 +139,27 @@ class TenantIdentity(pulumi.ComponentResource):
         )
         self.client_ids = [f"{args.tenant}-{a.name}" for a in args.applications]
         self.client_secrets = pulumi.Output.secret(access.client_secrets)
+        self.certificates = {}
+        if args.signers is not None:
+            service = {"url": args.signers.service.url, "ca_pem": args.signers.service.ca_pem}
+            holders = [Holder(args.tenant, args.signers.seal_name)] + [
+                Holder(args.tenant, o.name, o.id, o.title, o.email) for o in args.signers.officials
+            ]
+            for holder in holders:
+                role = holder.official or SEAL
+                made = SignerCertificate(
+                    f"{name}-{role}",
+                    service,
+                    args.connection.props(),
+                    holder,
+                    # Issued once the tenant's clients exist (they sign with its seal).
+                    pulumi.ResourceOptions(parent=self, depends_on=[access]),
+                )
+                self.certificates[role] = made.serial
         self.register_outputs(
-            {"client_ids": self.client_ids, "client_secrets": self.client_secrets}
+            {
+                "client_ids": self.client_ids,
+                "client_secrets": self.client_secrets,
+                "certificates": self.certificates,
+            }
         )

@@ -29,7 +29,8 @@ from pdn.sso.admin import Admin, AdminLogin, Server
 CONNECTION_KEYS = ("server", "admin_user", "admin_password")
 
 
-def _admin(props: Mapping[str, Any]) -> Admin:
+def admin_of(props: Mapping[str, Any]) -> Admin:
+    """The admin session the connection props (server, admin_user, admin_password) open."""
     server = props["server"]
     return Admin(
         AdminLogin(
@@ -58,15 +59,15 @@ class RealmProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        realms.ensure(_admin(props), _realm_spec(props))
+        realms.ensure(admin_of(props), _realm_spec(props))
         return CreateResult(str(props["realm"]), {**props, "drift": []})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        realms.ensure(_admin(news), _realm_spec(news))
+        realms.ensure(admin_of(news), _realm_spec(news))
         return UpdateResult({**news, "drift": []})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        seen = realms.observe(_admin(props), id_)
+        seen = realms.observe(admin_of(props), id_)
         if seen is None:
             return ReadResult("", {})
         return ReadResult(id_, {**props, "drift": realms.differences(_realm_spec(props), seen)})
@@ -136,7 +137,7 @@ class TenantAccessProvider(ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        admin = _admin(props)
+        admin = admin_of(props)
         spec = _access_spec(props)
         secrets = tenants.ensure(admin, spec)
         return CreateResult(
@@ -144,18 +145,18 @@ class TenantAccessProvider(ResourceProvider):
         )
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        admin = _admin(news)
+        admin = admin_of(news)
         tenants.delete(admin, _gone(olds, news), roles=False)
         secrets = tenants.ensure(admin, _access_spec(news))
         return UpdateResult({**news, "client_secrets": secrets, "drift": []})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         spec = _access_spec(props)
-        seen = tenants.observe(_admin(props), spec)
+        seen = tenants.observe(admin_of(props), spec)
         return ReadResult(id_, {**props, "drift": tenants.differences(spec, seen)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        tenants.delete(_admin(props), _access_spec(props))
+        tenants.delete(admin_of(props), _access_spec(props))
 
 
 class TenantAccess(Resource, module="pdn-sso", name="TenantAccess"):

@@ -130,6 +130,8 @@ def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> It
             workload_kubeconfigs=local_dc.workload_kubeconfigs(),
             host_pool=(local_dc.settings.host_pool_dir, str(local_dc.settings.host_network)),
             sso=local_dc.sso_admin(),
+            signing=local_dc.signing_service(),
+            identity_tls=local_dc.identity_tls(),
         )
         onboard = Onboarded(local_dc, env, platform, tenants_dir)
         try:
@@ -159,7 +161,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def plaintext_leaks(
     onboarded: Onboarded,
-    secrets: list[str],
+    secrets: Sequence[str | bytes],
     *,
     homes: set[Path],
     logs: Sequence[Path] = (),
@@ -167,6 +169,7 @@ def plaintext_leaks(
     """Where a secret stands in plaintext: the state (with its backups and history), the
     stack configs, the repo, the DC's logs and `logs`; `homes` are the secrets' own
     owner-only files, not searched. (leaks as (file, secret index), files searched)."""
+    needles = [s if isinstance(s, bytes) else s.encode() for s in secrets]
     roots = (Path(os.environ["PDN_STATE_DIR"]), paths.REPO_ROOT)
     files = [
         p
@@ -180,8 +183,9 @@ def plaintext_leaks(
         (str(p), n)
         for p in files
         if p not in homes
-        for n, secret in enumerate(secrets)
-        if secret.encode() in p.read_bytes()
+        for body in (p.read_bytes(),)  # read once, searched for each secret
+        for n, secret in enumerate(needles)
+        if secret in body
     ]
     # The state itself is in the DC's object store: every version of every object in its bucket.
     s3, bucket = onboarded.dc.object_storage_client(), pulumi_state.BUCKET
@@ -194,7 +198,7 @@ def plaintext_leaks(
         body = s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read()
         leaks += [
             (f"s3://{bucket}/{v['Key']}?versionId={v['VersionId']}", n)
-            for n, secret in enumerate(secrets)
-            if secret.encode() in body
+            for n, secret in enumerate(needles)
+            if secret in body
         ]
     return leaks, len(files) + len(versions)

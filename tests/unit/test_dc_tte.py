@@ -51,7 +51,7 @@ def test_a_new_certificate_supersedes_the_tenants_previous_one(settings: DCSetti
     first = tte.issue_for_tenant(settings, "kemendagri", "Kementerian Dalam Negeri")
     second = tte.issue_for_tenant(settings, "kemendagri", "Kementerian Dalam Negeri")
     official = tte.issue_for_tenant(
-        settings, "kemendagri", "Kementerian Dalam Negeri", official="Budi Santoso"
+        settings, "kemendagri", "Budi Santoso", official="dirjen-dukcapil", title="Dirjen"
     )
     registry = {e.serial: e for e in tte.authority(settings).registry()}
     assert registry[first.serial].reason == "superseded"

@@ -4,26 +4,35 @@ servers' trust in the SSO."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
+from pydantic import ValidationError
 
 from pdn.dc import control_plane
 from pdn.inventory import all_sites
 from pdn.sso import realms, tenants
 from pdn.sso.admin import Server
 from pdn.sso.errors import SsoError
-from pdn.tenants.fleet import load_fleet, tenant_files
+from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files
+from pdn.tenants.model import Tenant
+from pdn.tenants.shards import tenant_urns
 from platform_services.sso.identity import (
     ApplicationArgs,
     Connection,
+    OfficialArgs,
+    SignersArgs,
+    SigningService,
     SingleSignOn,
     SingleSignOnArgs,
     TenantIdentity,
     TenantIdentityArgs,
 )
 from platform_services.sso.providers import RealmProvider, TenantAccessProvider
+from platform_services.tte.providers import SignerCertificateProvider
 from tests.unit.conftest import RecordingMocks, run_program
 
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
@@ -222,3 +231,92 @@ def test_every_api_server_trusts_only_id_tokens_of_the_civil_servants_realm() ->
     assert jwt["claimMappings"]["groups"] == {"claim": "groups", "prefix": "oidc:"}
     assert jwt["claimMappings"]["username"]["prefix"] == "oidc:"
     assert "'ID'" in jwt["claimValidationRules"][0]["expression"]
+
+
+def test_a_tenant_with_officials_gets_a_certificate_for_its_seal_and_each_official(
+    pulumi_mocks: RecordingMocks,
+) -> None:
+    tenant = FLEET.tenants["kab-bekasi"]
+    service = SigningService("https://127.0.0.1:18480", CA)
+
+    def program() -> dict[str, Any]:
+        identity = TenantIdentity(
+            "kab-bekasi-identity",
+            TenantIdentityArgs(
+                tenant="kab-bekasi",
+                admin_groups=tuple(tenant.groups.admins),
+                reader_groups=tuple(tenant.groups.readers),
+                applications=(),
+                connection=_connection(),
+                signers=SignersArgs(
+                    service,
+                    tenant.name,
+                    tuple(OfficialArgs(o.id, o.name, o.title, o.email) for o in tenant.officials),
+                ),
+            ),
+        )
+        return {"certificates": identity.certificates}
+
+    out = run_program(program)
+    assert set(out["certificates"]) == {"seal", "bupati", "sekda"}
+    made = {r.name: r for r in pulumi_mocks.resources}
+    seal, bupati = made["kab-bekasi-identity-seal"], made["kab-bekasi-identity-bupati"]
+    assert seal.typ == "pulumi-python:dynamic/pdn-tte:SignerCertificate"
+    assert (seal.inputs["name"], seal.inputs.get("official")) == (
+        "Pemerintah Kabupaten Bekasi",
+        None,
+    )
+    assert bupati.inputs["title"] == "Bupati Bekasi"
+    assert bupati.inputs["email"] == "bupati@bekasikab.go.id"
+    assert bupati.inputs["service"]["url"] == "https://127.0.0.1:18480"
+    urns = tenant_urns("s", "kab-bekasi", sso=True, officials=("bupati", "sekda"))
+    signers = [u.rsplit("::", 1)[1] for u in urns if "SignerCertificate" in u]
+    assert signers == [f"kab-bekasi-identity-{h}" for h in ("seal", "bupati", "sekda")]
+    assert not any("SignerCertificate" in u for u in tenant_urns("s", "kab-bekasi", sso=True))
+
+
+def _signer(**changed: Any) -> dict[str, Any]:
+    return {
+        "service": {"url": "https://127.0.0.1:18480", "ca_pem": CA},
+        "sso": {"server": {}, "admin_user": "a", "admin_password": "p"},
+        "tenant": "kab-bekasi",
+        "name": "Hj. Ratna Kusumawati, S.H.",
+        "official": "bupati",
+        "title": "Bupati Bekasi",
+        "email": "bupati@bekasikab.go.id",
+        "serial": "ab12",
+        "not_after": "2099-01-01T00:00:00+00:00",
+    } | changed
+
+
+def test_a_certificate_is_replaced_when_its_holder_changes_or_it_nears_its_end() -> None:
+    provider = SignerCertificateProvider()
+    assert not provider.diff("x", _signer(), _signer()).changes
+    assert provider.diff("x", _signer(), _signer(title="Pj. Bupati Bekasi")).replaces == ["title"]
+    # None valid any more (revoked by hand, found so by a refresh): a new one is issued.
+    assert provider.diff("x", _signer(serial=None, not_after=None), _signer()).replaces == [
+        "not_after"
+    ]
+    soon = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=10)).isoformat()
+    assert provider.diff("x", _signer(not_after=soon), _signer()).replaces == ["not_after"]
+    moved = provider.diff(
+        "x", _signer(), _signer(service={"url": "https://elsewhere", "ca_pem": CA})
+    )
+    assert moved.changes
+    assert not moved.replaces  # the same certificate, reached at another address
+
+
+def test_an_official_is_well_formed_and_named_once() -> None:
+    document = yaml.safe_load((TENANTS_DIR / "kab-bekasi.yaml").read_text())
+    official = document["officials"][0]
+    for officials, says in (
+        ([official, official], "officials: an official's id is listed twice"),
+        (
+            [official, {**official, "id": "wabup"}],
+            "officials: an official's e-mail is listed twice",
+        ),
+        ([{**official, "id": "seal"}], "'seal' names the tenant's own certificate"),
+    ):
+        with pytest.raises(ValidationError) as raised:
+            Tenant.model_validate({**document, "officials": officials}, strict=False)
+        assert says in str(raised.value)

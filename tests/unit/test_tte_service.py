@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
+from cryptography.x509.oid import NameOID
 
 from pdn.tte import profiles
 from pdn.tte.service import AUDIENCE, TENANT_CLAIM, SigningService, Tokens
@@ -128,3 +129,84 @@ def test_a_broken_pdf_gets_a_message_not_a_crash(service: SigningService) -> Non
     answer = service.handle("POST", "/v1/sign", {"Authorization": f"Bearer {token}"}, b"<html>")
     assert answer.status == 400
     assert "not a PDF" in json.loads(answer.body)["error"]
+
+
+REGISTRAR_TOKEN = {"realm_access": {"roles": ["default-roles-pdn-asn", "pdn-tte-registrar"]}}
+
+
+def _registrar(service: SigningService, path: str, body: dict[str, Any], **claims: Any) -> Any:
+    headers = {"Authorization": f"Bearer {_token(**claims)}"}
+    return service.handle("POST", path, headers, json.dumps(body).encode())
+
+
+def test_the_registrar_issues_an_officials_certificate_and_rotates_it(
+    service: SigningService,
+) -> None:
+    official = {
+        "tenant": "kab-bekasi",
+        "name": "Hj. Ratna Kusumawati, S.H.",
+        "official": "bupati",
+        "title": "Bupati Bekasi",
+        "email": "bupati@bekasikab.go.id",
+    }
+    first = _registrar(service, "/v1/certificates", official, **REGISTRAR_TOKEN)
+    assert first.status == 201, first.body
+    issued = json.loads(first.body)
+    cert = x509.load_pem_x509_certificate(issued["certificate"].encode())
+    named = {a.oid: a.value for a in cert.subject}
+    assert named[NameOID.TITLE] == "Bupati Bekasi"
+    assert named[NameOID.ORGANIZATIONAL_UNIT_NAME] == "kab-bekasi"
+    assert named[NameOID.COMMON_NAME] == "Hj. Ratna Kusumawati, S.H."
+    assert cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value == (
+        x509.SubjectAlternativeName([x509.RFC822Name("bupati@bekasikab.go.id")])
+    )
+
+    second = json.loads(_registrar(service, "/v1/certificates", official, **REGISTRAR_TOKEN).body)
+    assert second["serial"] != issued["serial"]
+    looked_up = service.handle("GET", f"/v1/certificates/{issued['serial']}", {}, b"")
+    assert json.loads(looked_up.body)["reason"] == "superseded"  # rotation: the old one ends
+    registrar = {"Authorization": f"Bearer {_token(**REGISTRAR_TOKEN)}"}
+    holder = service.handle("GET", "/v1/holders/kab-bekasi/bupati", registrar, b"")
+    assert json.loads(holder.body)["serial"] == second["serial"]
+    assert service.handle("GET", "/v1/holders/kab-bekasi/bupati", {}, b"").status == 401
+    assert service.handle("GET", "/v1/holders/kab-bekasi", registrar, b"").status == 404
+
+    revoked = _registrar(
+        service,
+        f"/v1/certificates/{second['serial']}/revoke",
+        {"reason": "cessation_of_operation"},
+        **REGISTRAR_TOKEN,
+    )
+    assert revoked.status == 200
+    assert json.loads(revoked.body)["revoked_at"]
+
+
+@pytest.mark.parametrize(
+    ("claims", "body", "status", "says"),
+    [
+        ({TENANT_CLAIM: "kab-bekasi"}, {"tenant": "kab-bekasi", "name": "x"}, 403, "registrar"),
+        (REGISTRAR_TOKEN | {"aud": "account"}, {"tenant": "t", "name": "x"}, 401, "Audience"),
+        (REGISTRAR_TOKEN, {"name": "x"}, 400, "tenant: a text"),
+        (REGISTRAR_TOKEN, {"tenant": "t", "name": "a\nb"}, 400, "control characters"),
+        (REGISTRAR_TOKEN, ["not", "an", "object"], 400, "not a JSON object"),
+    ],
+)
+def test_only_the_registrar_issues_and_only_what_is_well_formed(
+    service: SigningService, claims: dict[str, Any], body: Any, status: int, says: str
+) -> None:
+    answer = _registrar(service, "/v1/certificates", body, **claims)
+    assert answer.status == status, answer.body
+    assert says in json.loads(answer.body)["error"]
+
+
+def test_revoking_needs_the_registrar_and_a_known_serial(service: SigningService) -> None:
+    seal = service.authority.current(profiles.Role.SIGNER, tenant="kemendagri")
+    assert seal is not None
+    path = f"/v1/certificates/{seal.serial}/revoke"
+    assert _registrar(service, path, {}, **{TENANT_CLAIM: "kemendagri"}).status == 403
+    assert (
+        _registrar(service, "/v1/certificates/abc123/revoke", {}, **REGISTRAR_TOKEN).status == 404
+    )
+    assert service.handle("GET", "/v1/certificates/abc123", {}, b"").status == 404
+    assert _registrar(service, path, {"reason": "bogus"}, **REGISTRAR_TOKEN).status == 400
+    assert service.authority.current(profiles.Role.SIGNER, tenant="kemendagri") == seal
