@@ -25,6 +25,7 @@ from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files
 from platform_services.deployment import Deployment as DataServices
 from platform_services.deployment import DeploymentArgs as DataServicesArgs
 from platform_services.deployment.identity import IdentityDeployment, IdentityDeploymentArgs
+from platform_services.gis.platform import GisPlatform, GisPlatformArgs
 from platform_services.sso.identity import Connection, SingleSignOn, SingleSignOnArgs
 
 config = pulumi.Config("pdn")
@@ -209,6 +210,31 @@ if database_servers:
                 for engine in database_servers
             }
         ),
+    )
+
+# The GIS platform on the site's PostgreSQL: the PostGIS database every agency's layers live in,
+# and the national reference layer of administrative regions.
+if "postgresql" in database_servers:
+    gis_host, gis_port = database_servers["postgresql"].rsplit(":", 1)
+    gis = GisPlatform(
+        f"{site_inventory.code}-gis",
+        GisPlatformArgs(
+            server={
+                "engine": "postgresql",
+                "host": gis_host,
+                "port": int(gis_port),
+                "ca_pem": config.require("databaseCa"),
+            },
+            admin_user=config.require("databaseAdminUser"),
+            admin_password=config.require_secret("postgresqlAdminPassword"),
+        ),
+    )
+    pulumi.export(
+        "gis",
+        {
+            "database": gis.database,
+            "reference": {"rows": gis.reference_rows, "version": gis.reference_version},
+        },
     )
 
 # The site's single sign-on: its realms (civil servants, citizens) with their rules, and for

@@ -107,6 +107,20 @@ def _children_index() -> dict[str, list[str]]:
     return index
 
 
+def every() -> list[tuple[str, str]]:
+    """Every region of the list as (code, name), parents before their children."""
+    return sorted(
+        ((code, name) for file in DATA_FILES for code, name in _table(file).items()),
+        key=lambda pair: (pair[0].count("."), pair[0]),
+    )
+
+
+def list_digest() -> str:
+    """What identifies this list's version: its data files' digests, together."""
+    joined = "".join(f"{name}:{digest}" for name, digest in sorted(DATA_FILES.items()))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
 def level_of(code: str) -> Level:
     return Level(code.count(".") + 1)
 

@@ -4,6 +4,7 @@ certificate verified against the DC's CA and its name (127.0.0.1 in the local DC
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,13 @@ class Server:
             raise DataServiceError(f"database engine {self.engine!r}: one of {ENGINES}")
         if "BEGIN CERTIFICATE" not in self.ca_pem:
             raise DataServiceError(f"{self.engine} at {self.host}:{self.port}: no PEM CA")
+
+    @staticmethod
+    def of(found: Mapping[str, Any]) -> Server:
+        """From a stack output or a provider's inputs: engine, host, port, ca_pem."""
+        return Server(
+            str(found["engine"]), str(found["host"]), int(found["port"]), str(found["ca_pem"])
+        )
 
     def ca_file(self) -> Path:
         return pem_file(self.ca_pem)

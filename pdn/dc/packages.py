@@ -1,6 +1,7 @@
 """The database servers of the local DC, from Debian bookworm's packages: PostgreSQL 15 with
-pgBackRest 2.45, MariaDB 10.11 with mariadb-backup. Installed by `pdn dc up` when missing, with
-apt (the one registry that has them), each pinned to its release line and checked after.
+PostGIS 3.3 and pgBackRest 2.45, MariaDB 10.11 with mariadb-backup. Installed by `pdn dc up`
+when missing, with apt (the one registry that has them), each pinned to its release line and
+checked after.
 
 Installing must not start anything: Debian's maintainer scripts start each server's default
 instance, which pdn does not use (it runs its own, on loopback, with its own data directories).
@@ -22,6 +23,7 @@ from pdn.dc.errors import DCError
 # are security fixes, and the mirror keeps only the newest one).
 PINNED = {
     "postgresql-15": "15.",
+    "postgresql-15-postgis-3": "3.3.",  # PostGIS for the GIS platform (pdn.gis)
     "pgbackrest": "2.45-",
     "mariadb-server": "1:10.11.",
     "mariadb-client": "1:10.11.",

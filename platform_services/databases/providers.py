@@ -30,8 +30,7 @@ KEYS = ("server", "admin_user", "admin_password", "database")
 
 
 def _server(props: dict[str, Any]) -> Server:
-    s = props["server"]
-    return Server(str(s["engine"]), str(s["host"]), int(s["port"]), str(s["ca_pem"]))
+    return Server.of(props["server"])
 
 
 def _admin(props: dict[str, Any]) -> databases.Admin:
