@@ -226,23 +226,19 @@ class LocalDC:
         from the DC's CA: for the cluster manifests of the production deployment."""
         from pdn.dataservices.cluster import service_names  # noqa: PLC0415
 
-        ca = control_plane.credential_paths(self.settings).ca  # made by `dc up`
-        spec = pki.CertSpec(
-            "data-services-cluster", "pdn data services", dns_names=service_names(), server=True
-        )
-        pair = pki.ensure_cert(self.settings.pki_dir, ca, spec)
-        return pair.cert.read_text(), pair.key.read_text()
+        return self._cluster_cert("data-services-cluster", "pdn data services", service_names())
 
     def identity_tls(self) -> tuple[str, str]:
         """The serving certificate (PEM) and key of Keycloak's and the e-signature service's
         public and in-cluster names, from the DC's CA: for the production deployment."""
         from pdn.sso.cluster import service_names  # noqa: PLC0415
 
-        ca = control_plane.credential_paths(self.settings).ca  # made by `dc up`
         names = service_names(self.settings.site_code)
-        spec = pki.CertSpec(
-            "identity-cluster", "pdn identity services", dns_names=names, server=True
-        )
+        return self._cluster_cert("identity-cluster", "pdn identity services", names)
+
+    def _cluster_cert(self, file: str, common_name: str, names: tuple[str, ...]) -> tuple[str, str]:
+        ca = control_plane.credential_paths(self.settings).ca  # made by `dc up`
+        spec = pki.CertSpec(file, common_name, dns_names=names, server=True)
         pair = pki.ensure_cert(self.settings.pki_dir, ca, spec)
         return pair.cert.read_text(), pair.key.read_text()
 

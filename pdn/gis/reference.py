@@ -12,6 +12,7 @@ invented.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,7 @@ class ReferenceState:
     public_write: bool = False
 
 
+@functools.cache  # 91,599 regions sorted: once per process, not at every diff
 def expected() -> ReferenceState:
     counts: dict[int, int] = {}
     for code, _name in regions.every():

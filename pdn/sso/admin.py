@@ -57,8 +57,9 @@ def quote(name: str) -> str:
     return urllib.parse.quote(name, safe="")
 
 
-def _pool(server: Server) -> urllib3.PoolManager:
-    context = ssl.create_default_context(cadata=server.ca_pem)
+def pool(ca_pem: str) -> urllib3.PoolManager:
+    """HTTPS connections verified against ca_pem (PEM), no retries."""
+    context = ssl.create_default_context(cadata=ca_pem)
     return urllib3.PoolManager(ssl_context=context, timeout=TIMEOUT, retries=False)
 
 
@@ -79,7 +80,7 @@ class Admin:
 
     def __init__(self, login: AdminLogin) -> None:
         self.login = login
-        self._http = _pool(login.server)
+        self._http = pool(login.server.ca_pem)
         self._token = self._admin_token()
 
     def _request(

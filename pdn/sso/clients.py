@@ -23,6 +23,16 @@ def find(admin: Admin, realm: str, client_id: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def view(client: dict[str, Any]) -> dict[str, Any]:
+    """What pdn compares of a client: its flags, redirect URIs, PKCE and protocol mappers."""
+    return {
+        **{k: bool(client.get(k)) for k in FLAGS},
+        "redirectUris": sorted(client.get("redirectUris") or []),
+        "pkce": (client.get("attributes") or {}).get("pkce.code.challenge.method") or "",
+        "mappers": sorted(mapper_view(m) for m in client.get("protocolMappers") or []),
+    }
+
+
 def mapper_view(mapper: dict[str, Any]) -> list[str]:
     """A protocol mapper as compared: its name, type and the value it puts in tokens."""
     config = mapper.get("config") or {}

@@ -223,7 +223,7 @@ def observe(admin: Admin, name: str) -> dict[str, Any] | None:
     seen["session_limit"] = [f["session_limit"] for f in flows]
     seen["groups_scope"] = _default_scope_id(admin, name) is not None
     client = clients.find(admin, name, KUBERNETES_CLIENT)
-    seen["cluster_client"] = None if client is None else _client_view(client)
+    seen["cluster_client"] = None if client is None else clients.view(client)
     registrar = clients.find(admin, name, REGISTRAR)
     seen["registrar"] = None if registrar is None else _registrar_view(admin, name, registrar)
     return seen
@@ -236,9 +236,9 @@ def expected(spec: RealmSpec) -> dict[str, Any]:
         "mfa": True,
         "session_limit": [SESSION_LIMIT] * len(FLOWS),
         "groups_scope": True,
-        "cluster_client": _client_view(_kubernetes_client()) if spec.cluster_login else None,
+        "cluster_client": clients.view(_kubernetes_client()) if spec.cluster_login else None,
         "registrar": (
-            {**_client_view(_registrar_client()), "role": True} if spec.cluster_login else None
+            {**clients.view(_registrar_client()), "role": True} if spec.cluster_login else None
         ),
     }
 
@@ -257,15 +257,6 @@ def _normal(value: Any) -> Any:
     return sorted(value, key=repr) if isinstance(value, list) else value
 
 
-def _client_view(client: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **{k: bool(client.get(k)) for k in clients.FLAGS},
-        "redirectUris": sorted(client.get("redirectUris") or []),
-        "pkce": (client.get("attributes") or {}).get("pkce.code.challenge.method") or "",
-        "mappers": sorted(clients.mapper_view(m) for m in client.get("protocolMappers") or []),
-    }
-
-
 def _service_account(admin: Admin, realm: str, client: dict[str, Any]) -> str:
     return str(admin.get(f"/{realm}/clients/{client['id']}/service-account-user")["id"])
 
@@ -277,7 +268,7 @@ def _registrar_view(admin: Admin, realm: str, client: dict[str, Any]) -> dict[st
         user = _service_account(admin, realm, client)
         roles = admin.get(f"/{realm}/users/{user}/role-mappings/realm")
         held["role"] = any(r["name"] == REGISTRAR for r in roles)
-    return {**_client_view(client), **held}
+    return {**clients.view(client), **held}
 
 
 def _default_scope_id(admin: Admin, realm: str) -> str | None:
@@ -520,7 +511,7 @@ def _ensure_client(admin: Admin, realm: str, wanted: dict[str, Any]) -> None:
     if held is None:
         admin.call("POST", f"/{realm}/clients", wanted)
         return
-    if _client_view(held) != _client_view(wanted):
+    if clients.view(held) != clients.view(wanted):
         settings = {k: v for k, v in wanted.items() if k != "protocolMappers"}
         admin.call("PUT", f"/{realm}/clients/{held['id']}", {**held, **settings})
         clients.ensure_mappers(admin, realm, held, wanted.get("protocolMappers") or [])

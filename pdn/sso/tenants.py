@@ -109,13 +109,9 @@ def _platform_mappers(tenant: str) -> list[dict[str, Any]]:
 
 
 def _client_view(client: dict[str, Any]) -> dict[str, Any]:
-    attributes = client.get("attributes") or {}
     return {
-        **{k: bool(client.get(k)) for k in clients.FLAGS},
-        "redirectUris": sorted(client.get("redirectUris") or []),
-        "pkce": attributes.get("pkce.code.challenge.method") or "",
-        "tenant": attributes.get(TENANT_ATTRIBUTE),
-        "mappers": sorted(clients.mapper_view(m) for m in client.get("protocolMappers") or []),
+        **clients.view(client),
+        "tenant": (client.get("attributes") or {}).get(TENANT_ATTRIBUTE),
     }
 
 

@@ -10,7 +10,6 @@ from the state, in its own process.
 from __future__ import annotations
 
 import json
-import ssl
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +17,9 @@ from typing import Any
 import urllib3
 
 from pdn.sso import realms
-from pdn.sso.admin import Admin
+from pdn.sso.admin import Admin, pool
 from pdn.tte import SEAL
 from pdn.tte.errors import TteError
-
-TIMEOUT = urllib3.Timeout(connect=5.0, read=60.0)
 
 
 @dataclass(frozen=True)
@@ -61,12 +58,6 @@ class Certificate:
         )
 
 
-def _pool(ca_pem: str) -> urllib3.PoolManager:
-    return urllib3.PoolManager(
-        ssl_context=ssl.create_default_context(cadata=ca_pem), timeout=TIMEOUT, retries=False
-    )
-
-
 def _error(answer: urllib3.BaseHTTPResponse) -> str:
     try:
         return str(json.loads(answer.data).get("error") or answer.status)
@@ -79,7 +70,7 @@ def registrar_token(admin: Admin, realm: str = realms.CIVIL_SERVANTS) -> str:
     server = admin.login.server
     secret = realms.registrar_secret(admin, realm)
     try:
-        answer = _pool(server.ca_pem).request(
+        answer = pool(server.ca_pem).request(
             "POST",
             f"{server.issuer(realm)}/protocol/openid-connect/token",
             body=urllib.parse.urlencode(
@@ -108,7 +99,7 @@ class Registrar:
         if not url.startswith("https://"):
             raise TteError(f"e-signature service at {url!r}: only https:// is accepted")
         self.url, self._token = url.rstrip("/"), token
-        self._http = _pool(ca_pem)
+        self._http = pool(ca_pem)
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:

@@ -25,6 +25,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from pdn import regions
 from pdn.dataservices.sql import Server
 from pdn.gis import reference
 
@@ -56,7 +57,7 @@ class ReferenceLayerProvider(ResourceProvider):
         changed = [k for k in KEYS if olds.get(k) != news.get(k)]
         if olds.get("drift"):
             changed.append("drift")
-        if olds.get("version") != reference.expected().version:  # another region list
+        if olds.get("version") != regions.list_digest():  # another region list
             changed.append("version")
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
