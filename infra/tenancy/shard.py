@@ -27,6 +27,7 @@ from pdn.tenants.model import Classification
 from pdn.tenants.render import render
 from pdn.tenants.shards import (
     databases_name,
+    gis_name,
     hosts_name,
     identity_name,
     placed_in,
@@ -34,6 +35,7 @@ from pdn.tenants.shards import (
     storage_name,
 )
 from platform_services.databases.tenant_databases import TenantDatabases, TenantDatabasesArgs
+from platform_services.gis.tenant_gis import LayerArgs, TenantGis, TenantGisArgs
 from platform_services.object_storage.tenant_storage import TenantStorage, TenantStorageArgs
 from platform_services.sso.identity import (
     ApplicationArgs,
@@ -92,6 +94,7 @@ def shard_program(
         if data_services:
             _storage(platform, fleet, made, kept)
             _databases(platform, fleet, made, kept)
+            _gis(platform, fleet, made, kept)
         if hosts and hosts.get("backend"):
             _hosts(fleet, made, hosts, clusters, kept)
         if sso:
@@ -268,6 +271,42 @@ def _databases(
         pulumi.Output.secret(
             kept.of("database_passwords") | {slug: dbs.passwords for slug, dbs in made.items()}
         ),
+    )
+
+
+def _gis(platform: pulumi.StackReference, fleet: Fleet, slugs: list[str], kept: _Kept) -> None:
+    """Each tenant's schema, login and published layers in the site's GIS database (on its
+    PostgreSQL), for the tenants whose file lists `gis_layers`."""
+    servers = platform.require_output("databases")
+    admins = platform.require_output("database_admins")
+    made = {}
+    for slug in slugs:
+        tenant = fleet.tenants[slug]
+        if not tenant.gis_layers:
+            continue
+        made[slug] = TenantGis(
+            gis_name(slug),
+            TenantGisArgs(
+                tenant=slug,
+                layers=[LayerArgs(x.name, x.title, x.public) for x in tenant.gis_layers],
+                ancestors=fleet.ancestors(slug),
+                server=servers["postgresql"],
+                admin_user=admins["postgresql"]["user"],
+                admin_password=pulumi.Output.secret(admins["postgresql"]["password"]),
+            ),
+        )
+    # For `pdn gis load` and the agencies' GIS clients: schema, login, collections.
+    pulumi.export(
+        "gis",
+        kept.of("gis")
+        | {
+            slug: {"schema": g.schema, "user": g.owner, "collections": g.collections}
+            for slug, g in made.items()
+        },
+    )
+    pulumi.export(
+        "gis_passwords",
+        pulumi.Output.secret(kept.of("gis_passwords") | {s: g.password for s, g in made.items()}),
     )
 
 

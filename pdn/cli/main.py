@@ -14,6 +14,7 @@ from pdn.cli import (
     dc,
     env,
     estate,
+    gis,
     migrate,
     stack,
     state,
@@ -26,6 +27,7 @@ from pdn.compliance.errors import ComplianceError
 from pdn.dataservices.errors import DataServiceError
 from pdn.dc.errors import DCError
 from pdn.estate.errors import EstateError
+from pdn.gis.errors import GisError
 from pdn.inventory import InventoryError
 from pdn.migrate.errors import MigrateError
 from pdn.pulumi_env import PulumiEnvError
@@ -48,6 +50,7 @@ USER_ERRORS = (
     MigrateError,
     ComplianceError,
     TteError,
+    GisError,
 )
 
 
@@ -67,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
         migrate,
         comply,
         tte,
+        gis,
     ):
         module.register(commands)
     return root

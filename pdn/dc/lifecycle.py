@@ -25,6 +25,7 @@ from pdn.dc import (
     databases,
     dns,
     gateway,
+    gis,
     network,
     nodes,
     object_storage,
@@ -59,6 +60,7 @@ COMPONENTS = (
     dns.NAME,
     sso.NAME,
     tte.NAME,
+    gis.NAME,
     *cluster_api.NAMES,
 )
 
@@ -254,6 +256,12 @@ class LocalDC:
             self.settings
         ).ca.cert.read_text()
 
+    def feature_service(self) -> tuple[str, str]:
+        """The DC's GIS feature service: its URL and the CA of its certificate (PEM)."""
+        return gis.url(self.settings), control_plane.credential_paths(
+            self.settings
+        ).ca.cert.read_text()
+
     def database_admin(self, engine: str) -> databases.DatabaseAccess:
         """The platform admin's login on the DC's PostgreSQL or MariaDB (TLS)."""
         ca = control_plane.credential_paths(self.settings).ca.cert
@@ -320,6 +328,8 @@ class LocalDC:
         report("e-signature", f"site CA {site_ca.chain()[0].subject.rfc4514_string()}")
         tte.ensure_certificate(self.settings, creds.ca)
         specs[tte.NAME] = tte.process_spec(self.settings, creds.ca, sso.url(self.settings))
+        gis.ensure_certificate(self.settings, creds.ca)
+        specs[gis.NAME] = gis.process_spec(self.settings, creds.ca, sso.url(self.settings))
         cluster_api.ensure_credentials(self.settings, creds.ca)
         specs.update((s.name, s) for s in cluster_api.process_specs(self.settings, toolchain))
         planes = [
@@ -380,6 +390,8 @@ class LocalDC:
         sso.ensure_database(self.settings, control_plane.credential_paths(self.settings).ca.cert)
         self._ensure(specs[sso.NAME], "single sign-on", report)
         self._ensure(specs[tte.NAME], "e-signature", report)
+        gis.ensure_login(self.settings, control_plane.credential_paths(self.settings).ca.cert)
+        self._ensure(specs[gis.NAME], "GIS", report)
         report("data services", "backup repositories at every site (pgBackRest stanza)")
         self._ensure_backup_repository()
         iam = functools.partial(self.object_storage_client, service="iam")
@@ -543,6 +555,7 @@ class LocalDC:
             with contextlib.suppress(DCError):  # no JDK for it: reported as not running
                 specs.append(sso.process_spec(self.settings, creds.ca))
             specs.append(tte.process_spec(self.settings, creds.ca, sso.url(self.settings)))
+            specs.append(gis.process_spec(self.settings, creds.ca, sso.url(self.settings)))
             specs += cluster_api.process_specs(self.settings, bin_dir())
         components = self._components(self.plane, COMPONENTS, specs)
         total, not_ready = 0, []
@@ -618,7 +631,7 @@ class LocalDC:
         groups = (
             (schedule.NAME,),  # no new backup starts against services that are going
             cluster_api.NAMES,
-            (gateway.NAME, dns.NAME, sso.NAME, tte.NAME),  # Keycloak before its database
+            (gateway.NAME, dns.NAME, sso.NAME, tte.NAME, gis.NAME),  # before the databases
             databases.NAMES,
             tuple(store.name for store in object_storage.STORES),
         )

@@ -24,7 +24,12 @@ DATABASE = "pdn_gis"
 SCHEMA = "reference"  # the queries below name it and the table literally
 TABLE = f"{SCHEMA}.regions"
 LAYER = "regions"
+# The feature service's login: it reads the catalogue, the reference layer and (through each
+# tenant's reader role) the tenants' layers. The DC gives it a password (`pdn dc up`); in
+# production the deployment's Secret does.
+SERVICE_ROLE = "pdn_gis_service"
 
+# Built from this module's constants only.
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -49,6 +54,26 @@ REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC;
 GRANT USAGE ON SCHEMA {SCHEMA} TO PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA {SCHEMA} FROM PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO PUBLIC;
+CREATE SCHEMA IF NOT EXISTS catalogue;
+CREATE TABLE IF NOT EXISTS catalogue.layers (
+    collection text PRIMARY KEY,
+    tenant text NOT NULL,
+    layer text NOT NULL,
+    title text NOT NULL,
+    public boolean NOT NULL DEFAULT false,
+    readers text[] NOT NULL,
+    table_schema text NOT NULL,
+    table_name text NOT NULL,
+    UNIQUE (table_schema, table_name)
+);
+COMMENT ON TABLE catalogue.layers IS 'The tenants'' layers the feature service publishes';
+REVOKE ALL ON SCHEMA catalogue FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA catalogue FROM PUBLIC;
+"""  # noqa: S608
+SERVICE_GRANTS = f"""
+GRANT CONNECT ON DATABASE {DATABASE} TO {SERVICE_ROLE};
+GRANT USAGE ON SCHEMA catalogue TO {SERVICE_ROLE};
+GRANT SELECT ON catalogue.layers TO {SERVICE_ROLE};
 """
 
 
@@ -114,6 +139,10 @@ def ensure(admin: GisAdmin) -> int:
                 "package (Debian: postgresql-15-postgis-3; `pdn dc up` does on the local DC)"
             ) from err
         conn.execute(DDL)
+        found = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (SERVICE_ROLE,))
+        if found.fetchone() is None:  # its login is the DC's (or the deployment's) to give
+            conn.execute(f"CREATE ROLE {SERVICE_ROLE} NOLOGIN")
+        conn.execute(SERVICE_GRANTS)
         held = conn.execute(
             "SELECT version FROM reference.sources WHERE layer = %s", (LAYER,)
         ).fetchone()

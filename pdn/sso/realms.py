@@ -28,6 +28,7 @@ CITIZENS = "pdn-warga"
 MFA_ROLE = "pdn-mfa-required"  # members of a group holding it (through a tenant's admin role)
 KUBERNETES_CLIENT = "kubernetes"  # the audience the clusters' API servers accept
 SIGNING_AUDIENCE = "pdn-tte"  # the e-signature service's audience
+GIS_AUDIENCE = "pdn-gis"  # the GIS platform's feature service's
 # The platform's registration authority at the e-signature service: a service client whose
 # tokens carry this realm role (issuing and revoking certificates needs it).
 REGISTRAR = "pdn-tte-registrar"

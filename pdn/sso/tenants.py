@@ -21,7 +21,7 @@ from typing import Any
 from pdn.sso import clients
 from pdn.sso.admin import Admin, quote
 from pdn.sso.errors import SsoError
-from pdn.sso.realms import MFA_ROLE, SIGNING_AUDIENCE
+from pdn.sso.realms import GIS_AUDIENCE, MFA_ROLE, SIGNING_AUDIENCE
 
 TENANT_ATTRIBUTE = "pdn.go.id/tenant"
 # What a server-side client's tokens carry for the platform's services: the tenant they act
@@ -104,6 +104,12 @@ def _platform_mappers(tenant: str) -> list[dict[str, Any]]:
             "protocol": "openid-connect",
             "protocolMapper": "oidc-audience-mapper",
             "config": {"included.custom.audience": SIGNING_AUDIENCE, **only_access},
+        },
+        {
+            "name": "pdn-gis-audience",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-audience-mapper",
+            "config": {"included.custom.audience": GIS_AUDIENCE, **only_access},
         },
     ]
 

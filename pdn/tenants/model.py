@@ -271,6 +271,17 @@ class Official(_Strict):
         return self
 
 
+class GisLayer(_Strict):
+    """One of the tenant's map layers: a table in its schema of the DC's GIS database (filled
+    by `pdn gis load`), published by the DC's feature service (OGC API Features) to the
+    tenant's clients and its parents' (their readers read their units), and to anyone only
+    with `public: true`."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")]
+    title: Text
+    public: bool = False
+
+
 class PdnHostSpec(_Strict):
     """A PDN host (a VM) the tenant rehosts a workload on; its size is counted in the quota."""
 
@@ -306,6 +317,8 @@ class Tenant(_Strict):
     applications: Annotated[list[Application], Field(max_length=30)] = []
     # Its officials' e-signature certificates (the tenant's own seal is always issued).
     officials: Annotated[list[Official], Field(max_length=100)] = []
+    # Its map layers on the DC's GIS platform (PostGIS, OGC API Features).
+    gis_layers: Annotated[list[GisLayer], Field(max_length=50)] = []
 
     @property
     def effective_quota(self) -> Quota:
@@ -322,6 +335,7 @@ class Tenant(_Strict):
             ("hosts", [h.name for h in self.hosts], "a host name"),
             ("officials", [o.id for o in self.officials], "an official's id"),
             ("officials", [o.email.lower() for o in self.officials], "an official's e-mail"),
+            ("gis_layers", [g.name for g in self.gis_layers], "a layer name"),
         ):
             if len(set(names)) != len(names):
                 return f"{field}: {problem} is listed twice"

@@ -306,6 +306,7 @@ def _targets(
             host_backend=host_backend,
             sso=sso,
             officials=_officials(fleet, slug) if signing else None,
+            gis=slug in fleet.tenants and bool(fleet.tenants[slug].gis_layers),
         )
     ]
     inside = set(wanted)

@@ -72,6 +72,15 @@ def databases_name(slug: str) -> str:
     return f"{slug}-databases"
 
 
+# Its schema, login and layers in the site's GIS database (with data services and gis_layers).
+GIS_TYPE = "pdn:gis:TenantGis"
+GIS_LAYERS_TYPE = "pulumi-python:dynamic/pdn-gis:TenantLayers"
+
+
+def gis_name(slug: str) -> str:
+    return f"{slug}-gis"
+
+
 # Its roles, groups and clients in the site's single sign-on (where the platform runs one).
 IDENTITY_TYPE = "pdn:sso:TenantIdentity"
 ACCESS_TYPE = "pulumi-python:dynamic/pdn-sso:TenantAccess"
@@ -126,10 +135,12 @@ def tenant_urns(
     host_backend: str | None = None,
     sso: bool = False,
     officials: tuple[str, ...] | None = None,
+    gis: bool = False,
 ) -> list[str]:
     """Every URN of one tenant in its shard stack: its component, then its children (and with
     data services, its storage and databases components and their children; with sso, its
-    identity, and with officials (ids; () for none) its signing certificates too)."""
+    identity, and with officials (ids; () for none) its signing certificates too; with gis
+    and data services, its GIS schema and layers)."""
     prefix = f"urn:pulumi:{stack}::{PROJECT}::"
     urns = [
         f"{prefix}{TENANT_TYPE}::{slug}",
@@ -145,6 +156,12 @@ def tenant_urns(
             dbs = databases_name(slug)
             urns.append(f"{prefix}{DATABASES_TYPE}::{dbs}")
             urns += [f"{prefix}{DATABASES_TYPE}${DATABASE_TYPE}::{dbs}-{e}" for e in engines]
+        if gis:
+            name = gis_name(slug)
+            urns += [
+                f"{prefix}{GIS_TYPE}::{name}",
+                f"{prefix}{GIS_TYPE}${GIS_LAYERS_TYPE}::{name}-layers",
+            ]
     if hosts and host_backend in HOST_TYPES:
         name = hosts_name(slug)
         urns.append(f"{prefix}{HOSTS_TYPE}::{name}")

@@ -30,17 +30,18 @@ import os
 import signal
 import ssl
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 
-from pdn.sso.realms import REGISTRAR, SIGNING_AUDIENCE
+from pdn.sso import tokens as sso_tokens
+from pdn.sso.realms import SIGNING_AUDIENCE
 from pdn.sso.tenants import TENANT_CLAIM as SSO_TENANT_CLAIM
+from pdn.sso.tokens import ForbiddenError
 from pdn.tte import profiles, signing, tsa
 from pdn.tte.errors import TteError
 from pdn.tte.site import Issued, SiteAuthority, load_key
@@ -62,56 +63,16 @@ class Answer:
         return Answer(status, "application/json", json.dumps({"error": message}).encode())
 
 
-KeyFor = Callable[[str], Any]  # the verification key of a token (the realm's JWKS)
+class Tokens(sso_tokens.Tokens):
+    """Access tokens of the civil servants' realm for this service's audience (pdn-tte)."""
 
-
-class Tokens:
-    """Access tokens of the civil servants' realm, for this service's audience."""
-
-    def __init__(self, issuer: str, key_for: KeyFor) -> None:
-        self.issuer, self._key_for = issuer, key_for
+    def __init__(self, issuer: str, key_for: sso_tokens.KeyFor) -> None:
+        super().__init__(issuer, key_for, AUDIENCE)
 
     @staticmethod
-    def from_realm(issuer: str, ca_pem: str) -> Tokens:
-        client = jwt.PyJWKClient(
-            f"{issuer}/protocol/openid-connect/certs",
-            ssl_context=ssl.create_default_context(cadata=ca_pem),
-        )
-        return Tokens(issuer, lambda token: client.get_signing_key_from_jwt(token).key)
-
-    def tenant_of(self, authorization: str | None) -> str:
-        claims = self._claims(authorization, "the tenant's SSO client")
-        tenant = claims.get(TENANT_CLAIM)
-        if not isinstance(tenant, str) or not tenant:
-            raise PermissionError(f"the token names no tenant ({TENANT_CLAIM})")
-        return tenant
-
-    def check_registrar(self, authorization: str | None) -> None:
-        claims = self._claims(authorization, f"the registrar ({REGISTRAR})")
-        roles = (claims.get("realm_access") or {}).get("roles") or []
-        if REGISTRAR not in roles:
-            raise ForbiddenError(f"only the registrar ({REGISTRAR}) issues or revokes")
-
-    def _claims(self, authorization: str | None, whose: str) -> dict[str, Any]:
-        if not authorization or not authorization.startswith("Bearer "):
-            raise PermissionError(f"a bearer token of {whose} is required")
-        token = authorization.removeprefix("Bearer ").strip()
-        try:
-            claims = jwt.decode(
-                token,
-                self._key_for(token),
-                algorithms=["RS256", "ES256", "PS256"],
-                audience=AUDIENCE,
-                issuer=self.issuer,
-                options={"require": ["exp", "iss", "aud"]},
-            )
-        except (jwt.PyJWTError, ValueError) as err:
-            raise PermissionError(f"the token is not accepted: {err}") from None
-        return dict(claims)
-
-
-class ForbiddenError(Exception):
-    """A valid token that may not do this (403)."""
+    def from_realm(issuer: str, ca_pem: str, audience: str = AUDIENCE) -> Tokens:
+        realm = sso_tokens.Tokens.from_realm(issuer, ca_pem, audience)
+        return Tokens(issuer, realm.key_for)
 
 
 def _issued_json(issued: Issued, pem: bytes) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
         "dns",
         "keycloak",
         "tte",
+        "gis",
     )
     cluster_api = (
         "capi-controller",
@@ -56,7 +57,7 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     for plane in ("general", "restricted"):  # the workload clusters' own control planes
         for component in components:
             assert f"{plane}/{component} " in out
-    assert out.count("UNHEALTHY: not running") == 17 + 2 * 5
+    assert out.count("UNHEALTHY: not running") == 18 + 2 * 5
     assert "0/8 Ready" in out
 
 

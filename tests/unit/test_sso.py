@@ -119,12 +119,13 @@ def test_each_kind_of_application_gets_its_own_kind_of_client() -> None:
     assert service["redirectUris"] == []
     assert mobile["publicClient"]
     assert mobile["attributes"]["pkce.code.challenge.method"] == "S256"
-    # Server-side clients act for the tenant at the platform (the e-signature service); a
-    # browser or mobile application never does.
+    # Server-side clients act for the tenant at the platform (the e-signature service, the
+    # GIS feature service); a browser or mobile application never does.
     for client in (web, service):
-        mappers = {m["protocolMapper"]: m["config"] for m in client["protocolMappers"]}
-        assert mappers["oidc-hardcoded-claim-mapper"]["claim.value"] == "kab-bekasi"
-        assert mappers["oidc-audience-mapper"]["included.custom.audience"] == "pdn-tte"
+        mappers = {m["name"]: m["config"] for m in client["protocolMappers"]}
+        assert mappers["pdn-tenant"]["claim.value"] == "kab-bekasi"
+        assert mappers["pdn-tte-audience"]["included.custom.audience"] == "pdn-tte"
+        assert mappers["pdn-gis-audience"]["included.custom.audience"] == "pdn-gis"
     assert mobile["protocolMappers"] == []
     # No client may log a user in with a password at the client (the resource owner grant).
     assert not any(c["directAccessGrantsEnabled"] for c in (web, service, mobile))
