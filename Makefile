@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export GOTOOLCHAIN ?= local
 
-.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants bench-backups bench-clusters bench-discovery bench-compliance bench-sso lock
+.PHONY: up down test lint unit integration toolchain status dc-status bench bench-scale bench-tenants bench-backups bench-clusters bench-discovery bench-compliance bench-sso bench-gis lock
 
 # Dependencies only from requirements.lock, each file checked against its sha256, nothing
 # resolved; then the project itself, without dependencies and without a build environment.
@@ -80,6 +80,9 @@ bench-compliance: $(VENV)/.installed
 # A scratch DC's Keycloak under concurrent logins and grants (~3 min).
 bench-sso: toolchain
 	$(BIN)/python benchmarks/sso.py --write-readme
+
+bench-gis: toolchain
+	$(BIN)/python benchmarks/gis.py --write-readme
 
 bench-migration: toolchain
 	$(BIN)/python benchmarks/migration.py --write-readme

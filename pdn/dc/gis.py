@@ -30,7 +30,7 @@ def url(settings: DCSettings) -> str:
     return f"https://{settings.listen_host}:{settings.ports.gis}"
 
 
-def _password(settings: DCSettings) -> str:
+def service_password(settings: DCSettings) -> str:
     return passwords.kept(settings.root / "gis" / "service.json", ("database_password",))[
         "database_password"
     ]
@@ -52,7 +52,7 @@ def ensure_login(settings: DCSettings, ca: Path) -> None:
     from pdn.dc import databases  # noqa: PLC0415
 
     access = databases.admin_access(settings, sql.POSTGRESQL, ca)
-    verifier = pgsql.Literal(scram_verifier(_password(settings)))
+    verifier = pgsql.Literal(scram_verifier(service_password(settings)))
     role = pgsql.Identifier(SERVICE_ROLE)
     try:
         with sql.connect(access.server, access.user, access.password) as conn:
@@ -88,7 +88,7 @@ def process_spec(settings: DCSettings, ca: pki.KeyPair, sso_url: str) -> Process
         "PDN_GIS_DB_HOST": settings.listen_host,
         "PDN_GIS_DB_PORT": str(settings.ports.postgresql),
         "PDN_GIS_DB_USER": SERVICE_ROLE,
-        "PDN_GIS_DB_PASSWORD": _password(settings),
+        "PDN_GIS_DB_PASSWORD": service_password(settings),
         "PDN_GIS_DB_CA": str(ca.cert),
         "PDN_GIS_ISSUER": f"{sso_url}/realms/{CIVIL_SERVANTS}",
         "PDN_GIS_SSO_CA": str(ca.cert),

@@ -37,6 +37,7 @@ TEST_PORTS = Ports(
     sso=28443,
     sso_management=28444,
     tte=28480,
+    gis=28490,
     capi_webhook=29443,
     capi_health=29453,
     capi_diagnostics=29463,
