@@ -24,6 +24,7 @@ from pdn.tenants.errors import TenantError
 from pdn.tenants.fleet import TENANTS_DIR, load_fleet, tenant_files
 from platform_services.deployment import Deployment as DataServices
 from platform_services.deployment import DeploymentArgs as DataServicesArgs
+from platform_services.deployment.gis import GisDeployment, GisDeploymentArgs
 from platform_services.deployment.identity import IdentityDeployment, IdentityDeploymentArgs
 from platform_services.gis.platform import GisPlatform, GisPlatformArgs
 from platform_services.sso.identity import Connection, SingleSignOn, SingleSignOnArgs
@@ -282,3 +283,20 @@ if kubeconfig is not None and identity_tls_cert is not None and sso_url is not N
         pulumi.ResourceOptions(providers=[cluster], depends_on=[baseline]),
     )
     pulumi.export("identity_cluster", {"urls": identity.urls})
+
+# The GIS feature service as the cluster runs it in production (kwok runs its pods on the local
+# DC, where the real one is the DC's process).
+gis_tls_cert = config.get("gisTlsCert")
+if kubeconfig is not None and gis_tls_cert is not None and sso_url is not None:
+    gis_service = GisDeployment(
+        f"{site_inventory.code}-gis-service",
+        GisDeploymentArgs(
+            site=site_inventory.cluster_view(),
+            tls_cert=gis_tls_cert,
+            tls_key=config.require_secret("gisTlsKey"),
+            ca_pem=config.require("ssoCa"),
+            database_password=config.require_secret("gisDatabasePassword"),
+        ),
+        pulumi.ResourceOptions(providers=[cluster], depends_on=[baseline]),
+    )
+    pulumi.export("gis_cluster", {"url": gis_service.url})

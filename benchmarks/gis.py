@@ -7,7 +7,8 @@ code. Then, each for a fixed time with C concurrent clients over TLS:
 - OGC API Features: a page of up to 100 features in a bounding box (`/items?bbox=..&limit=100`),
   anonymously on a public layer, and with a tenant's SSO token on a private one;
 - the baseline: the same query as plain SQL through psycopg (the service's own login, one
-  connection per client), the features as GeoJSON text (`ST_AsGeoJSON`), rows fetched.
+  connection per client), the features as GeoJSON text (`ST_AsGeoJSON`), rows fetched;
+- the service's floor: `/health` through the same HTTPS and gunicorn workers (no pygeoapi).
 Goal: feature queries at least a third of the SQL rate.
 
     python benchmarks/gis.py [--write-readme] [--seconds 20] [--clients 8]
@@ -210,6 +211,14 @@ def main() -> int:
 
         figures["plain SQL (psycopg, TLS), the baseline"] = _load(
             args.seconds, args.clients, db.connect, sql
+        )
+
+        def health(pool: urllib3.PoolManager, _: int) -> int:
+            return 0 if pool.request("GET", f"{url}/health").status == 200 else -1
+
+        # What HTTPS through gunicorn costs before pygeoapi is reached: the service's floor.
+        figures["the service's /health (HTTPS, gunicorn, one catalogue check)"] = _load(
+            args.seconds, args.clients, http, health
         )
         figures["OGC API Features, public layer, anonymous"] = _load(
             args.seconds, args.clients, http, features("titik", {})

@@ -67,6 +67,10 @@ SSO_DATABASE_PASSWORD_KEY = "pdn:ssoDatabasePassword"  # noqa: S105 (a config ke
 SIGNING_KEYS = {"url": "pdn:signingUrl", "ca_pem": "pdn:signingCa"}
 IDENTITY_TLS_CERT_KEY = "pdn:identityTlsCert"
 IDENTITY_TLS_KEY_KEY = "pdn:identityTlsKey"
+# The GIS feature service's production deployment: its certificate, key and database password.
+GIS_TLS_CERT_KEY = "pdn:gisTlsCert"
+GIS_TLS_KEY_KEY = "pdn:gisTlsKey"
+GIS_DATABASE_PASSWORD_KEY = "pdn:gisDatabasePassword"  # noqa: S105 (a config key's name)
 
 
 def database_endpoint_key(engine: str) -> str:
@@ -396,6 +400,7 @@ def up_on_local_dc(
     sso: SsoAdminAccess | None = None,
     signing: tuple[str, str] | None = None,
     identity_tls: tuple[str, str] | None = None,
+    gis: tuple[str, str, str] | None = None,
     show: bool = False,
 ) -> dict[str, int]:
     """`pdn up`: the stack bound to site's local DC, its kubeconfig a secret, its object
@@ -444,6 +449,10 @@ def up_on_local_dc(
     if identity_tls is not None:  # SSO's and e-signature's in-cluster certificate, and key
         stack.set_plain_config({IDENTITY_TLS_CERT_KEY: identity_tls[0]})
         stack.set_config(IDENTITY_TLS_KEY_KEY, identity_tls[1], secret=True)
+    if gis is not None:  # the feature service's certificate, key and database password
+        stack.set_plain_config({GIS_TLS_CERT_KEY: gis[0]})
+        stack.set_config(GIS_TLS_KEY_KEY, gis[1], secret=True)
+        stack.set_config(GIS_DATABASE_PASSWORD_KEY, gis[2], secret=True)
     if signing is not None:  # the e-signature service: (its URL, its CA)
         stack.set_plain_config(
             {SIGNING_KEYS["url"]: signing[0], SIGNING_KEYS["ca_pem"]: signing[1]}

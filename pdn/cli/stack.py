@@ -85,6 +85,7 @@ def _up(args: argparse.Namespace) -> int:
         sso=dc.sso_admin(),
         signing=dc.signing_service(),
         identity_tls=dc.identity_tls(),
+        gis=dc.gis_cluster(),
         show=True,
     )
     print(f"stack {args.stack} on {site.code}: {_summary(changes)}")

@@ -238,6 +238,16 @@ class LocalDC:
         names = service_names(self.settings.site_code)
         return self._cluster_cert("identity-cluster", "pdn identity services", names)
 
+    def gis_cluster(self) -> tuple[str, str, str]:
+        """The feature service's production deployment: the certificate (PEM) and key of its
+        public and in-cluster names, from the DC's CA, and its database login's password."""
+        from platform_services.deployment.gis import service_names  # noqa: PLC0415
+
+        cert, key = self._cluster_cert(
+            "gis-cluster", "pdn GIS feature service", service_names(self.settings.site_code)
+        )
+        return cert, key, gis.service_password(self.settings)
+
     def _cluster_cert(self, file: str, common_name: str, names: tuple[str, ...]) -> tuple[str, str]:
         ca = control_plane.credential_paths(self.settings).ca  # made by `dc up`
         spec = pki.CertSpec(file, common_name, dns_names=names, server=True)

@@ -50,7 +50,7 @@ class Database:
     def provider(self, schema: str, table: str, id_field: str) -> dict[str, Any]:
         return {
             "type": "feature",
-            "name": "PostgreSQL",
+            "name": "pdn.gis.provider.LayerProvider",  # pygeoapi's PostgreSQL one, SRID known
             "data": {
                 "host": self.host,
                 "port": self.port,
@@ -171,7 +171,8 @@ def pygeoapi_config(
             "map": {"url": "", "attribution": ""},  # no tile server is reached from a DC
             "pretty_print": False,
         },
-        "logging": {"level": "WARNING"},
+        # pygeoapi warns at every request without an offset (its int(None)): errors only.
+        "logging": {"level": "ERROR"},
         "metadata": {
             "identification": {
                 "title": title,

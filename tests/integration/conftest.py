@@ -132,6 +132,7 @@ def onboarded(local_dc: LocalDC, tmp_path_factory: pytest.TempPathFactory) -> It
             sso=local_dc.sso_admin(),
             signing=local_dc.signing_service(),
             identity_tls=local_dc.identity_tls(),
+            gis=local_dc.gis_cluster(),
         )
         onboard = Onboarded(local_dc, env, platform, tenants_dir)
         try:

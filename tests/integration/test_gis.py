@@ -289,3 +289,23 @@ def test_the_map_of_a_layer_renders_in_a_real_browser(loaded: Onboarded) -> None
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     assert orange > 23 * 20, orange
+
+
+def test_a_grant_by_hand_shows_in_preview_and_refresh_takes_it_back(loaded: Onboarded) -> None:
+    """Bekasi's reader role given by hand to a role of nobody's: the shard's preview shows the
+    drift, and `pdn tenant up --refresh` takes the membership back."""
+    with _admin(loaded).connect() as conn:
+        conn.execute("CREATE ROLE pdn_it_outsider NOLOGIN")
+    try:
+        with _admin(loaded).connect() as conn:
+            conn.execute("GRANT gis_kab_bekasi_read TO pdn_it_outsider")
+        shown = shard_stack(loaded.env, SITE, shard_of("kab-bekasi")).preview(refresh=True)
+        assert "kab-bekasi-gis-layers update" in shown, shown
+        loaded.roll_out(["kab-bekasi"], refresh=True)
+        ((member,),) = _query(
+            loaded, "SELECT pg_has_role('pdn_it_outsider', 'gis_kab_bekasi_read', 'member')"
+        )
+        assert member is False
+    finally:
+        with _admin(loaded).connect() as conn:
+            conn.execute("DROP ROLE IF EXISTS pdn_it_outsider")

@@ -56,3 +56,25 @@ def test_keycloak_and_the_signing_service_run_where_production_puts_them(
         keycloak = apps.read_namespaced_deployment("keycloak", "pdn-identity")
         env = keycloak.spec.template.spec.containers[0].env
         assert all(e.value is None for e in env if e.name.startswith("KC_"))
+
+
+def test_the_gis_feature_service_runs_where_production_puts_it(onboarded: Onboarded) -> None:
+    outputs = stacks.Stack(onboarded.env, onboarded.platform).outputs()
+    assert outputs["gis_cluster"]["url"] == f"https://gis.{SITE.code}.pdn.go.id"
+    with onboarded.dc.api_client() as api:
+        apps, core = k8s.AppsV1Api(api), k8s.CoreV1Api(api)
+        deadline, ready = time.monotonic() + 120, 0
+        while time.monotonic() < deadline and ready != 2:
+            ready = apps.read_namespaced_deployment("pdn-gis", "pdn-gis").status.ready_replicas or 0
+            time.sleep(1)
+        assert ready == 2  # admitted under Pod Security restricted, and scheduled
+        pods = core.list_namespaced_pod(
+            "pdn-gis", label_selector="app.kubernetes.io/name=pdn-gis"
+        ).items
+        nodes = [p.spec.node_name for p in pods]
+        assert set(nodes) <= COMPUTE
+        assert len(set(nodes)) == 2, f"both replicas on one server: {nodes}"
+        env = pods[0].spec.containers[0].env
+        (password,) = [e for e in env if e.name == "PDN_GIS_DB_PASSWORD"]
+        assert password.value is None
+        assert password.value_from.secret_key_ref.name == "gis-credentials"
