@@ -70,6 +70,7 @@ def process_spec(settings: DCSettings, ca: pki.KeyPair, sso_url: str) -> Process
         sys.executable,
         "-m",
         "gunicorn",
+        "--config=python:pdn.gis.gunicorn_conf",  # workers die with it
         f"--bind={host}:{port}",
         f"--certfile={cert.cert}",
         f"--keyfile={cert.key}",

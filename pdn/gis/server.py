@@ -20,6 +20,7 @@ import html
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from pdn.gis import features
 from pdn.sso.tokens import Tokens
 
 LOG = logging.getLogger("pdn.gis")
+COLLECTION_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,90}$")  # `<slug>.<layer>`, or `regions`
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,8 @@ class FeatureService:
     def map_page(self, collection: str) -> Any:
         from flask import Response  # noqa: PLC0415
 
+        if not COLLECTION_ID.match(collection):  # it goes into the page's script
+            return self.problem(404, f"no collection {collection!r}")
         url = f"{self.settings.base_url}/collections/{collection}/items?f=json&limit=1000"
         page = MAP_PAGE.format(title=html.escape(collection), items_url=json.dumps(url))
         return Response(page, 200, mimetype="text/html")

@@ -104,6 +104,7 @@ class GisDeployment(pulumi.ComponentResource):
                 "python",
                 "-m",
                 "gunicorn",
+                "--config=python:pdn.gis.gunicorn_conf",
                 f"--bind=0.0.0.0:{HTTPS}",  # the pod's own address: the policy admits who
                 "--certfile=/etc/pdn/tls/tls.crt",
                 "--keyfile=/etc/pdn/tls/tls.key",

@@ -10,6 +10,8 @@ is a secret input; client secrets are secret outputs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +48,20 @@ def _drift(olds: Mapping[str, Any]) -> list[str]:
 
 
 # A realm.
+def _design(expected: Mapping[str, Any]) -> str:
+    """A digest of what this pdn makes of a spec: a newer pdn that makes more of the same inputs
+    (a client, a mapper) differs, so its first `up` updates what older versions made."""
+    return hashlib.sha256(json.dumps(expected, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def realm_design(props: Mapping[str, Any]) -> str:
+    return _design(realms.expected(_realm_spec(props)))
+
+
+def access_design(props: Mapping[str, Any]) -> str:
+    return _design(tenants.expected(_access_spec(props)))
+
+
 def _realm_spec(props: Mapping[str, Any]) -> realms.RealmSpec:
     by_name = {spec.name: spec for spec in realms.REALMS}
     return by_name[str(props["realm"])]
@@ -55,16 +71,20 @@ class RealmProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in ("realm", *CONNECTION_KEYS) if olds.get(k) != news.get(k)]
         changed += _drift(olds)
+        if olds.get("design") != realm_design(news):
+            changed.append("design")
         # A realm is never replaced: its users would go with it.
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         realms.ensure(admin_of(props), _realm_spec(props))
-        return CreateResult(str(props["realm"]), {**props, "drift": []})
+        design = realm_design(props)
+        return CreateResult(str(props["realm"]), {**props, "design": design, "drift": []})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         realms.ensure(admin_of(news), _realm_spec(news))
-        return UpdateResult({**news, "drift": []})
+        design = realm_design(news)
+        return UpdateResult({**news, "design": design, "drift": []})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         seen = realms.observe(admin_of(props), id_)
@@ -129,6 +149,8 @@ class TenantAccessProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in (*SPEC_KEYS, *CONNECTION_KEYS) if olds.get(k) != news.get(k)]
         changed += _drift(olds)
+        if olds.get("design") != access_design(news):
+            changed.append("design")
         moved = olds.get("realm") != news.get("realm") or olds.get("tenant") != news.get("tenant")
         return DiffResult(
             changes=bool(changed),
@@ -140,15 +162,18 @@ class TenantAccessProvider(ResourceProvider):
         admin = admin_of(props)
         spec = _access_spec(props)
         secrets = tenants.ensure(admin, spec)
+        design = access_design(props)
         return CreateResult(
-            f"{spec.realm}/{spec.tenant}", {**props, "client_secrets": secrets, "drift": []}
+            f"{spec.realm}/{spec.tenant}",
+            {**props, "client_secrets": secrets, "design": design, "drift": []},
         )
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         admin = admin_of(news)
         tenants.delete(admin, _gone(olds, news), roles=False)
         secrets = tenants.ensure(admin, _access_spec(news))
-        return UpdateResult({**news, "client_secrets": secrets, "drift": []})
+        design = access_design(news)
+        return UpdateResult({**news, "client_secrets": secrets, "design": design, "drift": []})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         spec = _access_spec(props)

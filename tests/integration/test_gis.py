@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import ssl
 import tempfile
 import time
@@ -30,6 +31,7 @@ from pdn import regions, stacks
 from pdn.cli.main import main
 from pdn.compliance import browser
 from pdn.dataservices.sql import POSTGRESQL
+from pdn.dc import gis as dc_gis
 from pdn.gis import reference
 from pdn.sso import realms
 from pdn.tenants.rollout import shard_stack
@@ -309,3 +311,16 @@ def test_a_grant_by_hand_shows_in_preview_and_refresh_takes_it_back(loaded: Onbo
     finally:
         with _admin(loaded).connect() as conn:
             conn.execute("DROP ROLE IF EXISTS pdn_it_outsider")
+
+
+def test_killed_by_pid_it_comes_back_and_answers(loaded: Onboarded) -> None:
+    """SIGKILL to the service's master: its workers go with it (they would keep the port), and
+    `dc up` starts it again, answering as before."""
+    dc = loaded.dc
+    pid = dc.supervisor.pid(dc_gis.NAME)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    dc.up(progress=lambda _: None)
+    assert dc.supervisor.pid(dc_gis.NAME) not in (None, pid)
+    status, items = _get(loaded, f"/collections/{PUBLIC}/items?f=json&limit=1")
+    assert (status, items["numberMatched"]) == (200, 23)

@@ -139,3 +139,12 @@ def test_a_database_that_does_not_answer_is_503_and_health_says_so(tmp_path: Pat
 def test_the_database_password_is_never_in_a_repr(tmp_path: Path) -> None:
     db = features.Database("127.0.0.1", 15432, "pdn_gis_service", "s3cret-pw", tmp_path)
     assert "s3cret-pw" not in repr(db)
+
+
+def test_the_map_page_names_only_a_collection_id(client: Any) -> None:
+    page = client.get("/map/kab-bekasi.faskes")
+    assert page.status_code == 200
+    assert '"https://127.0.0.1:18490/collections/kab-bekasi.faskes/items?f=json&limit=1000"' in (
+        page.get_data(as_text=True)
+    )
+    assert client.get('/map/x"<script>').status_code == 404

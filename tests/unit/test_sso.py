@@ -31,7 +31,12 @@ from platform_services.sso.identity import (
     TenantIdentity,
     TenantIdentityArgs,
 )
-from platform_services.sso.providers import RealmProvider, TenantAccessProvider
+from platform_services.sso.providers import (
+    RealmProvider,
+    TenantAccessProvider,
+    access_design,
+    realm_design,
+)
 from platform_services.tte.providers import SignerCertificateProvider
 from tests.unit.conftest import RecordingMocks, run_program
 
@@ -160,7 +165,10 @@ def _access(**changes: Any) -> dict[str, Any]:
 
 def test_drift_found_by_read_is_a_change_and_only_a_new_tenant_replaces() -> None:
     provider = TenantAccessProvider()
-    assert not provider.diff("x", _access(drift=[]), _access()).changes
+    made = _access(drift=[], design=access_design(_access()))
+    assert not provider.diff("x", made, _access()).changes
+    # What an older pdn made (another design, or none recorded) is updated by a newer one.
+    assert provider.diff("x", _access(drift=[]), _access()).changes
     drifted = provider.diff("x", _access(drift=["groups bekasi-admins: ..."]), _access())
     assert drifted.changes
     assert not drifted.replaces
@@ -168,7 +176,8 @@ def test_drift_found_by_read_is_a_change_and_only_a_new_tenant_replaces() -> Non
     assert provider.diff("x", _access(), _access(tenant="other")).replaces == ["tenant"]
     realm = RealmProvider()
     props = {"server": {}, "admin_user": "a", "admin_password": "p", "realm": "pdn-asn"}
-    assert not realm.diff("pdn-asn", props, props).changes
+    assert not realm.diff("pdn-asn", props | {"design": realm_design(props)}, props).changes
+    assert realm.diff("pdn-asn", props | {"design": "older"}, props).changes
     assert realm.diff("pdn-asn", props | {"drift": ["mfa: False -> True"]}, props).changes
     # A realm is never replaced: its users would go with it.
     assert realm.diff("pdn-asn", props, props | {"realm": "pdn-warga"}).replaces == []
