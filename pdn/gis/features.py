@@ -28,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from pdn.gis import reference
-from pdn.sso.realms import GIS_AUDIENCE
-from pdn.sso.tenants import TENANT_CLAIM
 
 REFERENCE_COLLECTION = "regions"
 INDONESIA_BBOX = [94.0, -12.0, 142.0, 7.0]
@@ -249,7 +247,3 @@ class Apis:
             while len(self._made) > self._keep:
                 self._made.popitem(last=False)
         return api
-
-
-AUDIENCE = GIS_AUDIENCE
-CLAIM = TENANT_CLAIM

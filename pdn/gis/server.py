@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 import os
 import re
 from collections.abc import Callable
@@ -27,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from pdn.gis import features
+from pdn.sso.realms import GIS_AUDIENCE
 from pdn.sso.tokens import Tokens
 
-LOG = logging.getLogger("pdn.gis")
 COLLECTION_ID = re.compile(r"^[a-z0-9][a-z0-9.-]{0,90}$")  # `<slug>.<layer>`, or `regions`
 
 
@@ -144,7 +143,7 @@ class FeatureService:
 
         self.settings = settings
         self.tokens = tokens or Tokens.from_realm(
-            settings.issuer, settings.sso_ca.read_text(), features.AUDIENCE
+            settings.issuer, settings.sso_ca.read_text(), GIS_AUDIENCE
         )
         self.catalogue = features.Catalogue(
             read or (lambda: features.read_catalogue(settings.database)), settings.refresh

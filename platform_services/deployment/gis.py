@@ -136,41 +136,17 @@ class GisDeployment(pulumi.ComponentResource):
                 failure_threshold=3,
             ),
         )
-        k8s.apps.v1.Deployment(
-            f"{name}-features",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE, namespace=NAMESPACE, labels=selector),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
-                        max_unavailable=1, max_surge=0
-                    ),
-                ),
-                template=workloads.pod_template(
-                    selector, container, volumes, run_as=1000, pool="compute"
-                ),
-            ),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[credentials])
-            ),
-        )
-        workloads.client_service(
-            f"{name}-service",
-            SERVICE,
-            namespace=NAMESPACE,
-            selector=selector,
-            ports=(ServicePort("https", HTTPS),),
-            opts=child,
-        )
-        workloads.budget(
+        workloads.rolling(
             f"{name}-features",
             SERVICE,
             namespace=NAMESPACE,
             selector=selector,
+            pod=workloads.pod_template(selector, container, volumes, run_as=1000, pool="compute"),
             replicas=args.replicas,
+            https=HTTPS,
+            service_resource=f"{name}-service",
             opts=child,
+            depends_on=[credentials],
         )
         # Tenants' applications and the platform reach it over HTTPS; nothing else does.
         workloads.allow_ingress(

@@ -162,44 +162,18 @@ class IdentityDeployment(pulumi.ComponentResource):
                 failure_threshold=3,
             ),
         )
-        k8s.apps.v1.Deployment(
-            f"{name}-keycloak",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=KEYCLOAK, namespace=namespace, labels=selector
-            ),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.keycloak_replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                # One at a time: the other keeps every session (the caches are replicated).
-                strategy=k8s.apps.v1.DeploymentStrategyArgs(
-                    type="RollingUpdate",
-                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
-                        max_unavailable=1, max_surge=0
-                    ),
-                ),
-                template=workloads.pod_template(
-                    selector, container, volumes, run_as=1000, pool="compute"
-                ),
-            ),
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[credentials])
-            ),
-        )
-        workloads.client_service(
-            f"{name}-keycloak-service",
-            KEYCLOAK,
-            namespace=namespace,
-            selector=selector,
-            ports=(ServicePort("https", HTTPS),),
-            opts=opts,
-        )
-        workloads.budget(
+        # One at a time: the other keeps every session (the caches are replicated).
+        workloads.rolling(
             f"{name}-keycloak",
             KEYCLOAK,
             namespace=namespace,
             selector=selector,
+            pod=workloads.pod_template(selector, container, volumes, run_as=1000, pool="compute"),
             replicas=args.keycloak_replicas,
+            https=HTTPS,
+            service_resource=f"{name}-keycloak-service",
             opts=opts,
+            depends_on=[credentials],
         )
 
     @staticmethod

@@ -287,6 +287,48 @@ def stateful(
     return statefulset
 
 
+def rolling(
+    resource: str,
+    name: str,
+    *,
+    namespace: str,
+    selector: Mapping[str, str],
+    pod: k8s.core.v1.PodTemplateSpecArgs,
+    replicas: int,
+    https: int,
+    service_resource: str,
+    opts: pulumi.ResourceOptions,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> None:
+    """A replicated HTTPS service: its Deployment, replaced one pod at a time (the others keep
+    answering), its disruption budget, and its Service on the HTTPS port."""
+    k8s.apps.v1.Deployment(
+        resource,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=dict(selector)),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=replicas,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(selector)),
+            strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                type="RollingUpdate",
+                rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                    max_unavailable=1, max_surge=0
+                ),
+            ),
+            template=pod,
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=depends_on)),
+    )
+    client_service(
+        service_resource,
+        name,
+        namespace=namespace,
+        selector=selector,
+        ports=(ServicePort("https", https),),
+        opts=opts,
+    )
+    budget(resource, name, namespace=namespace, selector=selector, replicas=replicas, opts=opts)
+
+
 def budget(
     resource: str,
     name: str,

@@ -33,7 +33,8 @@ TYPE = "pdn:gis:GisPlatform"
 KEYS = ("server", "admin_user", "admin_password")
 
 
-def _admin(props: Mapping[str, Any]) -> reference.GisAdmin:
+def admin_of(props: Mapping[str, Any]) -> reference.GisAdmin:
+    """The platform's admin on the server a GIS resource's inputs name."""
     return reference.GisAdmin(
         Server.of(props["server"]), str(props["admin_user"]), str(props["admin_password"])
     )
@@ -62,13 +63,13 @@ class ReferenceLayerProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(reference.DATABASE, _outputs(props, reference.ensure(_admin(props))))
+        return CreateResult(reference.DATABASE, _outputs(props, reference.ensure(admin_of(props))))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(_outputs(news, reference.ensure(_admin(news))))
+        return UpdateResult(_outputs(news, reference.ensure(admin_of(news))))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        seen = reference.observe(_admin(props))
+        seen = reference.observe(admin_of(props))
         return ReadResult(id_, {**props, "drift": reference.differences(seen)})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:

@@ -26,17 +26,11 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from pdn.dataservices.sql import Server
-from pdn.gis import reference, tenants
+from pdn.gis import tenants
+from platform_services.gis.platform import admin_of
 
 TYPE = "pdn:gis:TenantGis"
 KEYS = ("server", "admin_user", "admin_password", "tenant", "layers", "ancestors")
-
-
-def _admin(props: Mapping[str, Any]) -> reference.GisAdmin:
-    return reference.GisAdmin(
-        Server.of(props["server"]), str(props["admin_user"]), str(props["admin_password"])
-    )
 
 
 def _spec(props: Mapping[str, Any]) -> tenants.TenantGisSpec:
@@ -75,24 +69,24 @@ class TenantLayersProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         password = secrets.token_urlsafe(24)
-        tenants.ensure(_admin(props), _spec(props), password)
+        tenants.ensure(admin_of(props), _spec(props), password)
         return CreateResult(_spec(props).schema, _outputs(props, password))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         password = str(olds.get("password") or secrets.token_urlsafe(24))
         before, after = _spec(olds), _spec(news)
-        tenants.ensure(_admin(news), after, password)
+        tenants.ensure(admin_of(news), after, password)
         if before.tenant != after.tenant:
-            tenants.retire(_admin(olds), before)
+            tenants.retire(admin_of(olds), before)
         return UpdateResult(_outputs(news, password))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         spec = _spec(props)
-        drift = tenants.differences(tenants.observe(_admin(props), spec), spec)
+        drift = tenants.differences(tenants.observe(admin_of(props), spec), spec)
         return ReadResult(id_, {**props, "drift": drift})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        tenants.retire(_admin(props), _spec(props))
+        tenants.retire(admin_of(props), _spec(props))
 
 
 class TenantLayers(Resource, module="pdn-gis", name="TenantLayers"):

@@ -3,14 +3,18 @@ through pdn.stacks (the way `pdn up` drives it)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import ssl
+import urllib.parse
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import urllib3
 from kubernetes import client as k8s
 
 from pdn import paths, pulumi_env, stacks
@@ -19,8 +23,10 @@ from pdn.dataservices.sql import ENGINES
 from pdn.dc import pulumi_state
 from pdn.dc.lifecycle import LocalDC
 from pdn.inventory import LOCAL_SITE, all_sites
+from pdn.sso import realms
 from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
 from pdn.tenants.rollout import existing_shards, roll_out, shard_stack, tear_down
+from pdn.tenants.shards import shard_of
 from tests.integration.dc_fixtures import running_dc
 from tests.integration.estate_fixtures import agency_estate, estate_file  # noqa: F401 (fixtures)
 
@@ -92,6 +98,38 @@ class Onboarded:
             progress=print,
         )
         return {r.stack: r.changes for r in results}
+
+    def pdn(self, *args: str) -> int:
+        """`pdn ARGS` as an operator of this DC runs it (the DC found from its state dir)."""
+        from pdn.cli.main import main  # noqa: PLC0415
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PDN_STATE_DIR", str(self.dc.settings.state_root))
+            return main(list(args))
+
+    def client_token(self, slug: str, client_id: str) -> str:
+        """An access token of one of the tenant's service clients (client credentials, its
+        secret from the tenant's shard stack)."""
+        secret = shard_stack(self.env, SITE, shard_of(slug)).outputs(show_secrets=True)[
+            "sso_client_secrets"
+        ][slug][client_id]
+        access = self.dc.sso_admin()
+        answer = urllib3.PoolManager(
+            ssl_context=ssl.create_default_context(cadata=access.ca_pem)
+        ).request(
+            "POST",
+            f"{access.url}/realms/{realms.CIVIL_SERVANTS}/protocol/openid-connect/token",
+            body=urllib.parse.urlencode(
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": secret,
+                }
+            ),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status == 200, answer.data
+        return str(json.loads(answer.data)["access_token"])
 
 
 @pytest.fixture(scope="session")

@@ -28,12 +28,10 @@ import shapely
 import urllib3
 
 from pdn import regions, stacks
-from pdn.cli.main import main
 from pdn.compliance import browser
 from pdn.dataservices.sql import POSTGRESQL
 from pdn.dc import gis as dc_gis
 from pdn.gis import reference
-from pdn.sso import realms
 from pdn.tenants.rollout import shard_stack
 from pdn.tenants.shards import shard_of
 from tests.integration.conftest import SITE, Onboarded
@@ -94,10 +92,7 @@ PUBLIC, PRIVATE = "kab-bekasi.fasilitas-kesehatan", "kab-bekasi.bidang-tanah"
 
 
 def _pdn(onboarded: Onboarded, *args: str) -> int:
-    """`pdn ARGS` as an operator of this DC runs it (the DC found from its state dir)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PDN_STATE_DIR", str(onboarded.dc.settings.state_root))
-        return main(["gis", "--dir", str(onboarded.tenants_dir), *args])
+    return onboarded.pdn("gis", "--dir", str(onboarded.tenants_dir), *args)
 
 
 def _get(onboarded: Onboarded, path: str, token: str | None = None) -> tuple[int, dict[str, Any]]:
@@ -108,25 +103,6 @@ def _get(onboarded: Onboarded, path: str, token: str | None = None) -> tuple[int
     pool = urllib3.PoolManager(ssl_context=ssl.create_default_context(cadata=ca), retries=False)
     answer = pool.request("GET", url + path, headers=headers, timeout=30)
     return answer.status, json.loads(answer.data) if answer.data else {}
-
-
-def _token(onboarded: Onboarded, slug: str, client_id: str) -> str:
-    secret = shard_stack(onboarded.env, SITE, shard_of(slug)).outputs(show_secrets=True)[
-        "sso_client_secrets"
-    ][slug][client_id]
-    access = onboarded.dc.sso_admin()
-    answer = urllib3.PoolManager(
-        ssl_context=ssl.create_default_context(cadata=access.ca_pem)
-    ).request(
-        "POST",
-        f"{access.url}/realms/{realms.CIVIL_SERVANTS}/protocol/openid-connect/token",
-        body=urllib.parse.urlencode(
-            {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-        ),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert answer.status == 200, answer.data
-    return str(json.loads(answer.data)["access_token"])
 
 
 def _listed(onboarded: Onboarded, token: str | None = None) -> list[str]:
@@ -196,8 +172,8 @@ def test_a_tenant_layer_answers_items_bbox_and_region_filters(loaded: Onboarded)
 
 
 def test_a_private_layer_answers_its_tenant_only(loaded: Onboarded) -> None:
-    bekasi = _token(loaded, "kab-bekasi", "kab-bekasi-arsip")
-    kemendagri = _token(loaded, "kemendagri", "kemendagri-siak-sync")
+    bekasi = loaded.client_token("kab-bekasi", "kab-bekasi-arsip")
+    kemendagri = loaded.client_token("kemendagri", "kemendagri-siak-sync")
     assert PRIVATE not in _listed(loaded)
     assert PRIVATE not in _listed(loaded, kemendagri)
     assert {PUBLIC, PRIVATE, "regions"} <= set(_listed(loaded, bekasi))

@@ -14,7 +14,6 @@ import os
 import signal
 import ssl
 import time
-import urllib.parse
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from pdn.cli.main import main
 from pdn.dataservices.sql import ENGINES
 from pdn.dc import object_storage, tte
 from pdn.sso import realms
@@ -53,37 +51,11 @@ def _call(
     )
 
 
-def _client_token(onboarded: Onboarded, slug: str, client_id: str) -> str:
-    secret = shard_stack(onboarded.env, SITE, shard_of(slug)).outputs(show_secrets=True)[
-        "sso_client_secrets"
-    ][slug][client_id]
-    access = onboarded.dc.sso_admin()
-    answer = urllib3.PoolManager(
-        ssl_context=ssl.create_default_context(cadata=access.ca_pem)
-    ).request(
-        "POST",
-        f"{access.url}/realms/{realms.CIVIL_SERVANTS}/protocol/openid-connect/token",
-        body=urllib.parse.urlencode(
-            {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
-        ),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert answer.status == 200, answer.data
-    return str(json.loads(answer.data)["access_token"])
-
-
 def _verdicts(onboarded: Onboarded, pdf: bytes) -> list[dict[str, Any]]:
     answer = _call(onboarded, "POST", "/v1/verify", pdf)
     assert answer.status == 200, answer.data
     found: list[dict[str, Any]] = json.loads(answer.data)
     return found
-
-
-def _pdn(onboarded: Onboarded, *args: str) -> int:
-    """`pdn ARGS` as an operator of this DC runs it (the DC found from its state dir)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PDN_STATE_DIR", str(onboarded.dc.settings.state_root))
-        return main(list(args))
 
 
 def _certificates(onboarded: Onboarded, slug: str) -> dict[str, str]:
@@ -148,7 +120,7 @@ def test_a_tenant_signs_through_the_service_and_revocation_is_proven(
     onboarded: Onboarded,
 ) -> None:
     serial = _certificates(onboarded, "kemendagri")["seal"]
-    token = _client_token(onboarded, "kemendagri", "kemendagri-siak-sync")
+    token = onboarded.client_token("kemendagri", "kemendagri-siak-sync")
     signed = _call(
         onboarded, "POST", "/v1/sign?reason=Disetujui&location=Jakarta", blank_pdf(), token
     )
@@ -158,7 +130,7 @@ def test_a_tenant_signs_through_the_service_and_revocation_is_proven(
     assert "Kementerian Dalam Negeri" in verdict["signer"]
     assert verdict["serial"] == serial
     # Another tenant's token signs only as that tenant, with its own seal.
-    other = _client_token(onboarded, "kab-bekasi", "kab-bekasi-arsip")
+    other = onboarded.client_token("kab-bekasi", "kab-bekasi-arsip")
     theirs = _call(onboarded, "POST", "/v1/sign", blank_pdf(), other)
     assert theirs.status == 200, theirs.data
     (their_verdict,) = _verdicts(onboarded, theirs.data)
@@ -167,7 +139,7 @@ def test_a_tenant_signs_through_the_service_and_revocation_is_proven(
     assert _call(onboarded, "POST", "/v1/sign", blank_pdf()).status == 401
 
     time.sleep(tsa.ACCURACY_SECONDS + 0.2)  # revoked later than the TSA's accuracy
-    assert _pdn(onboarded, "tte", "revoke", serial, "--reason", "key_compromise") == 0
+    assert onboarded.pdn("tte", "revoke", serial, "--reason", "key_compromise") == 0
     (older,) = _verdicts(onboarded, signed.data)
     assert older["valid"], json.dumps(older)  # signed before the revocation
     assert older["revoked_at"]
@@ -205,7 +177,7 @@ def test_a_certificate_rotated_by_hand_is_adopted_by_the_stack(
     onboarded: Onboarded, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = _certificates(onboarded, "kab-bekasi")["bupati"]
-    assert _pdn(onboarded, "tte", "issue", "kab-bekasi", "--official", "bupati") == 0
+    assert onboarded.pdn("tte", "issue", "kab-bekasi", "--official", "bupati") == 0
     rotated = capsys.readouterr().out.split()[1].rstrip(":")
     onboarded.roll_out(["kab-bekasi"], refresh=True)
     assert _certificates(onboarded, "kab-bekasi")["bupati"] == rotated
@@ -213,7 +185,7 @@ def test_a_certificate_rotated_by_hand_is_adopted_by_the_stack(
     assert held[before].reason == "superseded"
     assert held[rotated].revoked_at is None  # adopted, not superseded by yet another one
     # An official the file does not list is refused, with what to do.
-    assert _pdn(onboarded, "tte", "issue", "kab-bekasi", "--official", "camat") == 1
+    assert onboarded.pdn("tte", "issue", "kab-bekasi", "--official", "camat") == 1
     assert "lists no official 'camat' (its officials: bupati, sekda)" in capsys.readouterr().err
 
 
