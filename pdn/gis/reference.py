@@ -172,12 +172,16 @@ def _load(conn: Any) -> int:
     return len(rows)
 
 
-def observe(admin: GisAdmin) -> ReferenceState | None:
-    """What the database holds; None when it does not exist."""
+def database_exists(admin: GisAdmin) -> bool:
     with admin.connect("postgres") as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-        if found.fetchone() is None:
-            return None
+        return found.fetchone() is not None
+
+
+def observe(admin: GisAdmin) -> ReferenceState | None:
+    """What the database holds; None when it does not exist."""
+    if not database_exists(admin):
+        return None
     with admin.connect() as conn:
         ext = conn.execute(
             "SELECT extversion FROM pg_extension WHERE extname = 'postgis'"
