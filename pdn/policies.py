@@ -180,6 +180,12 @@ def _resource_policy(
     return ResourceValidationPolicy(name=name, description=reason, validate=validate)
 
 
+# The stack policies' checks by policy id, and the types they look at: serve_pack runs them
+# itself, over each object of those types converted once.
+STACK_CHECKS: dict[str, Callable[[list[Resource]], list[str]]] = {}
+STACK_POLICY_TYPES = frozenset({NAMESPACE, NETWORK_POLICY, QUOTA, LIMITS, ROLE_BINDING})
+
+
 def _stack_policy(
     name: str, reason: str, check: Callable[[list[Resource]], list[str]]
 ) -> StackValidationPolicy:
@@ -188,6 +194,7 @@ def _stack_policy(
         for problem in check(resources):
             report(problem, None)
 
+    STACK_CHECKS[name] = check
     return StackValidationPolicy(name=name, description=reason, validate=validate)
 
 
@@ -227,23 +234,57 @@ def serve_pack(name: str) -> None:
     deserializes the object and its provider (a kubeconfig) for each call before it looks at a
     policy. None of pdn's policies remediates, and its resource policies look only at
     RESOURCE_POLICY_TYPES: those calls are answered at once with what pulumi-policy would answer
-    (nothing), ~2 ms of the pack's CPU saved per object of a fleet rollout. Stack policies still
-    see every object."""
-    from pulumi.runtime import proto  # noqa: PLC0415  (the engine's messages: only when serving)
+    (nothing), ~2 ms of the pack's CPU saved per object of a fleet rollout. And pulumi-policy
+    converts every object of the stack, and its provider, once per stack policy; pdn's stack
+    policies see every object of STACK_POLICY_TYPES, converted once (a targeted run in a shard
+    of 549 objects: 0.5 s -> see analyze_stack)."""
     from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: PLC0415
     from pulumi_policy import policy as pack  # noqa: PLC0415
 
     servicer = pack._PolicyAnalyzerServicer
+    _serve_fast(servicer)
+    PolicyPack(name=name, enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)
+
+
+def _serve_fast(servicer: Any) -> None:
+    """Answer the engine's calls pdn's policies need not look at (see serve_pack)."""
+    from google.protobuf import json_format  # noqa: PLC0415
+    from pulumi.runtime import proto  # noqa: PLC0415  (the engine's messages: only when serving)
+    from pulumi_policy import EnforcementLevel, StackValidationPolicy  # noqa: PLC0415
+    from pulumi_policy.deserialize import deserialize_properties  # noqa: PLC0415
+
     analyze = servicer.Analyze
 
     def analyze_relevant(self: Any, request: Any, context: Any) -> Any:
         if request.type not in RESOURCE_POLICY_TYPES:
             return proto.AnalyzeResponse()
-        return analyze(self, request, context)  # type: ignore[no-untyped-call]
+        return analyze(self, request, context)
 
     def remediate_nothing(self: Any, request: Any, context: Any) -> Any:
         return proto.RemediateResponse()
 
-    servicer.Analyze = analyze_relevant  # type: ignore[method-assign]
-    servicer.Remediate = remediate_nothing  # type: ignore[method-assign]
-    PolicyPack(name=name, enforcement_level=EnforcementLevel.MANDATORY, policies=POLICIES)
+    def analyze_stack(self: Any, request: Any, context: Any) -> Any:
+        """pulumi-policy's AnalyzeStack for pdn's stack policies: the same diagnostics."""
+        self._configure_runtime_settings()
+        response = proto.AnalyzeResponse()
+        resources = [
+            Resource(r.type, dict(deserialize_properties(json_format.MessageToDict(r.properties))))
+            for r in request.resources
+            if r.type in STACK_POLICY_TYPES
+        ]
+        for policy in POLICIES:
+            level = self._get_enforcement_level(policy)
+            if not isinstance(policy, StackValidationPolicy) or level == EnforcementLevel.DISABLED:
+                continue
+            if level == EnforcementLevel.REMEDIATE:  # as pulumi-policy: stack policies cannot
+                level = EnforcementLevel.MANDATORY
+            report = self._create_report_violation(
+                response, policy.name, policy.description, level, policy.severity
+            )
+            for problem in STACK_CHECKS[policy.name](resources):
+                report(problem, None)
+        return response
+
+    servicer.Analyze = analyze_relevant
+    servicer.Remediate = remediate_nothing
+    servicer.AnalyzeStack = analyze_stack

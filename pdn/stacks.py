@@ -291,11 +291,11 @@ class Stack:
         return self.last_changes()
 
     def last_changes(self) -> dict[str, int]:
-        history = json.loads(
-            self._run(["stack", "history", "--json", "--page-size", "1"], config=False) or "[]"
-        )
-        changes: dict[str, int] = history[0].get("resourceChanges", {}) if history else {}
-        return changes
+        """The resource changes of the stack's latest update (from the backend: the CLI's
+        `stack history` would cost ~0.2 s)."""
+        record = backends.last_update(self.env.state, self.project_name(), self.name)
+        changes = record.get("resourceChanges") or {}
+        return {str(kind): int(n) for kind, n in changes.items()}
 
     def outputs(self, *, show_secrets: bool = False) -> dict[str, Any]:
         args = ["stack", "output", "--json", *(["--show-secrets"] if show_secrets else [])]

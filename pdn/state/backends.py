@@ -22,6 +22,7 @@ from pdn.pulumi_env import PulumiEnvError
 
 LOCKS = ".pulumi/locks/organization"
 STACKS = ".pulumi/stacks"
+HISTORY = ".pulumi/history"
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,23 @@ def checkpoint(backend: StateBackend, project: str, stack: str) -> dict[str, Any
         return {}
     latest = state.get("checkpoint", {}).get("latest") if isinstance(state, dict) else None
     return latest if isinstance(latest, dict) else {}
+
+
+def last_update(backend: StateBackend, project: str, stack: str) -> dict[str, Any]:
+    """The record of the stack's latest update, as `pulumi stack history` shows it ({} before
+    the first): read from the backend's history files, named `<stack>-<unix ns>.history.json`."""
+    prefix = f"{HISTORY}/{project}/{stack}/"
+    stamped = []
+    for key in backend.keys(prefix):
+        stamp = key.removeprefix(prefix).removesuffix(".history.json").rsplit("-", 1)[-1]
+        if key.endswith(".history.json") and stamp.isdigit():
+            stamped.append((int(stamp), key))
+    raw = backend.read(max(stamped)[1]) if stamped else None
+    try:
+        record = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def locks(backend: StateBackend, project: str, stack: str) -> list[Lock]:

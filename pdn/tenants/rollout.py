@@ -12,6 +12,7 @@ apply takes over any object the first run created but did not record.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,8 @@ from pdn.tenants.shards import (
 )
 
 TENANCY_PROJECT = paths.REPO_ROOT / "tenancy"
+# How a secret value is marked in Pulumi's state (resource.SecretSig).
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105  (a marker, not a secret)
 POLICY_PACK = paths.REPO_ROOT / "policy" / "pdn-policy"
 Progress = Callable[[str], None]
 
@@ -179,11 +182,12 @@ def roll_out(
             sso=sso,
             signing=signing,
         )
+        recorded = _state_resources(env, stack.name)
         targets = (
             None
             if members is None
             else _targets(
-                env,
+                recorded,
                 stack.name,
                 site,
                 fleet,
@@ -197,14 +201,12 @@ def roll_out(
         # The state is saved once, at the end, not after every step (a save rewrites the whole
         # shard's state): every object is an idempotent server-side apply, so a run killed
         # before its save is run again and takes over what it had made.
-        leaving = _leaving_data(env, stack.name, placed_in(fleet, site, shard))
+        leaving = _leaving_data(recorded, placed_in(fleet, site, shard))
         if members is not None:  # a targeted run removes only the tenants it targets
             leaving = {slug: kept for slug, kept in leaving.items() if slug in members}
         # A targeted run makes only its tenants: the others' outputs (their databases, keys,
         # hosts) are handed over from the shard's last run, in memory, and exported again.
-        previous = (
-            stack.outputs(show_secrets=True) if members is not None and stack.exists() else None
-        )
+        previous = _outputs(stack, recorded) if members is not None and recorded else None
         program = shard_program(
             fleet,
             site,
@@ -249,10 +251,19 @@ def _state_resources(env: PulumiEnvironment, stack: str) -> list[dict[str, Any]]
     return resources(env, PROJECT, stack)
 
 
-def _leaving_data(env: PulumiEnvironment, stack: str, placed: list[str]) -> dict[str, list[str]]:
+def _outputs(stack: Stack, recorded: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shard's outputs: from its state as read, unless one is a secret (data services'
+    passwords), which the CLI decrypts (~0.5 s: the passphrase's key derived again)."""
+    root = next((r for r in recorded if r.get("type") == "pulumi:pulumi:Stack"), {})
+    outputs = root.get("outputs") or {}
+    if SECRET_SIG in json.dumps(outputs):
+        return stack.outputs(show_secrets=True)
+    return dict(outputs)
+
+
+def _leaving_data(resources: list[dict[str, Any]], placed: list[str]) -> dict[str, list[str]]:
     """The buckets and databases of tenants the shard's state holds and its program no longer
     makes: their logins go, their data is kept, and the operator is told."""
-    resources = _state_resources(env, stack)
     owners = {r["urn"]: r for r in resources if r["type"] in (STORAGE_TYPE, DATABASES_TYPE)}
     found: dict[str, list[str]] = {}
     for r in resources:
@@ -277,7 +288,7 @@ def _engines(fleet: Fleet, slug: str) -> tuple[str, ...]:
 
 
 def _targets(
-    env: PulumiEnvironment,
+    resources: list[dict[str, Any]],
     stack: str,
     site: str,
     fleet: Fleet,
@@ -292,7 +303,6 @@ def _targets(
     components that the program may no longer make (a child renamed or dropped by a newer pdn),
     so they are deleted. Each provider only while the shard has none: once it exists,
     targeting it would take in every object that depends on it, the whole shard."""
-    resources = _state_resources(env, stack)
     recorded = {r["urn"] for r in resources}
     wanted = [
         urn

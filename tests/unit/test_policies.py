@@ -6,7 +6,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pulumi_policy import ResourceValidationPolicy
+from google.protobuf import struct_pb2
+from pulumi.runtime import proto
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+from pulumi_policy import policy as pack
 
 from pdn import policies
 from pdn.inventory import all_sites
@@ -143,3 +146,56 @@ def test_what_the_pack_answers_at_once_is_what_the_policies_would_say() -> None:
         assert policies.classification_at_site(resource) == []
     namespace = Resource(policies.NAMESPACE, copy.deepcopy(broken))
     assert policies.namespace_labels(namespace)  # the same object as a Namespace is refused
+
+
+def _stack_request(resources: list[Resource]) -> Any:
+    provider = proto.AnalyzerProviderResource(
+        type="pulumi:providers:kubernetes", urn="urn:pulumi:s::p::pulumi:providers:kubernetes::k"
+    )
+    provider.properties.update({"kubeconfig": "{}"})
+    analyzed = []
+    for n, r in enumerate(resources):
+        props = struct_pb2.Struct()
+        props.update(r.props)
+        analyzed.append(
+            proto.AnalyzerResource(
+                type=r.type,
+                urn=f"urn:pulumi:s::p::{r.type}::r{n}",
+                name=f"r{n}",
+                properties=props,
+                provider=provider,
+            )
+        )
+    component = proto.AnalyzerResource(
+        type="pdn:tenancy:Tenant", urn="urn:pulumi:s::p::t", name="t"
+    )
+    return proto.AnalyzeStackRequest(resources=[component, *analyzed])
+
+
+def test_the_packs_own_stack_analysis_says_what_pulumi_policy_would() -> None:
+    """serve_pack's AnalyzeStack (each object converted once) against pulumi-policy's own, on
+    what pdn renders and on objects that break each stack policy."""
+
+    class Fast(pack._PolicyAnalyzerServicer):
+        pass
+
+    policies._serve_fast(Fast)
+    rendered = _rendered()
+    broken = copy.deepcopy(rendered)
+    first_policy = next(r for r in broken if r.type == policies.NETWORK_POLICY)
+    broken.remove(first_policy)  # a namespace without default-deny
+    broken.remove(next(r for r in broken if r.type == policies.QUOTA))
+    binding = next(r for r in broken if r.type == policies.ROLE_BINDING)
+    binding.props["roleRef"]["name"] = "cluster-admin"
+    args = ("pdn-guardrails", "0.0.1", policies.POLICIES, EnforcementLevel.MANDATORY)
+    for resources, expected in ((rendered, 0), (broken, 3)):
+        request = _stack_request(resources)
+        ours = Fast(*args).AnalyzeStack(request, None)  # type: ignore[no-untyped-call]
+        theirs = pack._PolicyAnalyzerServicer(*args).AnalyzeStack(request, None)  # type: ignore[no-untyped-call]
+        assert list(ours.diagnostics) == list(theirs.diagnostics)
+        assert len(ours.diagnostics) == expected
+    assert {d.policyName for d in ours.diagnostics} == {
+        "pdn-tenant-default-deny",
+        "pdn-tenant-quota",
+        "pdn-rolebinding-within-tenant",
+    }
