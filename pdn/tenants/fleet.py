@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pdn import regions
-from pdn.documents import Located
+from pdn.documents import MAX_BYTES, Located
 from pdn.inventory import ServerRole, Site
 from pdn.tenants.errors import Problem, TenantError
 from pdn.tenants.loader import field_name, load_tenant
 from pdn.tenants.model import Classification, Tenant, TenantFlow, TenantKind
+from pdn.tenants.parsed import ParsedFiles
 
 TENANTS_DIR = Path(__file__).resolve().parent.parent.parent / "tenants"
 
@@ -63,20 +64,41 @@ def tenant_files(directory: Path = TENANTS_DIR) -> list[Path]:
     return sorted(directory.glob("*.yaml"))
 
 
-def load_fleet(paths: Iterable[Path], sites: Mapping[str, Site]) -> Fleet:
-    """Every tenant, or TenantError listing every problem in every file."""
+def load_fleet(
+    paths: Iterable[Path], sites: Mapping[str, Site], *, parsed: ParsedFiles | None = None
+) -> Fleet:
+    """Every tenant, or TenantError listing every problem in every file. Files parsed cleanly
+    before with the same bytes are taken from `parsed` (default: pdn's cache of them); the
+    checks across files always run."""
     problems: list[Problem] = []
     loaded: list[tuple[Path, Tenant, Located]] = []
+    kept = ParsedFiles() if parsed is None else parsed
     for path in paths:
+        raw = _bytes(path)
+        hit = kept.get(raw) if raw is not None else None
+        if hit is not None:
+            loaded.append((path, *hit))
+            continue
         tenant, located, found = load_tenant(path)
         problems += found
         if tenant is not None and located is not None:
             loaded.append((path, tenant, located))
+            if raw is not None and not found:
+                kept.put(raw, (tenant, located))
+    kept.save()
     problems += _across(loaded, sites)
     if problems:
         raise TenantError(problems)
     ordered = sorted(loaded, key=lambda item: item[1].slug)
     return Fleet({t.slug: t for _, t, _ in ordered})
+
+
+def _bytes(path: Path) -> bytes | None:
+    """The file's bytes, if it is one a tenant file can be (else the loader says why)."""
+    try:
+        return path.read_bytes() if path.stat().st_size <= MAX_BYTES else None
+    except OSError:
+        return None
 
 
 def _across(loaded: list[tuple[Path, Tenant, Located]], sites: Mapping[str, Site]) -> list[Problem]:

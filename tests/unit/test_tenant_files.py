@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from pdn.inventory import LOCAL_SITE, Site, load_site
+from pdn.tenants import fleet as fleet_module
+from pdn.tenants import loader
 from pdn.tenants.errors import TenantError
 from pdn.tenants.fleet import Fleet, load_fleet, tenant_files
 from pdn.tenants.model import Classification, Tier
+from pdn.tenants.parsed import ParsedFiles
 
 CORPUS = Path(__file__).parent / "tenant_corpus"
 SITES: dict[str, Site] = {
@@ -101,3 +104,45 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None
         load_fleet(sorted(tmp_path.glob("*.yaml")), SITES)
     files = {p.file.name for p in err.value.problems}
     assert files == {"kab-bogor-0.yaml", "kab-bogor-1.yaml"}
+
+
+def test_files_parsed_before_are_taken_from_the_cache_by_their_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet_dir = tmp_path / "tenants"
+    shutil.copytree(tenant_files()[0].parent, fleet_dir)
+    cached = tmp_path / "cache"
+    first = load_fleet(tenant_files(fleet_dir), SITES, parsed=ParsedFiles(cached))
+    assert list(cached.glob("*.pickle"))
+
+    def parse(path: Path) -> object:
+        parsed.append(path.name)
+        return real_load(path)
+
+    parsed: list[str] = []
+    real_load = loader.load_tenant
+    monkeypatch.setattr(fleet_module, "load_tenant", parse)
+    assert load_fleet(tenant_files(fleet_dir), SITES, parsed=ParsedFiles(cached)) == first
+    assert parsed == []  # nothing parsed again
+
+    changed = fleet_dir / "kemendagri.yaml"
+    changed.write_text(changed.read_text().replace("tier: ", "tier: vital\nold_tier: ", 1))
+    with pytest.raises(TenantError, match="old_tier"):  # a broken file: parsed, never kept
+        load_fleet(tenant_files(fleet_dir), SITES, parsed=ParsedFiles(cached))
+    with pytest.raises(TenantError, match="old_tier"):
+        load_fleet(tenant_files(fleet_dir), SITES, parsed=ParsedFiles(cached))
+    assert parsed == ["kemendagri.yaml", "kemendagri.yaml"]
+
+    text = changed.read_text()
+    changed.write_text(re.sub(r"tier: vital\nold_tier: \w+", "tier: batch", text))
+    again = load_fleet(tenant_files(fleet_dir), SITES, parsed=ParsedFiles(cached))
+    assert again.tenants["kemendagri"].tier is Tier.BATCH  # the new bytes, parsed
+    assert parsed[-1] == "kemendagri.yaml"
+
+
+def test_an_unreadable_cache_is_parsed_again(tmp_path: Path) -> None:
+    cached = tmp_path / "cache"
+    kept = ParsedFiles(cached)
+    kept.path.parent.mkdir(parents=True)
+    kept.path.write_bytes(b"not a pickle")
+    assert load_fleet(tenant_files(), SITES, parsed=ParsedFiles(cached)) == _examples()
