@@ -184,6 +184,14 @@ def _resource_policy(
 # itself, over each object of those types converted once.
 STACK_CHECKS: dict[str, Callable[[list[Resource]], list[str]]] = {}
 STACK_POLICY_TYPES = frozenset({NAMESPACE, NETWORK_POLICY, QUOTA, LIMITS, ROLE_BINDING})
+# The fields the stack checks read (a key: all of it; with names: only those): a check that
+# reads another must be added here, or it sees nothing there.
+STACK_POLICY_FIELDS: dict[str, tuple[str, ...]] = {
+    "metadata": ("name", "namespace", "labels"),
+    "spec": (),
+    "roleRef": (),
+    "subjects": (),
+}
 
 
 def _stack_policy(
@@ -268,7 +276,7 @@ def _serve_fast(servicer: Any) -> None:
         self._configure_runtime_settings()
         response = proto.AnalyzeResponse()
         resources = [
-            Resource(r.type, dict(deserialize_properties(json_format.MessageToDict(r.properties))))
+            Resource(r.type, dict(deserialize_properties(_checked_fields(r.properties))))
             for r in request.resources
             if r.type in STACK_POLICY_TYPES
         ]
@@ -284,6 +292,21 @@ def _serve_fast(servicer: Any) -> None:
             for problem in STACK_CHECKS[policy.name](resources):
                 report(problem, None)
         return response
+
+    def _checked_fields(properties: Any) -> dict[str, Any]:
+        """The parts of an object the stack checks read (STACK_POLICY_FIELDS), as plain values:
+        not its status or managed fields (most of a live object's bytes)."""
+        found: dict[str, Any] = {}
+        for key, parts in STACK_POLICY_FIELDS.items():
+            if key not in properties.fields:
+                continue
+            value = properties.fields[key]
+            if parts and value.HasField("struct_value"):
+                inner = value.struct_value.fields
+                found[key] = {p: json_format.MessageToDict(inner[p]) for p in parts if p in inner}
+            else:
+                found[key] = json_format.MessageToDict(value)
+        return found
 
     servicer.Analyze = analyze_relevant
     servicer.Remediate = remediate_nothing

@@ -156,7 +156,8 @@ def _stack_request(resources: list[Resource]) -> Any:
     analyzed = []
     for n, r in enumerate(resources):
         props = struct_pb2.Struct()
-        props.update(r.props)
+        live = {"managedFields": [{"manager": "pulumi-kubernetes", "operation": "Apply"}]}
+        props.update({**r.props, "metadata": {**r.props["metadata"], **live}, "status": {}})
         analyzed.append(
             proto.AnalyzerResource(
                 type=r.type,
