@@ -21,6 +21,7 @@ from pdn.tenants.model import Tenant
 # The code whose answer is kept: a change to any of it parses every file again.
 _CHECKED_BY = ("documents.py", "regions.py", "tenants/model.py", "tenants/loader.py")
 Parsed = tuple[Tenant, Located]
+MAX_KEPT = 2000  # the national fleet (~620) several times over; ~1.3 KB each
 
 
 @cache
@@ -59,6 +60,10 @@ class ParsedFiles:
         self._used[content_key(raw)] = parsed
 
     def save(self) -> None:
-        """Keep what this run used (files gone from the fleet drop out)."""
-        if self._used.keys() != self._kept.keys():
-            write_private(self.path, pickle.dumps(self._used, protocol=pickle.HIGHEST_PROTOCOL))
+        """Keep what this run parsed, after what it used and the newest of the rest (a checkout
+        of another branch, a scratch fleet): at most MAX_KEPT files."""
+        if self._used.keys() <= self._kept.keys():
+            return
+        rest = {k: v for k, v in self._kept.items() if k not in self._used}
+        merged = list({**rest, **self._used}.items())[-MAX_KEPT:]
+        write_private(self.path, pickle.dumps(dict(merged), protocol=pickle.HIGHEST_PROTOCOL))

@@ -146,3 +146,26 @@ def test_an_unreadable_cache_is_parsed_again(tmp_path: Path) -> None:
     kept.path.parent.mkdir(parents=True)
     kept.path.write_bytes(b"not a pickle")
     assert load_fleet(tenant_files(), SITES, parsed=ParsedFiles(cached)) == _examples()
+
+
+def test_two_fleets_read_in_turn_both_stay_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(tenant_files()[0].parent, other)
+    changed = other / "kemendagri.yaml"
+    changed.write_text(changed.read_text().replace("tier: vital", "tier: batch"))
+    cached = tmp_path / "cache"
+    load_fleet(tenant_files(), SITES, parsed=ParsedFiles(cached))
+    load_fleet(tenant_files(other), SITES, parsed=ParsedFiles(cached))
+    parsed: list[str] = []
+    real_load = loader.load_tenant
+
+    def parse(path: Path) -> object:
+        parsed.append(path.name)
+        return real_load(path)
+
+    monkeypatch.setattr(fleet_module, "load_tenant", parse)
+    load_fleet(tenant_files(), SITES, parsed=ParsedFiles(cached))
+    load_fleet(tenant_files(other), SITES, parsed=ParsedFiles(cached))
+    assert parsed == []
