@@ -102,8 +102,10 @@ def people(onboarded: Onboarded) -> Iterator[dict[str, Person]]:
     readers' group, imported as an operator migrating users would; removed afterwards."""
     admin = _admin(onboarded)
     tag = uuid.uuid4().hex[:6]
+    # Each fixed part meets the realm's password policy (upper, lower, digit, special): the
+    # random tail may hold no digit (1 in 15), and Keycloak answers such an import with a 500.
     made = {
-        "intruded": Person(f"it-intruded-{tag}", f"Intr!{secrets.token_urlsafe(12)}", None),
+        "intruded": Person(f"it-intruded-{tag}", f"Intr1!{secrets.token_urlsafe(12)}", None),
         "admin": Person(
             f"it-admin-{tag}", f"Adm1n!{secrets.token_urlsafe(12)}", secrets.token_hex(10)
         ),
