@@ -51,9 +51,10 @@ class ParsedFiles:
             self._kept = loaded
 
     def get(self, raw: bytes) -> Parsed | None:
-        found = self._kept.get(content_key(raw))
+        key = content_key(raw)
+        found = self._kept.get(key)
         if found is not None:
-            self._used[content_key(raw)] = found
+            self._used[key] = found
         return found
 
     def put(self, raw: bytes, parsed: Parsed) -> None:

@@ -106,6 +106,19 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None
     assert files == {"kab-bogor-0.yaml", "kab-bogor-1.yaml"}
 
 
+def _record_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files load_fleet parses from now on (not taken from the cache)."""
+    parsed: list[str] = []
+    real_load = loader.load_tenant
+
+    def parse(path: Path) -> object:
+        parsed.append(path.name)
+        return real_load(path)
+
+    monkeypatch.setattr(fleet_module, "load_tenant", parse)
+    return parsed
+
+
 def test_files_parsed_before_are_taken_from_the_cache_by_their_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,13 +128,7 @@ def test_files_parsed_before_are_taken_from_the_cache_by_their_bytes(
     first = load_fleet(tenant_files(fleet_dir), SITES, parsed=ParsedFiles(cached))
     assert list(cached.glob("*.pickle"))
 
-    def parse(path: Path) -> object:
-        parsed.append(path.name)
-        return real_load(path)
-
-    parsed: list[str] = []
-    real_load = loader.load_tenant
-    monkeypatch.setattr(fleet_module, "load_tenant", parse)
+    parsed = _record_parses(monkeypatch)
     assert load_fleet(tenant_files(fleet_dir), SITES, parsed=ParsedFiles(cached)) == first
     assert parsed == []  # nothing parsed again
 
@@ -158,14 +165,7 @@ def test_two_fleets_read_in_turn_both_stay_cached(
     cached = tmp_path / "cache"
     load_fleet(tenant_files(), SITES, parsed=ParsedFiles(cached))
     load_fleet(tenant_files(other), SITES, parsed=ParsedFiles(cached))
-    parsed: list[str] = []
-    real_load = loader.load_tenant
-
-    def parse(path: Path) -> object:
-        parsed.append(path.name)
-        return real_load(path)
-
-    monkeypatch.setattr(fleet_module, "load_tenant", parse)
+    parsed = _record_parses(monkeypatch)
     load_fleet(tenant_files(), SITES, parsed=ParsedFiles(cached))
     load_fleet(tenant_files(other), SITES, parsed=ParsedFiles(cached))
     assert parsed == []
