@@ -16,12 +16,37 @@ import json
 import os
 import shlex
 import subprocess
+import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 MARIADB, POSTGRESQL = "mariadb", "postgresql"
+# MariaDB column types whose values travel as LOAD DATA text exactly: their text form is what
+# the server stores, and none can outgrow a packet once escaped. Other types (floats, BLOBs,
+# BIT, spatial, long texts) and generated columns go through mariadb-dump's INSERTs.
+STRING_TYPES = frozenset(
+    ["char", "varchar", "tinytext", "text", "enum", "set", "binary", "varbinary"]
+)
+# (Their text has no tab, newline or backslash to escape.)
+NUMBER_AND_TIME_TYPES = frozenset(
+    [
+        "tinyint",
+        "smallint",
+        "mediumint",
+        "int",
+        "bigint",
+        "decimal",
+        "date",
+        "datetime",
+        "timestamp",
+        "time",
+        "year",
+    ]
+)
+TEXT_SAFE_TYPES = STRING_TYPES | NUMBER_AND_TIME_TYPES
 
 
 class TableError(RuntimeError):
@@ -32,6 +57,16 @@ class TableError(RuntimeError):
 class TableSum:
     rows: int
     checksum: str
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    data_type: str  # information_schema's: int, varchar, ...
+
+    @property
+    def quoted(self) -> str:
+        return "`" + self.name.replace("`", "``") + "`"
 
 
 @dataclass(frozen=True)
@@ -185,6 +220,57 @@ class Endpoint:
                 found[table] = json.loads(names)
         return found
 
+    def text_columns(self, tables: list[str]) -> dict[str, list[Column]]:
+        """Of a MariaDB server's tables, those whose every column can travel as LOAD DATA text
+        (TEXT_SAFE_TYPES, none generated), each with its columns in order."""
+        if self.engine != MARIADB or not tables:
+            return {}
+        self._check_names(tables)
+        listed = ", ".join(f"'{t}'" for t in tables)
+        sql = (
+            "SELECT table_name, JSON_ARRAYAGG(JSON_ARRAY(column_name, data_type, extra) "  # noqa: S608 (checked names)
+            "ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = "
+            f"DATABASE() AND table_name IN ({listed}) GROUP BY table_name"
+        )
+        found: dict[str, list[Column]] = {}
+        for line in self.query(sql).decode().split("\n"):
+            if line:
+                table, described = line.split("\t", 1)
+                columns = json.loads(described)
+                if all(t in TEXT_SAFE_TYPES and "GENERATED" not in e for _c, t, e in columns):
+                    found[table] = [Column(c, t) for c, t, _e in columns]
+        return found
+
+    def select_text(self, table: str, columns: list[Column]) -> list[str]:
+        """A client that prints table's rows in LOAD DATA's default text format: tab between
+        fields, newline after rows, backslash escapes, \\N for NULL. The escaping is done by
+        the server, with CHAR() codes so that no sql_mode changes what a literal means; values
+        leave as stored (binary character set), in UTC."""
+        backslash = "CHAR(92)"
+
+        def field(column: Column) -> str:
+            escaped = column.quoted
+            if column.data_type in STRING_TYPES:  # numbers and dates have nothing to escape
+                for code, letter in ((92, 92), (9, ord("t")), (10, ord("n")), (0, ord("0"))):
+                    escaped = (
+                        f"REPLACE({escaped}, CHAR({code}), CONCAT({backslash}, CHAR({letter})))"
+                    )
+            return f"IFNULL({escaped}, CONCAT({backslash}, 'N'))"
+
+        select = (
+            "SET time_zone = '+00:00'; SELECT "  # noqa: S608 (checked names)
+            + ", ".join(field(c) for c in columns)
+            + f" FROM `{table}`"
+        )
+        args = ["--quick", "--raw", "-N", "-B", "--default-character-set=binary"]
+        return self.argv("mariadb", [*args, self.database, "-e", select])
+
+    def load_text(self) -> list[str]:
+        """A client that reads statements on stdin and may LOAD DATA LOCAL (only from a server
+        whose certificate the DC's CA signed: a server can ask a LOCAL client for any file)."""
+        args = ["--local-infile=1", "--default-character-set=binary", self.database]
+        return self.argv("mariadb", args)
+
     def dump(self, tables: list[str], *, data_only: bool) -> list[str]:
         if self.engine == MARIADB:
             args = [
@@ -229,9 +315,25 @@ def _pg_sum(table: str) -> str:
     return f"SELECT '{table}', count(*), {total} FROM public.\"{table}\" t"  # noqa: S608
 
 
-def copy_table(source: Endpoint, destination: Endpoint, table: str, *, exists: bool) -> int:
+def copy_table(
+    source: Endpoint,
+    destination: Endpoint,
+    table: str,
+    *,
+    exists: bool,
+    columns: list[Column] | None = None,
+) -> int:
     """One table, source to destination, in one transaction on the destination: an existing
-    table emptied and refilled (its owner and grants kept), a missing one created. Bytes moved."""
+    table emptied and refilled (its owner and grants kept), a missing one created. Bytes moved.
+    columns: a MariaDB table's, when they can all travel as text (Endpoint.text_columns): its
+    rows are then loaded with LOAD DATA, which the server takes in ~40% less time than the
+    INSERTs of a dump (how MySQL Shell's and mydumper's loaders move tables)."""
+    if (
+        columns is not None
+        and source.engine == destination.engine == MARIADB
+        and not destination.ssh
+    ):
+        return _load_table(source, destination, table, columns, exists=exists)
     # A PostgreSQL source frozen for cutover is read-only by default: a rollback writes it.
     prefix = "" if source.engine == MARIADB else "SET default_transaction_read_only = off;\n"
     suffix = ""
@@ -276,6 +378,106 @@ def copy_table(source: Endpoint, destination: Endpoint, table: str, *, exists: b
     return moved
 
 
+def _load_table(
+    source: Endpoint, destination: Endpoint, table: str, columns: list[Column], *, exists: bool
+) -> int:
+    """A MariaDB table's rows as text into LOAD DATA, in one transaction. The rows reach the
+    destination's client through a FIFO and its statements through stdin: COMMIT is sent only
+    once the source's client has ended well, so rows cut short (or pdn killed) end the client
+    without it, and the server rolls the load back."""
+    # A missing table is made first, as the source defines it.
+    definition = b"" if exists else _definition(source, table)
+    listed = ", ".join(c.quoted for c in columns)
+    with tempfile.TemporaryDirectory(prefix="pdn-load-") as scratch:
+        fifo = os.path.join(scratch, "rows")
+        os.mkfifo(fifo, 0o600)
+        statements = [
+            # As mariadb-dump's header: a 0 in an AUTO_INCREMENT column stays 0, and tables
+            # copied side by side do not wait on each other's keys. (Not unique_checks = 0 as
+            # well: with both off, InnoDB's bulk load into an empty table took 25% longer.)
+            "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00', "
+            "foreign_key_checks = 0;",
+            "SET autocommit = 0;",
+            *([f"DELETE FROM `{table}`;"] if exists else []),  # noqa: S608 (a listed name)
+            f"LOAD DATA LOCAL INFILE '{fifo}' INTO TABLE `{table}` CHARACTER SET binary "
+            f"({listed});",
+        ]
+        load = subprocess.Popen(
+            destination.load_text(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=destination.env(),
+        )
+        rows = subprocess.Popen(
+            source.select_text(table, columns),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=source.env(),
+        )
+        if load.stdin is None or load.stderr is None or rows.stdout is None or rows.stderr is None:
+            raise TableError("no pipes to the clients")  # asked for above: never
+        try:
+            load.stdin.write(definition + "\n".join(statements).encode() + b"\n")
+            load.stdin.flush()
+        except BrokenPipeError:
+            pass
+        moved = _feed(rows.stdout, fifo, load)
+        if moved < 0:
+            rows.kill()
+        read = rows.wait() == 0
+        rows_err = rows.stderr.read().decode()[-400:]
+        try:
+            if read and moved >= 0:
+                load.stdin.write(b"COMMIT;\n")
+            load.stdin.close()
+        except BrokenPipeError:
+            pass
+        load_err = load.stderr.read().decode()[-400:]
+        if load.wait() != 0 or moved < 0:
+            raise TableError(f"loading {table} into {destination.where()}: {load_err}")
+        if not read:
+            raise TableError(f"reading {table} on {source.where()}: {rows_err}")
+        return moved
+
+
+def _definition(source: Endpoint, table: str) -> bytes:
+    argv = source.argv("mariadb-dump", ["--no-data", "--skip-comments", source.database, table])
+    done = subprocess.run(argv, capture_output=True, env=source.env(), timeout=600, check=False)
+    if done.returncode != 0:
+        raise TableError(
+            f"reading {table}'s definition on {source.where()}: {done.stderr.decode()[-400:]}"
+        )
+    return done.stdout
+
+
+def _feed(rows: Any, fifo: str, load: subprocess.Popen[bytes]) -> int:
+    """Copy rows into fifo once the loading client opens it; bytes copied, or -1 if the client
+    ended without opening it (a statement before LOAD DATA failed)."""
+    while True:
+        try:
+            out = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:  # ENXIO: no reader yet
+            if load.poll() is not None:
+                rows.close()
+                return -1
+            time.sleep(0.005)
+    os.set_blocking(out, True)
+    moved = 0
+    try:
+        while chunk := rows.read(1 << 16):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(out, view) :]
+            moved += len(chunk)
+    except BrokenPipeError:
+        return -1
+    finally:
+        os.close(out)
+    return moved
+
+
 @dataclass(frozen=True)
 class Synced:
     copied: list[str]  # tables copied (or, in check mode, that would be)
@@ -295,18 +497,20 @@ def sync_database(source: Endpoint, destination: Endpoint, *, check: bool = Fals
     present = set(destination.tables())
     missing = [t for t in tables if t not in present]
     there = [t for t in tables if t in present]
-    with ThreadPoolExecutor(max_workers=2) as sums, ThreadPoolExecutor(max_workers=3) as copies:
+    with ThreadPoolExecutor(max_workers=3) as sums, ThreadPoolExecutor(max_workers=3) as copies:
         quick = sums.submit(source.quick_sums, tables)
         quick_there = sums.submit(destination.quick_sums, there)
+        texts = {} if check else sums.submit(_text_columns, source, destination, tables).result()
         created = [
-            copies.submit(copy_table, source, destination, t, exists=False)
+            copies.submit(copy_table, source, destination, t, exists=False, columns=texts.get(t))
             for t in ([] if check else missing)
         ]
         wanted = quick.result()
         differ = _differ(source, destination, there, wanted, quick_there.result())
         if not check:
             created += [
-                copies.submit(copy_table, source, destination, t, exists=True) for t in differ
+                copies.submit(copy_table, source, destination, t, exists=True, columns=texts.get(t))
+                for t in differ
             ]
         moved = sum(copy.result() for copy in created)
     if check:
@@ -319,6 +523,22 @@ def sync_database(source: Endpoint, destination: Endpoint, *, check: bool = Fals
             "a writer on the source? stop it and run again"
         )
     return Synced(copied, moved, sorted(present - set(tables)))
+
+
+def _text_columns(
+    source: Endpoint, destination: Endpoint, tables: list[str]
+) -> dict[str, list[Column]]:
+    """The tables that may be loaded as text (see copy_table): none unless both sides are
+    MariaDB and the destination is a server this controller's client reaches (its LOCAL file,
+    a FIFO here, is read where the client runs: not on a host reached over SSH, as a rollback
+    carries tables home) that takes LOAD DATA LOCAL."""
+    if source.engine != MARIADB or destination.engine != MARIADB or destination.ssh:
+        return {}
+    if not tables:
+        return {}
+    if destination.query("SELECT @@local_infile").strip() != b"1":
+        return {}
+    return source.text_columns(tables)
 
 
 def _differ(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -29,6 +30,7 @@ from pdn.migrate.discovery import discover, load_discovery
 from pdn.migrate.errors import MigrateError
 from pdn.migrate.plan import make_plan, write_plan
 from pdn.migrate.runner import migration_state
+from pdn.migrate.tables import MARIADB, Endpoint, TableError, copy_table, sync_database
 from pdn.migrate.targets import Targets, load_targets
 from pdn.migrate.verify import verify
 from pdn.migrate.waves import (
@@ -312,6 +314,119 @@ def test_verify_passes_and_names_a_table_that_differs(
         state.save()
         assert run_wave(agency_estate, 1, work, planned).changed == 1
     assert verify(agency_estate, 1, work, planned).ok
+
+
+VARIED = r"""
+SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO';
+CREATE TABLE ragam (
+  id INT AUTO_INCREMENT PRIMARY KEY, n BIGINT NULL, d DECIMAL(12,3), tgl DATE,
+  ts TIMESTAMP NULL, dt DATETIME(6), jam TIME, th YEAR, teks VARCHAR(200), panjang TEXT,
+  status ENUM('aktif','nonaktif'), hak SET('baca','tulis'), kode BINARY(4),
+  mentah VARBINARY(16), nol INT NULL
+) DEFAULT CHARSET=utf8mb4;
+INSERT INTO ragam VALUES
+  (0, -9223372036854775808, -123456789.125, '2024-02-29', '2024-06-20 01:02:03',
+   '1999-12-31 23:59:59.999999', '-838:59:59', 2024,
+   'Jl. Merdeka No. 1\tRT 02\nRW 03 \\ C:\\data ''kutip'' "ganda"\r',
+   'Kabupaten Bekasi — 日本 🙂', 'aktif', 'baca,tulis', X'00090A5C', X'00FF5C4E', 0),
+  (7, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'NULL', '\\N', NULL, NULL, NULL, NULL, NULL),
+  (8, 0, 0, '0000-00-00', NULL, '0000-00-00 00:00:00', '00:00:00', 0000, '', '', '', '',
+   '', '', NULL);
+CREATE TABLE ukur (id INT PRIMARY KEY, suhu FLOAT, curah DOUBLE, titik POINT NULL);
+INSERT INTO ukur VALUES
+  (1, 31.4159, 2.718281828459045, POINT(106.99, -6.24)), (2, NULL, -0.0, NULL);
+"""
+# Every column of ragam as the hex of its text (NULL as 'null'): no client's printing in
+# the way.
+ROW_HEX = (
+    "SELECT CONCAT_WS('|', id, IFNULL(HEX(CONCAT(n)), 'null'), IFNULL(HEX(CONCAT(d)), "
+    "'null'), IFNULL(HEX(CONCAT(tgl)), 'null'), IFNULL(HEX(CONCAT(ts)), 'null'), "
+    "IFNULL(HEX(CONCAT(dt)), 'null'), IFNULL(HEX(CONCAT(jam)), 'null'), "
+    "IFNULL(HEX(CONCAT(th)), 'null'), IFNULL(HEX(CONCAT(teks)), 'null'), "
+    "IFNULL(HEX(CONCAT(panjang)), 'null'), IFNULL(HEX(CONCAT(status)), 'null'), "
+    "IFNULL(HEX(CONCAT(hak)), 'null'), IFNULL(HEX(CONCAT(kode)), 'null'), "
+    "IFNULL(HEX(CONCAT(mentah)), 'null'), IFNULL(HEX(CONCAT(nol)), 'null')) FROM ragam "
+    "ORDER BY id"
+)
+
+
+def test_every_kind_of_value_survives_the_copy_and_a_cut_copy_changes_nothing(
+    killed_then_resumed: dict[str, list[str]],
+    planned: Targets,
+    agency_estate: EstateRuntime,
+    onboarded: Onboarded,
+) -> None:
+    """Tables of every column type the LOAD DATA path takes (tabs, newlines, backslashes, NULL
+    beside the strings 'NULL' and '\\N', zero dates, an AUTO_INCREMENT 0, binary bytes, UTF-8),
+    and one it leaves to the dump (floats, a point), copied to DBaaS: equal, value for value.
+    Then a copy whose source is cut midway leaves the table as it was."""
+    ssh = agency_estate.ssh_argv(agency_estate.estate.host("simpeg-db")[1])
+    db = planned.of("kab-bekasi").databases["mariadb"]
+    server = onboarded.dc.database_admin("mariadb").server
+    source = Endpoint(MARIADB, "simpeg", tuple(ssh))
+    destination = Endpoint(
+        MARIADB,
+        db.database,
+        (),
+        server.host,
+        server.port,
+        db.user,
+        str(planned.dc.ca),
+        db.password,
+    )
+    on_source = [
+        *ssh,
+        "mariadb --default-character-set=utf8mb4 simpeg",
+    ]
+    subprocess.run(on_source, input=VARIED.encode(), check=True, timeout=60)
+
+    def dropped() -> None:
+        drop = b"DROP TABLE IF EXISTS ragam, ukur;"
+        subprocess.run(on_source, input=drop, check=True, timeout=60)
+        with sql.connect(server, db.user, db.password, db.database) as conn:
+            conn.cursor().execute(drop.decode())
+            conn.commit()
+
+    try:
+        assert sorted(source.text_columns(["ragam", "ukur"])) == ["ragam"]  # ukur: the dump
+        synced = sync_database(source, destination)
+        assert sorted(synced.copied) == ["ragam", "ukur"]
+        wanted = subprocess.run(
+            [*ssh, f'mariadb -N -B simpeg -e "{ROW_HEX}"'],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.split()
+        with sql.connect(server, db.user, db.password, db.database) as conn:
+            cursor = conn.cursor()
+            cursor.execute(ROW_HEX)
+            copied = [row[0] for row in cursor.fetchall()]
+        print("ragam, source and DBaaS:", *zip(wanted, copied, strict=True), sep="\n  ")
+        assert copied == wanted
+        assert len(copied) == 3
+        assert destination.sums(["ragam", "ukur"]) == source.sums(["ragam", "ukur"])
+        assert not sync_database(source, destination).copied  # a second sync: equal
+
+        # The source cut after 100 bytes of rows (and failing): nothing is committed.
+        cut = (
+            "sh",
+            "-c",
+            f'{shlex.join(ssh)} "$1" | head -c 100; exit 3',
+            "sh",
+        )
+        subprocess.run(on_source, input=b"DELETE FROM ragam WHERE id = 8;", check=True)
+        columns = source.text_columns(["ragam"])["ragam"]
+        with pytest.raises(TableError, match="reading ragam"):
+            copy_table(
+                Endpoint(MARIADB, "simpeg", cut), destination, "ragam", exists=True, columns=columns
+            )
+        with sql.connect(server, db.user, db.password, db.database) as conn:
+            cursor = conn.cursor()
+            cursor.execute(ROW_HEX)
+            assert [row[0] for row in cursor.fetchall()] == copied  # the three rows, as before
+    finally:
+        dropped()
 
 
 def test_cutover_switches_the_names_and_rollback_carries_the_dcs_writes_home(
