@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -113,6 +114,8 @@ def hardware_only(inventory: Path) -> Path:
     their own (benchmarks/clusters.py)."""
     site = yaml.safe_load(inventory.read_text())
     site.pop("clusters", None)
-    path = Path(tempfile.mkdtemp(prefix="pdn-bench-inventory-")) / inventory.name
+    directory = Path(tempfile.mkdtemp(prefix="pdn-bench-inventory-"))
+    atexit.register(shutil.rmtree, directory, True)  # made at import: removed at exit
+    path = directory / inventory.name
     path.write_text(yaml.safe_dump(site, sort_keys=False))
     return path

@@ -20,7 +20,6 @@ import argparse
 import json
 import random
 import ssl
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -171,9 +170,10 @@ def main() -> int:
     args = parser.parse_args()
     boxes = _boxes()
     figures: dict[str, tuple[float, float, float, int, float]] = {}
-    with scratch_dc(LOCAL_SITE, slot=6) as (dc, _):
+    with scratch_dc(LOCAL_SITE, slot=6) as (dc, dc_scratch):
         dc.up(progress=quiet)
-        scratch = Path(tempfile.mkdtemp(prefix="pdn-bench-gis-"))
+        scratch = dc_scratch / "gis"  # removed with the scratch DC
+        scratch.mkdir()
         db, token = _setup(dc, scratch)
         url, ca_pem = dc.feature_service()
         time.sleep(3)  # the service reads its catalogue again every 2 s
