@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import pwd
+import secrets
 import shutil
 import stat
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -169,12 +171,58 @@ def _owned_file(path: Path, content: str | bytes, user: str) -> None:
     shutil.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def claim_data(settings: DCSettings) -> Path | None:
+    """Bind the servers' data directory (outside the state root) to this DC's state: an id
+    kept in both. Data a DC left whose state is gone (its state directory removed, then made
+    again at the same path) does not open with this state's admin passwords: it is moved
+    aside, never deleted, and where to is returned. Data made before the id existed is taken
+    as this state's unless the state is new."""
+    mine = settings.root / "databases" / "dc-id"
+    new_state = not _admins_file(settings).exists()
+    if not mine.is_file():
+        write_private(mine, secrets.token_hex(16) + "\n")
+    ident = mine.read_text().strip()
+    root = settings.database_dir
+    theirs = root / "dc-id"
+    moved = None
+    if root.is_dir() and any(root.iterdir()):
+        found = theirs.read_text().strip() if theirs.is_file() else None
+        if found != ident and (found is not None or new_state):
+            if running := _servers_on(root):
+                raise DCError(
+                    f"{root} holds database data of a DC whose state is gone, and its servers "
+                    f"still run (pid {', '.join(map(str, running))}): stop them (kill PID), "
+                    "then run `pdn dc up` again"
+                )
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            moved = root.with_name(f"{root.name}.orphaned-{stamp}")
+            root.rename(moved)
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o755)  # each server's own directory in it is 0700
+    theirs.write_text(ident + "\n")  # not a secret; the directory stays readable to the servers
+    return moved
+
+
+def _servers_on(root: Path) -> list[int]:
+    """The processes whose command line names a path under root (its database servers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(root).encode() + b"/" in cmdline:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
 def ensure_files(
     settings: DCSettings, ca: pki.KeyPair, repos: list[BackupRepository] | None = None
 ) -> None:
     """Each server's data directory (initialised once), its certificate and key (owned by the
     server's user), its access rules and the admin login; pgBackRest's configuration with the
-    backup repositories (owner-only: it holds their keys)."""
+    backup repositories (owner-only: it holds their keys). Call claim_data first."""
     gateway_address = str(settings.host_network.network_address + 1)
     cert = pki.ensure_cert(
         settings.pki_dir,

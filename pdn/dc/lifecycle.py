@@ -326,7 +326,7 @@ class LocalDC:
             for store in object_storage.STORES
             for access in [object_storage.admin_access(self.settings, creds.ca.cert, store)]
         ]
-        databases.ensure_files(self.settings, creds.ca, repos)
+        _database_files(self.settings, creds.ca, repos, report)
         specs.update((s.name, s) for s in databases.process_specs(self.settings, creds.ca.cert))
         specs[gateway.NAME] = gateway.process_spec(self.settings)
         dns.ensure_files(self.settings)
@@ -660,3 +660,18 @@ class LocalDC:
             progress(f"removed {self.settings.root}")
             databases.purge(self.settings)
             progress(f"removed {self.settings.database_dir}")
+
+
+def _database_files(
+    settings: DCSettings,
+    ca: pki.KeyPair,
+    repos: list[databases.BackupRepository],
+    report: Callable[[str, str], None],
+) -> None:
+    if orphaned := databases.claim_data(settings):
+        report(
+            "data services",
+            f"database data left by a DC whose state is gone moved to {orphaned} (it does not "
+            "open with this state's passwords; remove it once nothing in it is needed)",
+        )
+    databases.ensure_files(settings, ca, repos)
