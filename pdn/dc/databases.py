@@ -219,10 +219,11 @@ def _servers_on(root: Path) -> list[int]:
 
 def ensure_files(
     settings: DCSettings, ca: pki.KeyPair, repos: list[BackupRepository] | None = None
-) -> None:
+) -> Path | None:
     """Each server's data directory (initialised once), its certificate and key (owned by the
     server's user), its access rules and the admin login; pgBackRest's configuration with the
-    backup repositories (owner-only: it holds their keys). Call claim_data first."""
+    backup repositories (owner-only: it holds their keys). Returns where data left by a DC
+    whose state is gone was moved (claim_data), if it was."""
     gateway_address = str(settings.host_network.network_address + 1)
     cert = pki.ensure_cert(
         settings.pki_dir,
@@ -236,9 +237,9 @@ def ensure_files(
             server=True,
         ),
     )
+    moved = claim_data(settings)  # before the passwords: a new state is told by their absence
     passwords = _admins(settings)
     root = settings.database_dir
-    root.mkdir(parents=True, exist_ok=True, mode=0o755)  # each server's dir is its own, 0700
     for name in NAMES:
         user = SERVICE_USER[name]
         home = _owned_dir(root / name, user)
@@ -251,6 +252,7 @@ def ensure_files(
         _owned_dir(pg / sub, SERVICE_USER[POSTGRESQL])
     _owned_file(pgbackrest_conf(settings), _pgbackrest_conf_text(settings, repos or []), "postgres")
     _init_mariadb(root / MARIADB, passwords[MARIADB])
+    return moved
 
 
 def _run_as(user: str, argv: list[str], what: str, timeout: float = 120) -> str:

@@ -668,10 +668,9 @@ def _database_files(
     repos: list[databases.BackupRepository],
     report: Callable[[str, str], None],
 ) -> None:
-    if orphaned := databases.claim_data(settings):
+    if orphaned := databases.ensure_files(settings, ca, repos):
         report(
             "data services",
             f"database data left by a DC whose state is gone moved to {orphaned} (it does not "
             "open with this state's passwords; remove it once nothing in it is needed)",
         )
-    databases.ensure_files(settings, ca, repos)

@@ -63,6 +63,7 @@ class TableSum:
 class Column:
     name: str
     data_type: str  # information_schema's: int, varchar, ...
+    generated: bool = False
 
     @property
     def quoted(self) -> str:
@@ -171,7 +172,7 @@ class Endpoint:
         self._check_names(tables)
         if self.engine == MARIADB:
             columns = self._columns(tables)
-            selects = [_mariadb_sum(t, columns[t]) for t in tables]
+            selects = [_mariadb_sum(t, [c.name for c in columns[t]]) for t in tables]
             settings = "SET time_zone = '+00:00'; "
         else:
             selects = [_pg_sum(t) for t in tables]
@@ -206,26 +207,8 @@ class Endpoint:
                     "rename it at the agency before it moves"
                 )
 
-    def _columns(self, tables: list[str]) -> dict[str, list[str]]:
-        listed = ", ".join(f"'{t}'" for t in tables)
-        sql = (
-            "SELECT table_name, JSON_ARRAYAGG(column_name ORDER BY ordinal_position) "  # noqa: S608 (checked names)
-            "FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name IN "
-            f"({listed}) GROUP BY table_name"
-        )
-        found: dict[str, list[str]] = {}
-        for line in self.query(sql).decode().split("\n"):
-            if line:
-                table, names = line.split("\t", 1)
-                found[table] = json.loads(names)
-        return found
-
-    def text_columns(self, tables: list[str]) -> dict[str, list[Column]]:
-        """Of a MariaDB server's tables, those whose every column can travel as LOAD DATA text
-        (TEXT_SAFE_TYPES, none generated), each with its columns in order."""
-        if self.engine != MARIADB or not tables:
-            return {}
-        self._check_names(tables)
+    def _columns(self, tables: list[str]) -> dict[str, list[Column]]:
+        """Each MariaDB table's columns, in order (names checked by the caller)."""
         listed = ", ".join(f"'{t}'" for t in tables)
         sql = (
             "SELECT table_name, JSON_ARRAYAGG(JSON_ARRAY(column_name, data_type, extra) "  # noqa: S608 (checked names)
@@ -236,10 +219,23 @@ class Endpoint:
         for line in self.query(sql).decode().split("\n"):
             if line:
                 table, described = line.split("\t", 1)
-                columns = json.loads(described)
-                if all(t in TEXT_SAFE_TYPES and "GENERATED" not in e for _c, t, e in columns):
-                    found[table] = [Column(c, t) for c, t, _e in columns]
+                found[table] = [
+                    Column(name, kind, "GENERATED" in extra)
+                    for name, kind, extra in json.loads(described)
+                ]
         return found
+
+    def text_columns(self, tables: list[str]) -> dict[str, list[Column]]:
+        """Of a MariaDB server's tables, those whose every column can travel as LOAD DATA text
+        (TEXT_SAFE_TYPES, none generated), each with its columns in order."""
+        if self.engine != MARIADB or not tables:
+            return {}
+        self._check_names(tables)
+        return {
+            table: columns
+            for table, columns in self._columns(tables).items()
+            if all(c.data_type in TEXT_SAFE_TYPES and not c.generated for c in columns)
+        }
 
     def select_text(self, table: str, columns: list[Column]) -> list[str]:
         """A client that prints table's rows in LOAD DATA's default text format: tab between
