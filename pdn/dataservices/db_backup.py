@@ -1,8 +1,9 @@
 """Backups of a site's MariaDB server, with mariadb-backup streamed to the object store of this
 site and of the second one, and restore drills of one tenant's database from them.
 
-mariadb-backup copies the whole server (a physical, consistent hot backup): its stream goes to
-`mariadb/<stamp>.xbstream` in the platform's database backup bucket (Object Lock, like every
+mariadb-backup copies the whole server (a physical, consistent hot backup): its stream,
+compressed by zstd, goes to `mariadb/<stamp>.xbstream.zst` in the platform's database backup
+bucket (Object Lock, like every
 backup), then the table checksums of every tenant database to `mariadb/<stamp>.json`, written
 last at every site: a backup without its manifest is incomplete and never restored. A drill
 restores the latest stream into a scratch directory, prepares it, starts a scratch server on a
@@ -38,6 +39,10 @@ DB_BACKUP_SPEC = BucketSpec(
 )
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 START_TIMEOUT = 60
+# zstd's default level on every core: a stream of hospital records (393 MiB) was kept as 66 MiB
+# at the pace mariadb-backup reads it; each site stores and takes in a fifth of the bytes.
+COMPRESS = ("zstd", "-3", "-T0", "-q", "-c")
+UNCOMPRESS = ("zstd", "-d", "-q", "-c")
 
 
 @dataclass(frozen=True)
@@ -101,9 +106,10 @@ def checksums(socket: Path, databases: list[str] | None = None) -> Checksums:
 class ServerBackup:
     engine: str
     stamp: str
-    bytes: int
+    bytes: int  # the data streamed
     seconds: float
     sites: tuple[str, ...]
+    stored: int = 0  # what each site keeps of it (compressed)
 
 
 def back_up_mariadb(
@@ -114,11 +120,14 @@ def back_up_mariadb(
     sites = [primary, *copies]
     for site in sites:
         ensure_bucket(site.s3, DB_BACKUP_SPEC)
-    key = f"mariadb/{run}.xbstream"
+    key = f"mariadb/{run}.xbstream.zst"
     with (
         tempfile.TemporaryDirectory(prefix="pdn-mariadb-backup-") as scratch,
-        ThreadPoolExecutor(max_workers=len(sites) + 1) as pool,
+        ThreadPoolExecutor(max_workers=len(sites) + 2) as pool,
+        (Path(scratch) / "mariadb-backup.log").open("w+b") as log,
+        (Path(scratch) / "zstd.log").open("w+b") as packer_log,
     ):
+        # Logs go to files: a pipe read only at the end fills up and stalls its writer.
         proc = subprocess.Popen(
             [
                 "mariadb-backup",
@@ -129,27 +138,51 @@ def back_up_mariadb(
                 f"--socket={server.socket}",
             ],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=log,
         )
-        # One read of the stream, uploaded to every site at once through a pipe each; the
+        packer = subprocess.Popen(
+            COMPRESS, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=packer_log
+        )
+        # The stream is compressed as pgBackRest compresses PostgreSQL's; one read of the
+        # compressed stream is uploaded to every site at once through a pipe each; the
         # tables' checksums are taken meanwhile.
+        streamed = pool.submit(_pump, proc, packer)
         pipes = [os.pipe() for _ in sites]
         uploads = [
             pool.submit(_upload_from, site, os.fdopen(read, "rb"), key)
             for site, (read, _) in zip(sites, pipes, strict=True)
         ]
         sums = pool.submit(checksums, server.socket)
-        count = _tee(proc, [os.fdopen(write, "wb") for _, write in pipes])
-        _, err = proc.communicate(timeout=600)
+        stored = _tee(packer, [os.fdopen(write, "wb") for _, write in pipes])
+        count = streamed.result()
+        proc.wait(timeout=600)
+        packer.wait(timeout=600)
         for upload in uploads:
             upload.result()
         if proc.returncode != 0:
+            log.seek(0)
             raise DataServiceError(
-                f"mariadb-backup failed (exit {proc.returncode}): {err.decode()[-400:]}"
+                f"mariadb-backup failed (exit {proc.returncode}): "
+                f"{log.read().decode(errors='replace')[-400:]}"
+            )
+        if packer.returncode != 0:
+            packer_log.seek(0)
+            raise DataServiceError(
+                f"zstd failed (exit {packer.returncode}): "
+                f"{packer_log.read().decode(errors='replace')[-400:]}"
             )
         tables = sums.result()
     manifest = json.dumps(
-        {"engine": "mariadb", "stamp": run, "bytes": count, "databases": tables}, indent=1
+        {
+            "engine": "mariadb",
+            "stamp": run,
+            "stream": key,
+            "compression": "zstd",
+            "bytes": count,
+            "stored_bytes": stored,
+            "databases": tables,
+        },
+        indent=1,
     )
     for site in sites:  # last: complete only once the manifest is everywhere
         site.s3.put_object(
@@ -157,15 +190,34 @@ def back_up_mariadb(
         )
     seconds = time.monotonic() - started
     progress(
-        f"mariadb: server backup {run}, {count / 2**20:.1f} MiB streamed, at "
-        f"{', '.join(s.name for s in sites)} in {seconds:.1f}s"
+        f"mariadb: server backup {run}, {count / 2**20:.1f} MiB streamed "
+        f"({stored / 2**20:.1f} MiB stored, zstd), at {', '.join(s.name for s in sites)} "
+        f"in {seconds:.1f}s"
     )
-    return ServerBackup("mariadb", run, count, seconds, tuple(s.name for s in sites))
+    return ServerBackup("mariadb", run, count, seconds, tuple(s.name for s in sites), stored)
 
 
 def _upload_from(site: backup.Site, source: IO[bytes], key: str) -> None:
     with source:
         site.s3.upload_fileobj(source, DB_BACKUP_BUCKET, key)
+
+
+def _pump(source: subprocess.Popen[bytes], sink: subprocess.Popen[bytes]) -> int:
+    """Copy source's output into sink's input; its size. A sink that is gone stops the
+    source (the error surfaces from the sink)."""
+    if source.stdout is None or sink.stdin is None:  # never: both are pipes
+        raise DataServiceError("mariadb-backup's stream has no pipe")
+    count = 0
+    try:
+        while chunk := source.stdout.read(backup.CHUNK):
+            count += len(chunk)
+            sink.stdin.write(chunk)
+    except BrokenPipeError:
+        source.kill()
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            sink.stdin.close()
+    return count
 
 
 def _tee(proc: subprocess.Popen[bytes], outputs: list[IO[bytes]]) -> int:
@@ -223,19 +275,58 @@ class DatabaseDrill:
         return not self.mismatches
 
 
-def _latest(site: backup.Site, database: str) -> tuple[str, dict[str, list[int]]]:
+def _latest(site: backup.Site, database: str) -> tuple[str, dict[str, Any]]:
+    """The latest complete server backup at site holding database: its stamp and manifest."""
     runs = server_backups(site, "mariadb")
     if not runs:
         raise DataServiceError(f"no complete mariadb backup at {site.name}: run `pdn backup run`")
     run = runs[-1]
-    expected = server_manifest(site, "mariadb", run)["databases"].get(database)
-    if expected is None:
+    manifest = server_manifest(site, "mariadb", run)
+    if database not in manifest["databases"]:
         raise DataServiceError(f"mariadb backup {run} at {site.name} does not hold {database}")
-    return run, expected
+    return run, manifest
+
+
+def _unpack(site: backup.Site, key: str, manifest: dict[str, Any], data: Path) -> None:
+    """The backup's stream from site unpacked into data (uncompressed on the way, unless it
+    was made before pdn compressed them)."""
+    compressed = manifest.get("compression") == "zstd"
+    with (data.parent / "unpack.log").open("w+b") as log:
+        unpacker = (
+            subprocess.Popen(UNCOMPRESS, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+            if compressed
+            else None
+        )
+        extract = subprocess.Popen(
+            ["mbstream", "-x", "-C", str(data)],
+            stdin=unpacker.stdout if unpacker else subprocess.PIPE,
+            stderr=log,
+        )
+        feed = unpacker.stdin if unpacker else extract.stdin
+        if unpacker is not None and unpacker.stdout is not None:
+            unpacker.stdout.close()  # mbstream holds it now: zstd sees a reader that leaves
+        if feed is None:  # never: a pipe
+            raise DataServiceError("mbstream has no input")
+        body = site.s3.get_object(Bucket=DB_BACKUP_BUCKET, Key=key)["Body"]
+        try:
+            for chunk in backup.chunks(body):
+                feed.write(chunk)
+        except BrokenPipeError:
+            pass  # the unpacker stopped: its exit code says why
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                feed.close()
+        codes = [p.wait(timeout=600) for p in (unpacker, extract) if p is not None]
+        if any(codes):
+            log.seek(0)
+            raise DataServiceError(
+                f"could not unpack mariadb backup {key} from {site.name}: "
+                f"{log.read().decode(errors='replace').strip()[-300:]}"
+            )
 
 
 @contextlib.contextmanager
-def _restored_server(site: backup.Site, run: str) -> Iterator[Path]:
+def _restored_server(site: backup.Site, run: str, manifest: dict[str, Any]) -> Iterator[Path]:
     """The server backup `run` at site, unpacked, prepared and served by a scratch mariadbd on
     a socket of its own (no network, no grants); yields the socket; all removed afterwards."""
     scratch = Path(tempfile.mkdtemp(prefix="pdn-mariadb-restore-"))
@@ -243,15 +334,7 @@ def _restored_server(site: backup.Site, run: str) -> Iterator[Path]:
     try:
         data = scratch / "data"
         data.mkdir()
-        body = site.s3.get_object(Bucket=DB_BACKUP_BUCKET, Key=f"mariadb/{run}.xbstream")["Body"]
-        extract = subprocess.Popen(["mbstream", "-x", "-C", str(data)], stdin=subprocess.PIPE)
-        if extract.stdin is None:  # never: stdin is a pipe
-            raise DataServiceError("mbstream has no input")
-        for chunk in backup.chunks(body):
-            extract.stdin.write(chunk)
-        extract.stdin.close()
-        if extract.wait(timeout=600) != 0:
-            raise DataServiceError(f"mbstream could not unpack mariadb backup {run}")
+        _unpack(site, manifest.get("stream", f"mariadb/{run}.xbstream"), manifest, data)
         _run(["mariadb-backup", "--prepare", f"--target-dir={data}"], "mariadb-backup --prepare")
         for path in (scratch, *scratch.rglob("*")):
             shutil.chown(path, "mysql", "mysql")
@@ -285,8 +368,9 @@ def _restored_server(site: backup.Site, run: str) -> Iterator[Path]:
 def drill_mariadb(site: backup.Site, database: str, progress: Progress) -> DatabaseDrill:
     """Restore the latest server backup at site into a scratch server and verify database."""
     started = time.monotonic()
-    run, expected = _latest(site, database)
-    with _restored_server(site, run) as socket:
+    run, manifest = _latest(site, database)
+    expected = manifest["databases"][database]
+    with _restored_server(site, run, manifest) as socket:
         got = checksums(socket, [database]).get(database, {})
     result = _compare(
         "mariadb", site, database=database, run=run, checks=(expected, got), started=started
@@ -335,10 +419,11 @@ def restore_mariadb_live(
     its tables move to `<database>_replaced_<stamp>` (which the tenant's login cannot reach)
     before the backup's are loaded."""
     started = time.monotonic()
-    run, expected = _latest(site, database)
+    run, manifest = _latest(site, database)
+    expected = manifest["databases"][database]
     database = _identifier(database)
     kept = _identifier(f"{database}_replaced_{backup.stamp().replace('.', '')[:15]}")
-    with _restored_server(site, run) as socket:
+    with _restored_server(site, run, manifest) as socket:
         tables = [row[0] for row in _mariadb(live.socket, f"SHOW FULL TABLES FROM `{database}`")]
         _mariadb(live.socket, f"CREATE DATABASE `{kept}`")
         for table in map(_identifier, tables):

@@ -29,6 +29,7 @@ PINNED = {
     "mariadb-client": "1:10.11.",
     "mariadb-backup": "1:10.11.",
     "dnsmasq-base": "2.90-",  # the agencies' service names (pdn.dc.dns)
+    "zstd": "1.5.4+",  # MariaDB server backups are compressed (pdn.dataservices.db_backup)
 }
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 INSTALL_TIMEOUT = 1200

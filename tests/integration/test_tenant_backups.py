@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from pdn.dataservices import backup, runner, schedule
+from pdn.dataservices import backup, db_backup, runner, schedule
 from pdn.dataservices.plan import DataServiceError
 from pdn.dataservices.s3 import Endpoint, client
 from pdn.dataservices.sql import connect
@@ -28,6 +31,7 @@ from tests.integration.conftest import SITE, Onboarded
 
 pytestmark = pytest.mark.integration
 TENANT = "kab-bekasi-rsud"
+ZSTD_MAGIC = bytes.fromhex("28b52ffd")
 
 
 def _tenant_s3(onboarded: Onboarded, slug: str) -> tuple[Any, str]:
@@ -248,6 +252,82 @@ def test_a_database_backup_is_restored_and_verified_from_either_site(
     (db_row,) = [r for r in rows if r.tenant == TENANT and r.data_set.startswith("mariadb")]
     assert db_row.state == "OK", db_row
     assert db_row.last_drill is not None
+    for site in sites.all():  # each site keeps the stream compressed
+        run = db_backup.server_backups(site, "mariadb")[-1]
+        manifest = db_backup.server_manifest(site, "mariadb", run)
+        stored = site.s3.get_object(Bucket=db_backup.DB_BACKUP_BUCKET, Key=manifest["stream"])
+        assert stored["Body"].read(4) == ZSTD_MAGIC
+        assert stored["ContentLength"] == manifest["stored_bytes"] < manifest["bytes"]
+        print(f"{site.name}: {manifest['bytes']} bytes streamed, {stored['ContentLength']} kept")
+
+
+def _server_backup_by_hand(
+    onboarded: Onboarded, site: backup.Site, stream: bytes, manifest: dict[str, Any]
+) -> str:
+    """A complete server backup at site made outside pdn's current code: stream and manifest."""
+    run = backup.stamp()
+    key = manifest.get("stream", f"mariadb/{run}.xbstream")
+    site.s3.put_object(Bucket=db_backup.DB_BACKUP_BUCKET, Key=key, Body=stream)
+    body = json.dumps({"engine": "mariadb", "stamp": run, **manifest}).encode()
+    site.s3.put_object(Bucket=db_backup.DB_BACKUP_BUCKET, Key=f"mariadb/{run}.json", Body=body)
+    return run
+
+
+def test_a_server_backup_from_before_compression_restores_and_a_broken_one_is_refused(
+    onboarded: Onboarded, sites: runner.Sites, tenant_rows: list[tuple[Any, ...]]
+) -> None:
+    database = TENANT.replace("-", "_")
+    socket = onboarded.dc.settings.database_dir / "mariadb" / "mariadbd.sock"
+    with tempfile.TemporaryDirectory() as scratch:
+        plain = subprocess.run(
+            [
+                "mariadb-backup",
+                "--backup",
+                "--stream=xbstream",
+                f"--target-dir={scratch}",
+                "--user=root",
+                f"--socket={socket}",
+            ],
+            capture_output=True,
+            check=True,
+            timeout=600,
+        ).stdout
+    tables = db_backup.checksums(socket, [database])
+    # As pdn wrote them before it compressed: `<stamp>.xbstream`, no compression named.
+    old = _server_backup_by_hand(
+        onboarded, sites.primary, plain, {"bytes": len(plain), "databases": tables}
+    )
+    drilled = db_backup.drill_mariadb(sites.primary, database, print)
+    assert (drilled.backup, drilled.verified) == (old, True)
+    assert drilled.rows >= len(tenant_rows)
+
+    # A compressed stream cut short: the drill says which backup could not be unpacked.
+    packed = _compressed(plain)
+    cut = packed[: len(packed) // 2]
+    broken = _server_backup_by_hand(
+        onboarded,
+        sites.primary,
+        cut,
+        {
+            "stream": f"mariadb/{backup.stamp()}-cut.xbstream.zst",
+            "compression": "zstd",
+            "bytes": len(plain),
+            "stored_bytes": len(cut),
+            "databases": tables,
+        },
+    )
+    with pytest.raises(DataServiceError, match=r"could not unpack mariadb backup .*-cut\.xbstream"):
+        db_backup.drill_mariadb(sites.primary, database, print)
+    assert db_backup.server_backups(sites.primary, "mariadb")[-1] == broken
+    # The next backup is the latest again, and verified.
+    runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+    assert db_backup.drill_mariadb(sites.primary, database, print).verified
+
+
+def _compressed(data: bytes) -> bytes:
+    return subprocess.run(
+        list(db_backup.COMPRESS), input=data, capture_output=True, check=True, timeout=600
+    ).stdout
 
 
 def test_a_postgresql_database_is_restored_by_pgbackrest_from_either_site(
