@@ -39,6 +39,7 @@ SITE = "pdn-local"
 HOSPITAL = "kab-bekasi-rsud"
 FILES, FILE_MIB = 64, 8
 RECORDS = 250_000
+PG_DATABASE = "kemendagri"  # a ministry's database on the DC's PostgreSQL
 
 
 def _timed(call: Callable[[], object]) -> float:
@@ -68,6 +69,21 @@ def _records(count: int) -> Iterator[list[tuple[object, ...]]]:
             )
             for n in range(start, min(start + 1000, count))
         ]
+
+
+def _seed_postgresql(pg: db_backup.PostgreSQLServer) -> None:
+    """The same records in a ministry's PostgreSQL database (COPY, as the platform admin)."""
+    with pg.connect(PG_DATABASE) as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE rekam_medis (id int primary key, nik char(16), nama varchar(100), "
+            "alamat varchar(200), tanggal date, kode varchar(8), isi text)"
+        )
+        with cur.copy("COPY rekam_medis FROM STDIN") as copy:
+            for batch in _records(RECORDS):
+                for row in batch:
+                    copy.write_row(row)
+        conn.commit()
+    print(f"PostgreSQL table filled: {RECORDS} medical records", flush=True)
 
 
 def _seed(dc: LocalDC, scratch: Path, s3: Any) -> tuple[Path, Path, int]:
@@ -105,6 +121,29 @@ def _seed(dc: LocalDC, scratch: Path, s3: Any) -> tuple[Path, Path, int]:
     print(f"MariaDB table filled: {RECORDS} medical records", flush=True)
 
     return files, plain, data_bytes
+
+
+def _postgresql(sites: runner.Sites, s3: Any, dump: Path) -> dict[str, float]:
+    """The same records in PostgreSQL: its server backup against `pg_dump` and one upload."""
+    pg = sites.postgresql
+    assert pg is not None  # noqa: S101 (the local DC always has it)
+    _seed_postgresql(pg)
+    f = {"pg backup": db_backup.back_up_postgresql(pg, sites.all(), quiet).seconds}
+
+    def raw_pg_dump() -> None:
+        with dump.open("wb") as out:
+            subprocess.run(
+                ["pg_dump", "--dbname", PG_DATABASE],
+                stdout=out,
+                check=True,
+                env={**os.environ, **pg.libpq_env()},
+            )
+        s3.upload_file(str(dump), "bench-raw", "pg-dump.sql")
+
+    f["pg raw"] = _timed(raw_pg_dump)
+    f["pg dump bytes"] = float(dump.stat().st_size)
+    print(f"postgresql: backup {f['pg backup']:.1f}s, dump+upload {f['pg raw']:.1f}s", flush=True)
+    return f
 
 
 def main() -> int:
@@ -156,6 +195,8 @@ def main() -> int:
         f["db raw"] = _timed(raw_dump)
         print(f"mariadb: backup {f['db backup']:.1f}s, dump+upload {f['db raw']:.1f}s", flush=True)
 
+        f.update(_postgresql(sites, s3, dump))
+
         drilled = runner.drill_tenant(sites, fleet, SITE, HOSPITAL, progress=quiet)
         assert drilled.verified, drilled  # noqa: S101 (a benchmark that restored wrong is void)
         f["drill"] = drilled.seconds
@@ -201,14 +242,19 @@ def render(f: dict[str, float]) -> str:
             "zstd: mariadb-backup to both sites, checksums) | "
             f"{f['db backup']:.1f} s | `mariadb-dump` to a file, then "
             f"boto3 upload, one site | {f['db raw']:.1f} s | {f['db raw'] / f['db backup']:.2f}x |",
+            f"| PostgreSQL server backup (the same {RECORDS:,} records, "
+            f"{f['pg dump bytes'] / 2**20:.0f} MiB as a dump: pgBackRest full, lz4, into each "
+            f"site's repository, checksums) | {f['pg backup']:.1f} s | `pg_dump` to a file, then "
+            f"boto3 upload, one site | {f['pg raw']:.1f} s | {f['pg raw'] / f['pg backup']:.2f}x |",
             f"| restore drill of {HOSPITAL} ({mib:.0f} MiB of files + its server's backup, every "
             f"checksum) | {f['drill']:.1f} s | `cp -r` of the same files | {f['cp']:.1f} s | "
             f"{f['cp'] / f['drill']:.2f}x |",
             "",
             "A backup writes every byte to two sites, the raw path to one: per copy kept, the "
             f"object backup runs at {2 * f['raw upload'] / f['objects backup']:.2f}x the raw "
-            f"upload and the MariaDB backup at {2 * f['db raw'] / f['db backup']:.2f}x (goal: "
-            "0.7x of the raw upload).",
+            f"upload, the MariaDB backup at {2 * f['db raw'] / f['db backup']:.2f}x and the "
+            f"PostgreSQL backup at {2 * f['pg raw'] / f['pg backup']:.2f}x (goal: 0.7x of the raw "
+            "upload).",
             "",
             f"Restore drill rate: {f['drill'] / gb:.0f} s per GB (goal: under 120). Drill of every "
             f"example tenant: {drills}.",

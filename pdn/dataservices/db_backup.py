@@ -159,18 +159,16 @@ def back_up_mariadb(
         packer.wait(timeout=600)
         for upload in uploads:
             upload.result()
-        if proc.returncode != 0:
-            log.seek(0)
-            raise DataServiceError(
-                f"mariadb-backup failed (exit {proc.returncode}): "
-                f"{log.read().decode(errors='replace')[-400:]}"
-            )
-        if packer.returncode != 0:
-            packer_log.seek(0)
-            raise DataServiceError(
-                f"zstd failed (exit {packer.returncode}): "
-                f"{packer_log.read().decode(errors='replace')[-400:]}"
-            )
+        # A compressor that died stopped mariadb-backup (its pipe broke): name the first cause.
+        for name, process, output in (("zstd", packer, packer_log), ("mariadb-backup", proc, log)):
+            if process.returncode != 0:
+                output.seek(0)
+                said = output.read().decode(errors="replace").strip()[-400:]
+                raise DataServiceError(
+                    f"mariadb backup {run} stopped: {name} failed (exit {process.returncode})"
+                    f"{': ' + said if said else ''}; no manifest was written, the previous "
+                    "backup stays the last complete one"
+                )
         tables = sums.result()
     manifest = json.dumps(
         {

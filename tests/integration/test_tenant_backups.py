@@ -324,6 +324,22 @@ def test_a_server_backup_from_before_compression_restores_and_a_broken_one_is_re
     assert db_backup.drill_mariadb(sites.primary, database, print).verified
 
 
+def test_a_server_backup_whose_compressor_dies_midway_is_not_a_backup(
+    onboarded: Onboarded, sites: runner.Sites, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+    before = {site.name: db_backup.server_backups(site, "mariadb") for site in sites.all()}
+    # A compressor SIGKILLed after 100 kB (as the OOM killer would): the stream stops.
+    monkeypatch.setattr(db_backup, "COMPRESS", ("sh", "-c", "head -c 100000; kill -9 $$"))
+    assert sites.mariadb is not None
+    with pytest.raises(DataServiceError, match=r"zstd failed \(exit -9\).*no manifest") as err:
+        db_backup.back_up_mariadb(sites.mariadb, sites.primary, [sites.second], print)
+    print(f"the error: {err.value}")
+    assert {site.name: db_backup.server_backups(site, "mariadb") for site in sites.all()} == before
+    drilled = db_backup.drill_mariadb(sites.second, TENANT.replace("-", "_"), print)
+    assert (drilled.backup, drilled.verified) == (before[sites.second.name][-1], True)
+
+
 def _compressed(data: bytes) -> bytes:
     return subprocess.run(
         list(db_backup.COMPRESS), input=data, capture_output=True, check=True, timeout=600
