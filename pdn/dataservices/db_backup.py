@@ -3,12 +3,12 @@ site and of the second one, and restore drills of one tenant's database from the
 
 mariadb-backup copies the whole server (a physical, consistent hot backup): its stream,
 compressed by zstd, goes to `mariadb/<stamp>.xbstream.zst` in the platform's database backup
-bucket (Object Lock, like every
-backup), then the table checksums of every tenant database to `mariadb/<stamp>.json`, written
-last at every site: a backup without its manifest is incomplete and never restored. A drill
-restores the latest stream into a scratch directory, prepares it, starts a scratch server on a
-socket of its own (no network), and compares each of the tenant's tables (row count and
-`CHECKSUM TABLE … EXTENDED`) with what the manifest recorded at backup time.
+bucket (Object Lock, like every backup), then the table checksums of every tenant database to
+`mariadb/<stamp>.json`, written last at every site: a backup without its manifest is
+incomplete and never restored. A drill uncompresses and unpacks the latest stream into a scratch
+directory, prepares it, starts a scratch server on a socket of its own (no network), and
+compares each of the tenant's tables (row count and `CHECKSUM TABLE … EXTENDED`) with what the
+manifest recorded at backup time.
 """
 
 from __future__ import annotations
