@@ -39,6 +39,11 @@ SITE = "pdn-local"
 HOSPITAL = "kab-bekasi-rsud"
 FILES, FILE_MIB = 64, 8
 RECORDS = 250_000
+# _records' rows, the same in MariaDB and PostgreSQL.
+RECORD_COLUMNS = (
+    "id int primary key, nik char(16), nama varchar(100), alamat varchar(200), tanggal date, "
+    "kode varchar(8), isi text"
+)
 PG_DATABASE = "kemendagri"  # a ministry's database on the DC's PostgreSQL
 
 
@@ -74,10 +79,7 @@ def _records(count: int) -> Iterator[list[tuple[object, ...]]]:
 def _seed_postgresql(pg: db_backup.PostgreSQLServer) -> None:
     """The same records in a ministry's PostgreSQL database (COPY, as the platform admin)."""
     with pg.connect(PG_DATABASE) as conn, conn.cursor() as cur:
-        cur.execute(
-            "CREATE TABLE rekam_medis (id int primary key, nik char(16), nama varchar(100), "
-            "alamat varchar(200), tanggal date, kode varchar(8), isi text)"
-        )
+        cur.execute(f"CREATE TABLE rekam_medis ({RECORD_COLUMNS})")
         with cur.copy("COPY rekam_medis FROM STDIN") as copy:
             for batch in _records(RECORDS):
                 for row in batch:
@@ -107,11 +109,7 @@ def _seed(dc: LocalDC, scratch: Path, s3: Any) -> tuple[Path, Path, int]:
         connect(admin.server, admin.user, admin.password, "kab_bekasi_rsud") as conn,
         conn.cursor() as cur,
     ):
-        cur.execute(
-            "CREATE TABLE kab_bekasi_rsud.rekam_medis (id int primary key, nik char(16), "
-            "nama varchar(100), alamat varchar(200), tanggal date, kode varchar(8), isi text) "
-            "ENGINE=InnoDB"
-        )
+        cur.execute(f"CREATE TABLE kab_bekasi_rsud.rekam_medis ({RECORD_COLUMNS}) ENGINE=InnoDB")
         for batch in _records(RECORDS):
             cur.executemany(
                 "INSERT INTO kab_bekasi_rsud.rekam_medis VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -123,24 +121,23 @@ def _seed(dc: LocalDC, scratch: Path, s3: Any) -> tuple[Path, Path, int]:
     return files, plain, data_bytes
 
 
+def _dump_and_upload(argv: list[str], env: dict[str, str] | None, dump: Path, s3: Any) -> None:
+    """The raw path: a plain dump to a file, then one boto3 upload of it to this site."""
+    with dump.open("wb") as out:
+        subprocess.run(argv, stdout=out, check=True, env=env)
+    s3.upload_file(str(dump), "bench-raw", dump.name)
+
+
 def _postgresql(sites: runner.Sites, s3: Any, dump: Path) -> dict[str, float]:
     """The same records in PostgreSQL: its server backup against `pg_dump` and one upload."""
     pg = sites.postgresql
     assert pg is not None  # noqa: S101 (the local DC always has it)
     _seed_postgresql(pg)
     f = {"pg backup": db_backup.back_up_postgresql(pg, sites.all(), quiet).seconds}
-
-    def raw_pg_dump() -> None:
-        with dump.open("wb") as out:
-            subprocess.run(
-                ["pg_dump", "--dbname", PG_DATABASE],
-                stdout=out,
-                check=True,
-                env={**os.environ, **pg.libpq_env()},
-            )
-        s3.upload_file(str(dump), "bench-raw", "pg-dump.sql")
-
-    f["pg raw"] = _timed(raw_pg_dump)
+    env = {**os.environ, **pg.libpq_env()}
+    f["pg raw"] = _timed(
+        lambda: _dump_and_upload(["pg_dump", "--dbname", PG_DATABASE], env, dump, s3)
+    )
     f["pg dump bytes"] = float(dump.stat().st_size)
     print(f"postgresql: backup {f['pg backup']:.1f}s, dump+upload {f['pg raw']:.1f}s", flush=True)
     return f
@@ -176,23 +173,15 @@ def main() -> int:
         f["db stored"] = float(result.stored)
         dump = scratch / "dump.sql"
 
-        def raw_dump() -> None:
-            with dump.open("wb") as out:
-                subprocess.run(
-                    [
-                        "mariadb-dump",
-                        "--no-defaults",
-                        f"--socket={server.socket}",
-                        "--user=root",
-                        "--single-transaction",
-                        "--all-databases",
-                    ],
-                    stdout=out,
-                    check=True,
-                )
-            s3.upload_file(str(dump), "bench-raw", "dump.sql")
-
-        f["db raw"] = _timed(raw_dump)
+        mariadb_dump = [
+            "mariadb-dump",
+            "--no-defaults",
+            f"--socket={server.socket}",
+            "--user=root",
+            "--single-transaction",
+            "--all-databases",
+        ]
+        f["db raw"] = _timed(lambda: _dump_and_upload(mariadb_dump, None, dump, s3))
         print(f"mariadb: backup {f['db backup']:.1f}s, dump+upload {f['db raw']:.1f}s", flush=True)
 
         f.update(_postgresql(sites, s3, dump))

@@ -146,7 +146,9 @@ def back_up_mariadb(
         # The stream is compressed as pgBackRest compresses PostgreSQL's; one read of the
         # compressed stream is uploaded to every site at once through a pipe each; the
         # tables' checksums are taken meanwhile.
-        streamed = pool.submit(_pump, proc, packer)
+        if packer.stdin is None:  # never: a pipe
+            raise DataServiceError("zstd has no input")
+        streamed = pool.submit(_tee, proc, [packer.stdin])
         pipes = [os.pipe() for _ in sites]
         uploads = [
             pool.submit(_upload_from, site, os.fdopen(read, "rb"), key)
@@ -200,29 +202,12 @@ def _upload_from(site: backup.Site, source: IO[bytes], key: str) -> None:
         site.s3.upload_fileobj(source, DB_BACKUP_BUCKET, key)
 
 
-def _pump(source: subprocess.Popen[bytes], sink: subprocess.Popen[bytes]) -> int:
-    """Copy source's output into sink's input; its size. A sink that is gone stops the
-    source (the error surfaces from the sink)."""
-    if source.stdout is None or sink.stdin is None:  # never: both are pipes
-        raise DataServiceError("mariadb-backup's stream has no pipe")
-    count = 0
-    try:
-        while chunk := source.stdout.read(backup.CHUNK):
-            count += len(chunk)
-            sink.stdin.write(chunk)
-    except BrokenPipeError:
-        source.kill()
-    finally:
-        with contextlib.suppress(BrokenPipeError):
-            sink.stdin.close()
-    return count
-
-
 def _tee(proc: subprocess.Popen[bytes], outputs: list[IO[bytes]]) -> int:
-    """Copy the process's output into every output; its size. A reader that is gone (its
-    upload failed) stops the backup: the process is killed, the error surfaces from it."""
+    """Copy the process's output into every output (an upload's pipe, the compressor's input),
+    then close them; its size. A reader that is gone (its upload failed, the compressor died)
+    stops the process feeding it: it is killed, the error surfaces from the reader."""
     if proc.stdout is None:  # never: stdout is a pipe
-        raise DataServiceError("mariadb-backup has no output")
+        raise DataServiceError(f"{proc.args!r} has no output")
     count = 0
     try:
         while chunk := proc.stdout.read(backup.CHUNK):
@@ -285,9 +270,10 @@ def _latest(site: backup.Site, database: str) -> tuple[str, dict[str, Any]]:
     return run, manifest
 
 
-def _unpack(site: backup.Site, key: str, manifest: dict[str, Any], data: Path) -> None:
+def _unpack(site: backup.Site, manifest: dict[str, Any], data: Path) -> None:
     """The backup's stream from site unpacked into data (uncompressed on the way, unless it
-    was made before pdn compressed them)."""
+    was made before pdn compressed them: `<stamp>.xbstream`, no stream named)."""
+    key = manifest.get("stream", f"mariadb/{manifest['stamp']}.xbstream")
     compressed = manifest.get("compression") == "zstd"
     with (data.parent / "unpack.log").open("w+b") as log:
         unpacker = (
@@ -324,15 +310,15 @@ def _unpack(site: backup.Site, key: str, manifest: dict[str, Any], data: Path) -
 
 
 @contextlib.contextmanager
-def _restored_server(site: backup.Site, run: str, manifest: dict[str, Any]) -> Iterator[Path]:
-    """The server backup `run` at site, unpacked, prepared and served by a scratch mariadbd on
+def _restored_server(site: backup.Site, manifest: dict[str, Any]) -> Iterator[Path]:
+    """The server backup of manifest at site, unpacked, prepared and served by a scratch mariadbd on
     a socket of its own (no network, no grants); yields the socket; all removed afterwards."""
     scratch = Path(tempfile.mkdtemp(prefix="pdn-mariadb-restore-"))
     proc = None
     try:
         data = scratch / "data"
         data.mkdir()
-        _unpack(site, manifest.get("stream", f"mariadb/{run}.xbstream"), manifest, data)
+        _unpack(site, manifest, data)
         _run(["mariadb-backup", "--prepare", f"--target-dir={data}"], "mariadb-backup --prepare")
         for path in (scratch, *scratch.rglob("*")):
             shutil.chown(path, "mysql", "mysql")
@@ -368,7 +354,7 @@ def drill_mariadb(site: backup.Site, database: str, progress: Progress) -> Datab
     started = time.monotonic()
     run, manifest = _latest(site, database)
     expected = manifest["databases"][database]
-    with _restored_server(site, run, manifest) as socket:
+    with _restored_server(site, manifest) as socket:
         got = checksums(socket, [database]).get(database, {})
     result = _compare(
         "mariadb", site, database=database, run=run, checks=(expected, got), started=started
@@ -421,7 +407,7 @@ def restore_mariadb_live(
     expected = manifest["databases"][database]
     database = _identifier(database)
     kept = _identifier(f"{database}_replaced_{backup.stamp().replace('.', '')[:15]}")
-    with _restored_server(site, run, manifest) as socket:
+    with _restored_server(site, manifest) as socket:
         tables = [row[0] for row in _mariadb(live.socket, f"SHOW FULL TABLES FROM `{database}`")]
         _mariadb(live.socket, f"CREATE DATABASE `{kept}`")
         for table in map(_identifier, tables):

@@ -28,7 +28,9 @@ def test_the_stream_reaches_every_site_whole(tmp_path: Path) -> None:
     source = subprocess.Popen(["cat", str(tmp_path / "stream")], stdout=subprocess.PIPE)
     packer = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     pumped: list[int] = []
-    pump = threading.Thread(target=lambda: pumped.append(db_backup._pump(source, packer)))
+    assert packer.stdin is not None
+    feed = packer.stdin
+    pump = threading.Thread(target=lambda: pumped.append(db_backup._tee(source, [feed])))
     pump.start()
     pipes = [os.pipe() for _ in range(2)]
     received: list[list[bytes]] = [[], []]
@@ -50,7 +52,8 @@ def test_a_compressor_that_dies_stops_the_backup_feeding_it() -> None:
         ["sh", "-c", "kill -9 $$"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
     try:
-        db_backup._pump(source, packer)
+        assert packer.stdin is not None
+        db_backup._tee(source, [packer.stdin])
         assert source.wait(timeout=10) == -9
         assert packer.wait(timeout=10) == -9
     finally:
