@@ -472,9 +472,9 @@ def _wait_socket(socket: Path, proc: subprocess.Popen[bytes]) -> None:
 
 
 # PostgreSQL: pgBackRest, one repository per site (repo1 here, repo2 the second site), the WAL
-# archived to both continuously. A backup run takes a full backup into each repository, then
-# records every database's table checksums in `postgresql/<label>.json` of the database backup
-# bucket, written last at every site.
+# archived to both continuously. A backup run takes a full backup into every repository at once
+# while it records every database's table checksums, then writes them in
+# `postgresql/<run>.json` of the database backup bucket, last, at every site.
 
 
 @dataclass(frozen=True)
@@ -483,6 +483,7 @@ class PostgreSQLServer:
     the platform admin's connection for checksums."""
 
     run_pgbackrest: Callable[..., str]  # (*args) -> stdout, as the server's OS user
+    backup_args: Callable[[int], tuple[str, ...]]  # repo -> options of a backup into it
     connect: Callable[[str], Any]  # database -> connection as the platform admin
     libpq_env: Callable[[], dict[str, str]]  # the same, for libpq's tools (TLS verified)
 
@@ -527,18 +528,26 @@ def back_up_postgresql(
     server: PostgreSQLServer, sites: list[backup.Site], progress: Progress
 ) -> ServerBackup:
     started = time.monotonic()
-    labels = []
-    for repo in range(1, len(sites) + 1):
-        server.run_pgbackrest(f"--repo={repo}", "--type=full", "backup")
+
+    def full_backup(repo: int) -> str:
+        server.run_pgbackrest(*server.backup_args(repo), "--type=full", "backup")
         info = json.loads(server.run_pgbackrest(f"--repo={repo}", "--output=json", "info"))
-        labels.append(info[0]["backup"][-1]["label"])
+        return str(info[0]["backup"][-1]["label"])
+
+    # Every site's backup at once (two sites' stores take their copies side by side), and the
+    # checksums meanwhile; a site that fails fails the run once all have ended.
+    with ThreadPoolExecutor(max_workers=len(sites) + 1) as pool:
+        backups = [pool.submit(full_backup, repo) for repo in range(1, len(sites) + 1)]
+        checksums = pool.submit(pg_database_checksums, server)
+        labels = [done.result() for done in backups]
+        databases = checksums.result()
     run = backup.stamp()
     manifest = json.dumps(
         {
             "engine": "postgresql",
             "stamp": run,
             "labels": {site.name: label for site, label in zip(sites, labels, strict=True)},
-            "databases": pg_database_checksums(server),
+            "databases": databases,
         },
         indent=1,
     )

@@ -65,6 +65,7 @@ def local_sites(dc: LocalDC) -> Sites:
         db_backup.MariaDBServer(dc.settings.database_dir / "mariadb" / "mariadbd.sock"),
         db_backup.PostgreSQLServer(
             functools.partial(databases.run_pgbackrest, dc.settings),
+            functools.partial(databases.backup_args, dc.settings),
             lambda database: sql.connect(admin.server, admin.user, admin.password, database),
             lambda: {
                 "PGHOST": admin.server.host,

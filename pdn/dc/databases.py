@@ -248,7 +248,9 @@ def ensure_files(
         _owned_file(home / "ca.crt", ca.cert.read_bytes(), user)
     _init_postgresql(root / POSTGRESQL, passwords[POSTGRESQL])
     pg = root / POSTGRESQL
-    for sub in ("run", "pgbackrest", "pgbackrest/log", "pgbackrest/lock", "pgbackrest/spool"):
+    subs = ["run", "pgbackrest", "pgbackrest/log", "pgbackrest/lock", "pgbackrest/spool"]
+    subs += [f"pgbackrest/lock/repo{n}" for n in range(1, len(repos or []) + 1)]
+    for sub in subs:
         _owned_dir(pg / sub, SERVICE_USER[POSTGRESQL])
     _owned_file(pgbackrest_conf(settings), _pgbackrest_conf_text(settings, repos or []), "postgres")
     _init_mariadb(root / MARIADB, passwords[MARIADB])
@@ -401,6 +403,23 @@ def process_specs(settings: DCSettings, ca: Path) -> list[ProcessSpec]:
     return [postgresql, mariadb]
 
 
+def repo_database(repo: int) -> str:
+    """The database a backup into repo connects to (see backup_args)."""
+    return "postgres" if repo == 1 else f"pdn_backup_repo{repo}"
+
+
+def backup_args(settings: DCSettings, repo: int) -> tuple[str, ...]:
+    """pgBackRest's options for a backup into repo that may run beside the other sites'.
+    pgBackRest 2.45 allows one backup per stanza: a lock file, and an advisory lock taken in
+    the database it connects to. PostgreSQL since 9.6 runs non-exclusive backups side by side,
+    and pgBackRest 2.53 locks per stanza and repository and no longer takes the advisory lock
+    (pgbackrest/pgbackrest#2389); here each repository gets its own lock directory and its own
+    connection database, which is the same: a second backup into one repository is still
+    refused, two into two run at once."""
+    lock = settings.database_dir / POSTGRESQL / "pgbackrest" / "lock" / f"repo{repo}"
+    return (f"--repo={repo}", f"--lock-path={lock}", f"--pg1-database={repo_database(repo)}")
+
+
 def run_pgbackrest(settings: DCSettings, *args: str, timeout: float = 3600) -> str:
     """pgBackRest with this DC's configuration, as postgres (it reads the data directory)."""
     argv = ["pgbackrest", f"--config={pgbackrest_conf(settings)}", f"--stanza={STANZA}", *args]
@@ -416,14 +435,45 @@ def ensure_backup_repository(settings: DCSettings, s3_clients: Callable[[], list
     # changes the configuration and runs it again.
     conf = pgbackrest_conf(settings)
     marker = conf.with_name("stanza.done")
-    digest = hashlib.sha256(conf.read_bytes()).hexdigest()
+    # The salt: a DC set up before the repositories' own databases makes them once.
+    digest = hashlib.sha256(conf.read_bytes() + b"repo databases").hexdigest()
     if marker.is_file() and marker.read_text() == digest:
         return
     spec = BucketSpec(DB_BACKUP_BUCKET, object_lock=True, lock_mode="COMPLIANCE", lock_days=35)
-    for s3 in s3_clients():  # made only when there is work: boto3 is slow to start
+    clients = s3_clients()  # made only when there is work: boto3 is slow to start
+    for s3 in clients:
         ensure_bucket(s3, spec)
     run_pgbackrest(settings, "stanza-create", timeout=300)
+    for repo in range(2, len(clients) + 1):
+        _ensure_repo_database(settings, repo_database(repo))
     write_private(marker, digest)
+
+
+def _ensure_repo_database(settings: DCSettings, name: str) -> None:
+    """An empty database for a repository's backups to connect to, made once."""
+    pg = settings.database_dir / POSTGRESQL
+    psql = [
+        str(PG_BIN / "psql"),
+        f"--host={pg / 'run'}",
+        f"--port={settings.ports.postgresql}",
+        f"--username={ADMIN}",
+        "--dbname=postgres",
+        "--no-psqlrc",
+        "--tuples-only",
+        "--no-align",
+    ]
+    found = _run_as(
+        SERVICE_USER[POSTGRESQL],
+        # name: repo_database's, a fixed pattern around a number.
+        [*psql, f"--command=SELECT 1 FROM pg_database WHERE datname = '{name}'"],  # noqa: S608
+        "psql (backup repository database)",
+    )
+    if not found.strip():
+        _run_as(
+            SERVICE_USER[POSTGRESQL],
+            [*psql, f"--command=CREATE DATABASE {name}"],
+            f"psql: CREATE DATABASE {name}",
+        )
 
 
 def purge(settings: DCSettings) -> None:
