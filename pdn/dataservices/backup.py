@@ -1,10 +1,18 @@
-"""Backups of a tenant's object data, kept where ransomware cannot reach them: in its backup
-bucket (Object Lock: each backup object is undeletable for the tier's lock days) at this site
-and at a second PDN site.
+"""Backups of a tenant's object data, kept where ransomware cannot reach them: at this site in
+its data bucket's own locked versions, and at a second PDN site in its backup bucket (Object
+Lock: each backup object is undeletable for the tier's lock days).
+
+At this site the data bucket locks every version it takes (pdn.dataservices.buckets), so the
+version a run reads is already an immutable copy: the run names it in its manifest and keeps it
+locked at least the tier's lock days past the run (a tenant's key can overwrite or hide an
+object, never remove a locked version), instead of storing the same bytes a second time on the
+same store. Contents without a version (a bucket that was never versioned) are copied into the
+backup bucket here too.
 
 Layout of a backup bucket, the same at every site:
 - `objects/<sha256>`: each distinct object content once (content-addressed: a run uploads only
   what no earlier run holds, and a stored copy is never overwritten by a different content);
+  at this site only the contents no locked version holds;
 - `catalog/objects/<stamp>.json`: the manifest of one run (every key of the data bucket with its
   size, ETag and sha256), written last, at every site: a run that is interrupted leaves no
   manifest, so the previous one stays the last good backup;
@@ -16,6 +24,7 @@ Layout of a backup bucket, the same at every site:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import tempfile
@@ -23,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from botocore.exceptions import ClientError
@@ -56,11 +65,13 @@ class Site:
     s3: Any
 
 
-@dataclass
+@dataclass(frozen=True)
 class Entry:
     size: int
     etag: str
     sha256: str
+    version: str = ""  # the data bucket's locked version holding it at versions_at ("": none)
+    locked_until: str = ""  # that version's retention (ISO 8601), as last set or read
 
 
 @dataclass
@@ -69,6 +80,7 @@ class Manifest:
     stamp: str
     bucket: str
     objects: dict[str, Entry] = field(default_factory=dict)
+    versions_at: str = ""  # the site whose data bucket holds the entries' versions
 
     @property
     def total_bytes(self) -> int:
@@ -80,6 +92,7 @@ class Manifest:
                 "tenant": self.tenant,
                 "stamp": self.stamp,
                 "bucket": self.bucket,
+                "versions_at": self.versions_at,
                 "objects": {k: vars(e) for k, e in sorted(self.objects.items())},
             },
             indent=1,
@@ -93,6 +106,7 @@ class Manifest:
             raw["stamp"],
             raw["bucket"],
             {k: Entry(**v) for k, v in raw["objects"].items()},
+            raw.get("versions_at", ""),  # a run from before versions were kept copied all
         )
 
 
@@ -172,8 +186,19 @@ def chunks(body: Any) -> Iterator[bytes]:
         yield chunk
 
 
-def _spooled_copy(s3: Any, bucket: str, key: str) -> tuple[IO[bytes], str, int, str | None]:
-    """The object's content in a spool file, with its sha256, size and version id."""
+@dataclass(frozen=True)
+class _Read:
+    """One object as a run read it: its content spooled, and what identifies it."""
+
+    spool: IO[bytes]
+    sha256: str
+    size: int
+    version: str  # "" when the bucket gave none (never versioned: "null")
+    locked_until: str
+
+
+def _spooled_copy(s3: Any, bucket: str, key: str) -> _Read:
+    """The object's content in a spool file, with its sha256, size, version and retention."""
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (returned open)
     digest = hashlib.sha256()
     size = 0
@@ -183,41 +208,94 @@ def _spooled_copy(s3: Any, bucket: str, key: str) -> tuple[IO[bytes], str, int, 
         spool.write(chunk)
         size += len(chunk)
     spool.seek(0)
-    return spool, digest.hexdigest(), size, got.get("VersionId")
+    version = str(got.get("VersionId") or "")
+    until = got.get("ObjectLockRetainUntilDate")
+    return _Read(
+        spool,
+        digest.hexdigest(),
+        size,
+        "" if version == "null" else version,
+        until.isoformat() if until else "",
+    )
 
 
 def _back_up_object(
     primary: Site,
     copies: list[Site],
-    data_bucket: str,
+    data: BucketSpec,
     bucket: str,
-    key: str,
+    item: tuple[str, str],
     *,
     copier: ThreadPoolExecutor,
-) -> tuple[str, int, int]:
-    """One object into the backup bucket at every site: at this site a server-side copy of the
-    very version read (no bytes through pdn), elsewhere an upload; the two at once (the copy is
-    the store's work, the upload pdn's). (sha256, size, uploads)"""
-    spool, sha, size, version = _spooled_copy(primary.s3, data_bucket, key)
-    target = f"objects/{sha}"
+) -> tuple[Entry, int]:
+    """One object into the backup at every site. At this site the locked version read is the
+    copy; without one (an unlocked or never versioned bucket), a server-side copy of what was
+    read into the backup bucket (no bytes through pdn). Elsewhere an upload, at the same time
+    as that copy (the copy is the store's work, the upload pdn's). item: (key, ETag listed).
+    (entry, uploads)"""
+    key, etag = item
+    read = _spooled_copy(primary.s3, data.name, key)
+    pinned = data.object_lock and bool(read.version)
+    target = f"objects/{read.sha256}"
 
     def at_this_site() -> int:
-        if _exists(primary.s3, bucket, target):
+        if pinned or _exists(primary.s3, bucket, target):
             return 0
-        source = {"Bucket": data_bucket, "Key": key}
-        if version and version != "null":
-            source["VersionId"] = version
-        if size <= COPY_IN_ONE:  # one request; larger ones are copied in parts
+        source = {"Bucket": data.name, "Key": key}
+        if read.version:
+            source["VersionId"] = read.version
+        if read.size <= COPY_IN_ONE:  # one request; larger ones are copied in parts
             primary.s3.copy_object(CopySource=source, Bucket=bucket, Key=target)
         else:
             primary.s3.copy(source, bucket, target)
         return 1
 
-    with spool:
+    with read.spool:
         copied = copier.submit(at_this_site)
-        uploads = _store(spool, sha, size, copies, bucket)
+        uploads = _store(read.spool, read.sha256, read.size, copies, bucket)
         uploads += copied.result()
-    return sha, size, uploads
+    entry = Entry(
+        read.size,
+        etag,
+        read.sha256,
+        read.version if pinned else "",
+        read.locked_until if pinned else "",
+    )
+    return entry, uploads
+
+
+def _hold(s3: Any, data: BucketSpec, manifest: Manifest, pool: ThreadPoolExecutor) -> list[str]:
+    """Keep every version the manifest names locked at least the tier's lock days from now: a
+    version whose lock ends sooner is locked half as long again past that (so each is extended
+    about once per half its lock, not on every run). Returns the keys whose version is gone
+    (a lock ran out before a run came): the run backs them up afresh."""
+    now = datetime.now(UTC)
+    needed = now + timedelta(days=data.lock_days)
+    until = needed + timedelta(days=data.lock_days / 2)
+    due = [
+        (key, entry)
+        for key, entry in manifest.objects.items()
+        if entry.version
+        and (not entry.locked_until or datetime.fromisoformat(entry.locked_until) < needed)
+    ]
+
+    def hold(item: tuple[str, Entry]) -> str | None:
+        key, entry = item
+        try:
+            s3.put_object_retention(
+                Bucket=data.name,
+                Key=key,
+                VersionId=entry.version,
+                Retention={"Mode": data.lock_mode, "RetainUntilDate": until},
+            )
+        except ClientError as err:
+            if err.response["ResponseMetadata"]["HTTPStatusCode"] == 404:
+                return key
+            raise
+        manifest.objects[key] = dataclasses.replace(entry, locked_until=until.isoformat())
+        return None
+
+    return [key for key in pool.map(hold, due) if key is not None]
 
 
 class _Unclosable:
@@ -254,9 +332,28 @@ def _store(spool: IO[bytes], sha: str, size: int, sites: list[Site], bucket: str
     return uploads
 
 
+def _unchanged_since(
+    primary: Site, data_bucket: str, last: Manifest | None, manifest: Manifest
+) -> list[tuple[str, str]]:
+    """Put the objects unchanged since the last run (same ETag and size) into manifest, as the
+    last run recorded them (their versions only if held at this site); returns the others, as
+    (key, ETag)."""
+    same_site = last is not None and last.versions_at == primary.name
+    changed = []
+    for page in primary.s3.get_paginator("list_objects_v2").paginate(Bucket=data_bucket):
+        for item in page.get("Contents", []):
+            key, etag, size = item["Key"], item["ETag"].strip('"'), int(item["Size"])
+            known = last.objects.get(key) if last else None
+            if known is not None and known.etag == etag and known.size == size:
+                manifest.objects[key] = known if same_site else Entry(size, etag, known.sha256)
+            else:
+                changed.append((key, etag))
+    return changed
+
+
 def back_up_bucket(
     tenant: str,
-    data_bucket: str,
+    data: BucketSpec,
     backup_spec: BucketSpec,
     primary: Site,
     copies: list[Site],
@@ -264,7 +361,8 @@ def back_up_bucket(
     progress: Progress = print,
     fail_after: int | None = None,
 ) -> RunResult:
-    """One backup run of data_bucket into the backup bucket at primary and at every copy site.
+    """One backup run of the data bucket: its locked versions named at primary (or copied into
+    the backup bucket there), its contents uploaded to the backup bucket at every copy site.
     fail_after: stop (as a crash would) after that many uploads, for the fault tests."""
     started = time.monotonic()
     run = stamp()
@@ -277,34 +375,29 @@ def back_up_bucket(
         _put_json(site.s3, bucket, f"catalog/runs/{run}.json", entry)
     previous = manifests(primary, bucket)
     last = read_manifest(primary, bucket, previous[-1]) if previous else None
-    manifest = Manifest(tenant, run, data_bucket)
+    manifest = Manifest(tenant, run, data.name, versions_at=primary.name)
     uploaded = bytes_read = 0
     try:
-        changed: list[tuple[str, str]] = []
-        for page in primary.s3.get_paginator("list_objects_v2").paginate(Bucket=data_bucket):
-            for item in page.get("Contents", []):
-                key, etag, size = item["Key"], item["ETag"].strip('"'), int(item["Size"])
-                known = last.objects.get(key) if last else None
-                if known is not None and known.etag == etag and known.size == size:
-                    manifest.objects[key] = known  # unchanged since the last run
-                else:
-                    changed.append((key, etag))
+        changed = _unchanged_since(primary, data.name, last, manifest)
         with (
             ThreadPoolExecutor(max_workers=WORKERS) as pool,
             ThreadPoolExecutor(max_workers=WORKERS) as copier,
         ):
-            stored = pool.map(
-                lambda ke: _back_up_object(
-                    primary, copies, data_bucket, bucket, ke[0], copier=copier
-                ),
-                changed,
-            )
-            for (key, etag), (sha, size, uploads) in zip(changed, stored, strict=True):
-                bytes_read += size
-                uploaded += uploads
-                manifest.objects[key] = Entry(size, etag, sha)
-                if fail_after is not None and uploaded >= fail_after:
-                    raise DataServiceError(f"backup of {tenant} stopped (fault)")
+            while changed:
+                stored = pool.map(
+                    lambda item: _back_up_object(
+                        primary, copies, data, bucket, item, copier=copier
+                    ),
+                    changed,
+                )
+                for (key, _), (read, uploads) in zip(changed, stored, strict=True):
+                    bytes_read += read.size
+                    uploaded += uploads
+                    manifest.objects[key] = read
+                    if fail_after is not None and uploaded >= fail_after:
+                        raise DataServiceError(f"backup of {tenant} stopped (fault)")
+                gone = _hold(primary.s3, data, manifest, pool) if data.object_lock else []
+                changed = [(key, manifest.objects[key].etag) for key in gone]
         for site in sites:  # last: the run counts only once its manifest is everywhere
             _put_json(site.s3, bucket, f"catalog/objects/{run}.json", manifest.to_json())
     except Exception as err:
@@ -378,7 +471,17 @@ def restore_bucket(
     manifest = read_manifest(site, backup_bucket, chosen)
     mismatches = []
     for key, entry in sorted(manifest.objects.items()):
-        body = site.s3.get_object(Bucket=backup_bucket, Key=f"objects/{entry.sha256}")["Body"]
+        try:
+            if entry.version and manifest.versions_at == site.name:  # the locked version
+                got = site.s3.get_object(Bucket=manifest.bucket, Key=key, VersionId=entry.version)
+            else:
+                got = site.s3.get_object(Bucket=backup_bucket, Key=f"objects/{entry.sha256}")
+        except ClientError as err:
+            if err.response["ResponseMetadata"]["HTTPStatusCode"] != 404:
+                raise
+            mismatches.append(key)  # gone: the drill says which
+            continue
+        body = got["Body"]
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115
         digest = hashlib.sha256()
         with spool:

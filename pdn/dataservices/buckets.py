@@ -2,12 +2,18 @@
 the platform's S3 client: idempotent, so it is run again to converge, and readable back, so a
 change made behind the platform's back shows as drift.
 
-- data bucket: versioned; old versions expire after the tier's retention; unfinished multipart
-  uploads are cleaned after a week; a quota.
-- backup bucket: made with Object Lock (it cannot be turned on later), versioned, and every new
-  object locked by default for the tier's lock days in its mode (COMPLIANCE: no one can delete
-  it early, not even with the platform's key), so a ransomware holding a tenant's or an
-  operator's key cannot destroy the backups.
+- data bucket: versioned, with Object Lock: every version it takes is locked for the tier's lock
+  days in its mode, so that the versions a backup names are this site's immutable copy (see
+  pdn.dataservices.backup); old versions expire after the tier's retention once unlocked;
+  unfinished multipart uploads are cleaned after a week; a quota.
+- backup bucket: made with Object Lock, versioned, and every new object locked by default for
+  the tier's lock days in its mode (COMPLIANCE: no one can delete it early, not even with the
+  platform's key), so a ransomware holding a tenant's or an operator's key cannot destroy the
+  backups.
+
+Object Lock is turned on for a bucket made without it (S3 allows it on a versioned bucket, and
+so do SeaweedFS and Ceph RGW); a store that refuses is an error, never a bucket silently left
+unlocked.
 
 No call here deletes a bucket with data in it: removing a tenant keeps its data.
 """
@@ -45,8 +51,10 @@ def specs_of(storage: TenantStorage) -> tuple[BucketSpec, BucketSpec]:
     policy = storage.backup
     data = BucketSpec(
         storage.data_bucket,
-        object_lock=False,
+        object_lock=True,
         noncurrent_days=policy.keep_days,
+        lock_mode=policy.lock_mode.value,
+        lock_days=policy.lock_days,
         quota_mib=storage.quota_gib * 1024,
     )
     backup = BucketSpec(
@@ -85,13 +93,19 @@ def ensure_bucket(s3: Any, spec: BucketSpec) -> list[str]:
         )
         changed.append(f"{spec.name}: old versions expire after {spec.noncurrent_days} days")
     if spec.object_lock and _retention(s3, spec.name) != (spec.lock_mode, spec.lock_days):
-        s3.put_object_lock_configuration(
-            Bucket=spec.name,
-            ObjectLockConfiguration={
-                "ObjectLockEnabled": "Enabled",
-                "Rule": {"DefaultRetention": {"Mode": spec.lock_mode, "Days": spec.lock_days}},
-            },
-        )
+        try:
+            s3.put_object_lock_configuration(
+                Bucket=spec.name,
+                ObjectLockConfiguration={
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": spec.lock_mode, "Days": spec.lock_days}},
+                },
+            )
+        except ClientError as err:
+            raise DataServiceError(
+                f"bucket {spec.name}: the store refused to lock its objects ({err}): copy its "
+                "objects to a new bucket made with Object Lock, then remove this one"
+            ) from err
         changed.append(f"{spec.name}: new objects locked {spec.lock_days} days ({spec.lock_mode})")
     return changed
 
@@ -170,9 +184,7 @@ def _retention(s3: Any, name: str) -> tuple[str, int]:
 
 
 def _ensure(s3: Any, name: str, *, object_lock: bool) -> bool:
-    """Create the bucket unless it exists; True if it was created. An existing bucket that
-    should have Object Lock and has not cannot be fixed: that is an error, never a silent
-    backup bucket without immutability."""
+    """Create the bucket unless it exists; True if it was created."""
     try:
         s3.head_bucket(Bucket=name)
     except ClientError as err:
@@ -180,9 +192,4 @@ def _ensure(s3: Any, name: str, *, object_lock: bool) -> bool:
             raise DataServiceError(f"bucket {name}: {err}") from err
         s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=object_lock)
         return True
-    if object_lock and not _lock_enabled(s3, name):
-        raise DataServiceError(
-            f"bucket {name} exists without Object Lock, which cannot be turned on later: "
-            "copy its objects to a new bucket made with it, then remove this one"
-        )
     return False

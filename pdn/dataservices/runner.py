@@ -144,7 +144,7 @@ def run(
         try:
             results.append(
                 backup.back_up_bucket(
-                    slug, data.name, backup_spec, sites.primary, [sites.second], progress=progress
+                    slug, data, backup_spec, sites.primary, [sites.second], progress=progress
                 )
             )
         except (DataServiceError, BotoCoreError, ClientError) as err:

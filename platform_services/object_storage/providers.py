@@ -86,8 +86,11 @@ class BucketProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [k for k in (*BUCKET_FIELDS, *CONNECTION) if olds.get(k) != news.get(k)]
-        # A bucket cannot be renamed, and Object Lock cannot be turned on or off on one.
-        replaces = [k for k in changed if k in ("name", "object_lock")]
+        # A bucket cannot be renamed, and Object Lock cannot be turned off (it is turned on
+        # in place: an update).
+        replaces = [k for k in changed if k == "name"]
+        if olds.get("object_lock") and not news.get("object_lock"):
+            replaces.append("object_lock")
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def _apply(self, props: dict[str, Any]) -> None:

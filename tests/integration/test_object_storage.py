@@ -137,18 +137,29 @@ def test_a_tenants_buckets_follow_its_plan_and_backups_cannot_be_deleted(
     assert body == b"backup"
 
 
-def test_a_backup_bucket_made_without_object_lock_is_refused(
-    local_dc: LocalDC, bucket: str
-) -> None:
+def test_a_bucket_made_without_object_lock_gets_it(local_dc: LocalDC, bucket: str) -> None:
+    """A bucket made before its tenant's plan asked for Object Lock (the fixture's, plain) is
+    locked by the next converge, never left as it was."""
     fleet = load_fleet(tenant_files(), all_sites())
     storage = dataclasses.replace(
         plan.storage_of(fleet.tenants["kemendagri"]),
         data_bucket=f"{bucket}-data",
         backup_bucket=bucket,  # made by the fixture, without Object Lock
     )
-    with pytest.raises(plan.DataServiceError, match="cannot be turned on later"):
-        buckets.ensure_buckets(_client(local_dc), storage)
-    _client(local_dc).delete_bucket(Bucket=f"{bucket}-data")
+    s3 = _client(local_dc)
+    try:
+        changed = buckets.ensure_buckets(s3, storage)
+        assert any(c.startswith(f"{bucket}: new objects locked") for c in changed), changed
+        found = buckets.read_bucket(s3, bucket)
+        assert found is not None
+        assert found.object_lock
+        assert (found.lock_mode, found.lock_days) == (
+            storage.backup.lock_mode.value,
+            storage.backup.lock_days,
+        )
+        assert not buckets.ensure_buckets(s3, storage)  # converged
+    finally:
+        s3.delete_bucket(Bucket=f"{bucket}-data")
 
 
 def _writable(s3: Any, bucket: str) -> bool:

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -114,6 +115,20 @@ def test_a_backup_is_at_both_sites_and_a_drill_verifies_it(
     (result,) = runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
     assert result.sites == (SITE, f"{SITE}-second-site")
     assert result.objects == len(tenant_data)
+    # This site's copy is the data bucket's own locked versions, each held at least the tier's
+    # lock days past the run; the second site holds every content in its backup bucket.
+    data, backup_spec = runner._specs(onboarded.fleet(), TENANT)
+    manifest = backup.read_manifest(sites.primary, backup_spec.name, result.stamp)
+    assert manifest.versions_at == SITE
+    held_until = backup.parse_stamp(result.stamp) + timedelta(days=data.lock_days)
+    for key, entry in manifest.objects.items():
+        assert entry.version, key
+        head = sites.primary.s3.head_object(Bucket=data.name, Key=key, VersionId=entry.version)
+        assert head["ObjectLockMode"] == data.lock_mode
+        assert head["ObjectLockRetainUntilDate"] >= held_until
+    assert not backup.current_keys_prefixed(sites.primary.s3, backup_spec.name, "objects/")
+    stored = backup.current_keys_prefixed(sites.second.s3, backup_spec.name, "objects/")
+    assert {f"objects/{e.sha256}" for e in manifest.objects.values()} <= set(stored)
     again = runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)[0]
     assert again.uploaded == 0  # nothing changed: nothing is copied twice
     for site in sites.all():
@@ -141,9 +156,10 @@ def test_ransomware_drill(
     tenant_rows: list[tuple[Any, ...]],
 ) -> None:
     """Encrypt the tenant's live data in place with its own key, as ransomware holding that key
-    would, try to destroy the backups with it and with the platform's key; restore from the
-    second site's immutable copy; nothing written up to the last backup is lost."""
-    runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
+    would, try to destroy the backups with it and with the platform's key (this site's: the
+    data bucket's locked versions; the second site's: its backup bucket); restore from this
+    site's immutable copy; nothing written up to the last backup is lost."""
+    (good,) = runner.run(sites, onboarded.fleet(), SITE, [TENANT], progress=print)
     s3, bucket = _tenant_s3(onboarded, TENANT)
     cipher = AESGCM(AESGCM.generate_key(bit_length=256))
     for key in tenant_data:
@@ -162,6 +178,21 @@ def test_ransomware_drill(
     backup_bucket = f"{TENANT}-backup"
     with pytest.raises(ClientError):  # the tenant's key does not reach its backups
         s3.list_objects_v2(Bucket=backup_bucket)
+    manifest = backup.read_manifest(sites.primary, backup_bucket, good.stamp)
+    for key, entry in manifest.objects.items():  # nor removes the versions they name
+        for who in (s3, sites.primary.s3):
+            with pytest.raises(ClientError, match="AccessDenied"):
+                who.delete_object(Bucket=bucket, Key=key, VersionId=entry.version)
+            with pytest.raises(ClientError, match="AccessDenied"):  # nor shortens their lock
+                who.put_object_retention(
+                    Bucket=bucket,
+                    Key=key,
+                    VersionId=entry.version,
+                    Retention={
+                        "Mode": "COMPLIANCE",
+                        "RetainUntilDate": datetime.now(UTC) + timedelta(hours=1),
+                    },
+                )
     for site in sites.all():  # nor does the platform's: the locked versions stay
         for page in site.s3.get_paginator("list_object_versions").paginate(Bucket=backup_bucket):
             version = page["Versions"][0]
@@ -171,9 +202,7 @@ def test_ransomware_drill(
                 )
             break
     started = time.monotonic()
-    runner.restore_live(
-        sites, onboarded.fleet(), SITE, TENANT, from_site=f"{SITE}-second-site", progress=print
-    )
+    runner.restore_live(sites, onboarded.fleet(), SITE, TENANT, from_site=SITE, progress=print)
     print(f"ransomware drill: {TENANT} recovered in {time.monotonic() - started:.2f}s")
     assert _contents(s3, bucket) == tenant_data  # the ransom note is gone from view too
     with _tenant_db(onboarded, TENANT) as conn:
@@ -192,7 +221,7 @@ def test_an_interrupted_backup_leaves_the_previous_one_usable(
     data, backup_spec = runner._specs(onboarded.fleet(), TENANT)
     with pytest.raises(DataServiceError, match="stopped"):
         backup.back_up_bucket(
-            TENANT, data.name, backup_spec, sites.primary, [sites.second], fail_after=1
+            TENANT, data, backup_spec, sites.primary, [sites.second], fail_after=1
         )
     (row,) = [
         r
@@ -205,6 +234,35 @@ def test_an_interrupted_backup_leaves_the_previous_one_usable(
     drilled = runner.drill(sites, onboarded.fleet(), SITE, TENANT, progress=print)
     assert drilled.verified
     assert drilled.backup == good.stamp
+
+
+def test_a_backup_copied_before_the_data_bucket_was_locked_still_restores_here(
+    onboarded: Onboarded, sites: runner.Sites, tenant_data: dict[str, str]
+) -> None:
+    """Backups made while this site copied every content into the backup bucket (a data bucket
+    without Object Lock, as before it had one): the next run keeps naming those copies for
+    what has not changed, and both runs drill from this site."""
+    data, backup_spec = runner._specs(onboarded.fleet(), TENANT)
+    unlocked = dataclasses.replace(data, object_lock=False)
+    old = backup.back_up_bucket(
+        TENANT, unlocked, backup_spec, sites.primary, [sites.second], progress=print
+    )
+    copied = backup.read_manifest(sites.primary, backup_spec.name, old.stamp)
+    assert not any(e.version for e in copied.objects.values())
+    here = backup.current_keys_prefixed(sites.primary.s3, backup_spec.name, "objects/")
+    assert {f"objects/{e.sha256}" for e in copied.objects.values()} <= set(here)
+    s3, bucket = _tenant_s3(onboarded, TENANT)
+    s3.put_object(Bucket=bucket, Key="baru/surat.pdf", Body=os.urandom(2000))
+    new = backup.back_up_bucket(
+        TENANT, data, backup_spec, sites.primary, [sites.second], progress=print
+    )
+    mixed = backup.read_manifest(sites.primary, backup_spec.name, new.stamp)
+    assert mixed.objects["baru/surat.pdf"].version  # the new one: its locked version
+    assert not any(mixed.objects[k].version for k in tenant_data)  # the rest: the old copies
+    drilled = runner.drill(sites, onboarded.fleet(), SITE, TENANT, from_site=SITE, progress=print)
+    assert drilled.verified
+    assert drilled.backup == new.stamp
+    assert drilled.objects == len(mixed.objects)
 
 
 def test_a_second_site_that_is_down_is_a_clear_error(

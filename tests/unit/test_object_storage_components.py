@@ -50,7 +50,9 @@ def test_a_tenant_gets_two_buckets_and_a_key_for_its_data_bucket_only(
     backup = made["kemendagri-storage-backup"].inputs
     user = made["kemendagri-storage-s3-user"].inputs
     assert made["kemendagri-storage-data"].typ == "pulumi-python:dynamic/pdn-object-storage:Bucket"
-    assert (data["object_lock"], backup["object_lock"]) == (False, True)
+    assert (data["object_lock"], backup["object_lock"]) == (True, True)
+    assert data["lock_mode"] == plan.backup.lock_mode.value
+    assert data["lock_days"] == plan.backup.lock_days
     assert data["quota_mib"] == tenant.effective_quota.object_storage_gib * 1024
     assert backup["lock_mode"] == plan.backup.lock_mode.value
     assert backup["lock_days"] == plan.backup.lock_days
@@ -67,7 +69,7 @@ def _bucket(**changes: Any) -> dict[str, Any]:
     }
 
 
-def test_a_bucket_is_replaced_only_for_its_name_or_object_lock() -> None:
+def test_a_bucket_is_replaced_only_for_its_name_or_object_lock_turned_off() -> None:
     provider = BucketProvider()
     assert not provider.diff("b", _bucket(), _bucket()).changes
     quota = provider.diff("b", _bucket(), _bucket(quota_mib=2048))
@@ -75,7 +77,10 @@ def test_a_bucket_is_replaced_only_for_its_name_or_object_lock() -> None:
     assert not quota.replaces
     # Numbers come back from Pulumi's wire as floats: not a change.
     assert not provider.diff("b", _bucket(noncurrent_days=30.0), _bucket()).changes
-    assert provider.diff("b", _bucket(), _bucket(object_lock=True)).replaces == ["object_lock"]
+    locked = _bucket(object_lock=True, lock_mode="COMPLIANCE", lock_days=14)
+    assert provider.diff("b", _bucket(), locked).changes  # turned on in place
+    assert not provider.diff("b", _bucket(), locked).replaces
+    assert provider.diff("b", locked, _bucket()).replaces == ["object_lock"]
     assert provider.diff("b", _bucket(), _bucket(name="other-data")).replaces == ["name"]
 
 
