@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,3 +120,28 @@ def hardware_only(inventory: Path) -> Path:
     path = directory / inventory.name
     path.write_text(yaml.safe_dump(site, sort_keys=False))
     return path
+
+
+def settle(*, busy_below: float = 0.5, seconds: int = 3, limit: float = 180) -> float:
+    """Wait until the machine has used less than `busy_below` cores for `seconds` seconds in a
+    row (the scratch DC's nodes registering, its controllers reconciling the last step's
+    namespaces), so that each figure measures its own work: a kubectl baseline taken while the
+    DC was still starting ran 14.5-24.5 s across one day's runs. The DC's steady background
+    (its nodes' lease renewals, ~0.3 cores) stays in every figure. Returns the seconds waited."""
+    started = time.monotonic()
+    calm = 0
+    previous = _cpu_times()
+    while calm < seconds and time.monotonic() - started < limit:
+        time.sleep(1)
+        now = _cpu_times()
+        busy = (now[0] - previous[0]) / os.sysconf("SC_CLK_TCK")
+        calm = calm + 1 if busy < busy_below else 0
+        previous = now
+    return time.monotonic() - started
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, idle) clock ticks of every CPU since boot."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, idle

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import REPO, hardware_only, quiet, scratch_dc, write_readme_section
+from common import REPO, hardware_only, quiet, scratch_dc, settle, write_readme_section
 
 from pdn import pulumi_env, regions, stacks
 from pdn.inventory import all_sites, load_site
@@ -44,31 +44,6 @@ CENTRAL = 68
 def _roll(env: pulumi_env.PulumiEnvironment, directory: Path, slugs: list[str]) -> None:
     fleet = load_fleet(tenant_files(directory), all_sites())
     roll_out(env, fleet, SITE, directory, slugs=slugs, platform="bench-platform", progress=quiet)
-
-
-def settle(*, busy_below: float = 0.5, seconds: int = 3, limit: float = 180) -> float:
-    """Wait until the machine has used less than `busy_below` cores for `seconds` seconds in a
-    row (the scratch DC's nodes registering, its controllers reconciling the last step's
-    namespaces), so that each figure measures its own work: a kubectl baseline taken while the
-    DC was still starting ran 14.5-24.5 s across one day's runs. The DC's steady background
-    (its nodes' lease renewals, ~0.3 cores) stays in every figure. Returns the seconds waited."""
-    started = time.monotonic()
-    calm = 0
-    previous = _cpu_times()
-    while calm < seconds and time.monotonic() - started < limit:
-        time.sleep(1)
-        now = _cpu_times()
-        busy = (now[0] - previous[0]) / os.sysconf("SC_CLK_TCK")
-        calm = calm + 1 if busy < busy_below else 0
-        previous = now
-    return time.monotonic() - started
-
-
-def _cpu_times() -> tuple[int, int]:
-    """(busy, idle) clock ticks of every CPU since boot."""
-    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, idle
 
 
 def _set_tier(path: Path, tier: str) -> None:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -472,9 +473,12 @@ def _wait_socket(socket: Path, proc: subprocess.Popen[bytes]) -> None:
 
 
 # PostgreSQL: pgBackRest, one repository per site (repo1 here, repo2 the second site), the WAL
-# archived to both continuously. A backup run takes a full backup into every repository at once
+# archived to both continuously. A backup run takes a backup into every repository at once (a
+# full one when the repository's last full is a week old or there is none, else an incremental
+# one on top of the last: a vital tenant's hourly run does not copy the whole server every hour)
 # while it records every database's table checksums, then writes them in
 # `postgresql/<run>.json` of the database backup bucket, last, at every site.
+FULL_EVERY = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -524,13 +528,25 @@ def pg_database_checksums(server: PostgreSQLServer) -> dict[str, dict[str, list[
     return found
 
 
+def _backup_type(server: PostgreSQLServer, repo: int) -> str:
+    """full, or incr when the repository holds a full younger than FULL_EVERY."""
+    info = json.loads(server.run_pgbackrest(f"--repo={repo}", "--output=json", "info"))
+    fulls = [b for b in (info[0].get("backup") or []) if b.get("type") == "full"] if info else []
+    if fulls:
+        stopped = datetime.fromtimestamp(int(fulls[-1]["timestamp"]["stop"]), UTC)
+        if datetime.now(UTC) - stopped < FULL_EVERY:
+            return "incr"
+    return "full"
+
+
 def back_up_postgresql(
     server: PostgreSQLServer, sites: list[backup.Site], progress: Progress
 ) -> ServerBackup:
     started = time.monotonic()
 
     def full_backup(repo: int) -> str:
-        server.run_pgbackrest(*server.backup_args(repo), "--type=full", "backup")
+        kind = _backup_type(server, repo)
+        server.run_pgbackrest(*server.backup_args(repo), f"--type={kind}", "backup")
         info = json.loads(server.run_pgbackrest(f"--repo={repo}", "--output=json", "info"))
         return str(info[0]["backup"][-1]["label"])
 
@@ -557,7 +573,7 @@ def back_up_postgresql(
         )
     seconds = time.monotonic() - started
     progress(
-        f"postgresql: server backups {', '.join(labels)} (pgBackRest, full) at "
+        f"postgresql: server backups {', '.join(labels)} (pgBackRest) at "
         f"{', '.join(s.name for s in sites)} in {seconds:.1f}s"
     )
     return ServerBackup("postgresql", run, 0, seconds, tuple(s.name for s in sites))

@@ -82,7 +82,10 @@ def _pgbackrest_conf_text(settings: DCSettings, repos: list[BackupRepository]) -
             f"repo{n}-s3-uri-style=path",
             # TLS only (pgBackRest speaks nothing else to S3), verified against the DC's CA.
             f"repo{n}-storage-ca-file={pg / 'ca.crt'}",
-            f"repo{n}-retention-full=4",
+            # Fulls (and what depends on them) kept as long as the longest tier keeps its
+            # backups (vital: 35 days), whatever the number of runs in between.
+            f"repo{n}-retention-full-type=time",
+            f"repo{n}-retention-full=35",
         ]
     lines += [
         "process-max=2",

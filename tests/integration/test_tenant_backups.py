@@ -407,8 +407,9 @@ def _compressed(data: bytes) -> bytes:
 def test_a_postgresql_database_is_restored_by_pgbackrest_from_either_site(
     onboarded: Onboarded, sites: runner.Sites
 ) -> None:
-    """kemendagri's population registry on PostgreSQL: pgBackRest's full backup in each site's
-    repository, restored into a scratch server and compared table by table."""
+    """kemendagri's population registry on PostgreSQL: pgBackRest's backup in each site's
+    repository (full, then incremental), restored into a scratch server and compared table by
+    table."""
     slug = "kemendagri"
     found = [
         (info, outputs["database_passwords"][slug]["postgresql"])
@@ -439,6 +440,23 @@ def test_a_postgresql_database_is_restored_by_pgbackrest_from_either_site(
     (row,) = [r for r in rows if r.tenant == slug and r.data_set.startswith("postgresql")]
     assert row.state == "OK", row
     assert row.sites == (SITE, f"{SITE}-second-site")
+    # The next run within the week is incremental (on top of the last backup, not a second
+    # copy of the whole server), and restores with what it depends on, from either site.
+    with connect(server, info["user"], password, info["database"]) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO penduduk VALUES (%s, %s, %s)",
+            [(f"3217{i:012d}", f"Warga {i} — Bandung Barat", "32.17") for i in range(500)],
+        )
+    runner.run(sites, onboarded.fleet(), SITE, [slug], progress=print)
+    for site in sites.all():
+        latest = db_backup.server_backups(site, "postgresql")[-1]
+        label = db_backup.server_manifest(site, "postgresql", latest)["labels"][site.name]
+        assert label.endswith("I"), label  # pgBackRest's label of an incremental backup
+        drilled = runner.drill_tenant(
+            sites, onboarded.fleet(), SITE, slug, from_site=site.name, progress=print
+        )
+        assert drilled.verified
+        assert [d.rows for d in drilled.databases] == [2500]
     # Ransomware with the tenant's own login: every name encrypted, then put back from the
     # second site's repository; the damaged database is kept aside, out of the tenant's reach.
     with connect(server, info["user"], password, info["database"]) as conn:

@@ -100,8 +100,17 @@ def test_isolation_matrix_on_the_real_store(onboarded: Onboarded) -> None:
 def test_drift_shows_in_preview_and_refresh_puts_it_right(onboarded: Onboarded) -> None:
     iam = _admin(onboarded, "iam")
     identities.delete_user(iam, user_name("kemendagri"))
-    _admin(onboarded).put_bucket_versioning(
-        Bucket="kab-bekasi-data", VersioningConfiguration={"Status": "Suspended"}
+    admin = _admin(onboarded)
+    # A locked bucket's versioning cannot be suspended, not even with the platform's key.
+    with pytest.raises(ClientError, match="InvalidBucketState"):
+        admin.put_bucket_versioning(
+            Bucket="kab-bekasi-data", VersioningConfiguration={"Status": "Suspended"}
+        )
+    # Its old versions' retention shortened by hand, behind Pulumi's back.
+    kept = buckets.read_bucket(admin, "kab-bekasi-data")
+    assert kept is not None
+    admin.put_bucket_lifecycle_configuration(
+        Bucket="kab-bekasi-data", LifecycleConfiguration={"Rules": buckets._lifecycle(1)}
     )
     shown = "\n".join(
         shard_stack(onboarded.env, SITE, shard).preview(refresh=True)
@@ -111,8 +120,9 @@ def test_drift_shows_in_preview_and_refresh_puts_it_right(onboarded: Onboarded) 
     assert "kab-bekasi-storage-data update" in shown
     onboarded.roll_out(refresh=True)
     assert identities.read_user(iam, user_name("kemendagri")) is not None
-    versioning = _admin(onboarded).get_bucket_versioning(Bucket="kab-bekasi-data")
-    assert versioning["Status"] == "Enabled"
+    found = buckets.read_bucket(admin, "kab-bekasi-data")
+    assert found is not None
+    assert found.noncurrent_days == kept.noncurrent_days  # put right
     share, secret = _shares(onboarded)["kemendagri"]  # its new key works
     s3 = client(_endpoint(onboarded), share["access_key_id"], secret)
     s3.put_object(Bucket="kemendagri-data", Key="after-drift.txt", Body=b"ok")
