@@ -107,7 +107,7 @@ class Manifest:
             raw["stamp"],
             raw["bucket"],
             {k: Entry(**v) for k, v in raw["objects"].items()},
-            raw.get("versions_at", ""),  # a run from before versions were kept copied all
+            raw.get("versions_at", ""),  # "": a run that copied every content at every site
         )
 
 
@@ -379,9 +379,9 @@ def back_up_bucket(
     for site in copies:  # the second site's backup bucket, made like the first (idempotent)
         ensure_bucket(site.s3, backup_spec)
     bucket = backup_spec.name
-    entry = json.dumps({"tenant": tenant, "stamp": run, "status": "running"})
+    running = json.dumps({"tenant": tenant, "stamp": run, "status": "running"})
     for site in sites:
-        _put_json(site.s3, bucket, f"catalog/runs/{run}.json", entry)
+        _put_json(site.s3, bucket, f"catalog/runs/{run}.json", running)
     previous = manifests(primary, bucket)
     last = read_manifest(primary, bucket, previous[-1]) if previous else None
     manifest = Manifest(tenant, run, data.name, versions_at=primary.name)
@@ -392,6 +392,7 @@ def back_up_bucket(
             ThreadPoolExecutor(max_workers=WORKERS) as pool,
             ThreadPoolExecutor(max_workers=WORKERS) as copier,
         ):
+            refetched = False
             while changed:
                 stored = pool.map(
                     lambda item: _back_up_object(
@@ -399,14 +400,19 @@ def back_up_bucket(
                     ),
                     changed,
                 )
-                for (key, _), (read, uploads) in zip(changed, stored, strict=True):
-                    bytes_read += read.size
+                for (key, _), (entry, uploads) in zip(changed, stored, strict=True):
+                    bytes_read += entry.size
                     uploaded += uploads
-                    manifest.objects[key] = read
+                    manifest.objects[key] = entry
                     if fail_after is not None and uploaded >= fail_after:
                         raise DataServiceError(f"backup of {tenant} stopped (fault)")
                 gone = _hold(primary.s3, data, manifest, pool) if data.object_lock else []
-                changed = [(key, manifest.objects[key].etag) for key in gone]
+                if gone and refetched:  # read afresh and gone again: not a lock run out
+                    raise DataServiceError(
+                        f"backup of {tenant}: the versions of {', '.join(gone[:5])} vanish "
+                        f"from {data.name} as soon as they are read: check the bucket's lock"
+                    )
+                changed, refetched = [(key, manifest.objects[key].etag) for key in gone], True
         for site in sites:  # last: the run counts only once its manifest is everywhere
             _put_json(site.s3, bucket, f"catalog/objects/{run}.json", manifest.to_json())
     except Exception as err:
