@@ -544,7 +544,7 @@ def back_up_postgresql(
 ) -> ServerBackup:
     started = time.monotonic()
 
-    def full_backup(repo: int) -> str:
+    def back_up_into(repo: int) -> str:
         kind = _backup_type(server, repo)
         server.run_pgbackrest(*server.backup_args(repo), f"--type={kind}", "backup")
         info = json.loads(server.run_pgbackrest(f"--repo={repo}", "--output=json", "info"))
@@ -553,7 +553,7 @@ def back_up_postgresql(
     # Every site's backup at once (two sites' stores take their copies side by side), and the
     # checksums meanwhile; a site that fails fails the run once all have ended.
     with ThreadPoolExecutor(max_workers=len(sites) + 1) as pool:
-        backups = [pool.submit(full_backup, repo) for repo in range(1, len(sites) + 1)]
+        backups = [pool.submit(back_up_into, repo) for repo in range(1, len(sites) + 1)]
         checksums = pool.submit(pg_database_checksums, server)
         labels = [done.result() for done in backups]
         databases = checksums.result()

@@ -429,9 +429,12 @@ def run_pgbackrest(settings: DCSettings, *args: str, timeout: float = 3600) -> s
     return _run_as(SERVICE_USER[POSTGRESQL], argv, f"`pgbackrest {' '.join(args)}`", timeout)
 
 
-def ensure_backup_repository(settings: DCSettings, s3_clients: Callable[[], list[Any]]) -> None:
-    """The database backup bucket on every site's store (Object Lock, made once) and
-    pgBackRest's stanza in it (idempotent), so WAL archiving works from the first minute."""
+def ensure_backup_repository(
+    settings: DCSettings, ca: Path, s3_clients: Callable[[], list[Any]]
+) -> None:
+    """The database backup bucket on every site's store (Object Lock, made once), pgBackRest's
+    stanza in it (idempotent), so WAL archiving works from the first minute, and each further
+    repository's connection database (see backup_args); ca: the DC's CA certificate."""
     from pdn.dataservices.buckets import BucketSpec, ensure_bucket  # noqa: PLC0415
 
     # Done once per configuration (a healthy DC's `dc up` stays fast); a new repository or key
@@ -448,35 +451,21 @@ def ensure_backup_repository(settings: DCSettings, s3_clients: Callable[[], list
         ensure_bucket(s3, spec)
     run_pgbackrest(settings, "stanza-create", timeout=300)
     for repo in range(2, len(clients) + 1):
-        _ensure_repo_database(settings, repo_database(repo))
+        _ensure_repo_database(settings, ca, repo_database(repo))
     write_private(marker, digest)
 
 
-def _ensure_repo_database(settings: DCSettings, name: str) -> None:
+def _ensure_repo_database(settings: DCSettings, ca: Path, name: str) -> None:
     """An empty database for a repository's backups to connect to, made once."""
-    pg = settings.database_dir / POSTGRESQL
-    psql = [
-        str(PG_BIN / "psql"),
-        f"--host={pg / 'run'}",
-        f"--port={settings.ports.postgresql}",
-        f"--username={ADMIN}",
-        "--dbname=postgres",
-        "--no-psqlrc",
-        "--tuples-only",
-        "--no-align",
-    ]
-    found = _run_as(
-        SERVICE_USER[POSTGRESQL],
-        # name: repo_database's, a fixed pattern around a number.
-        [*psql, f"--command=SELECT 1 FROM pg_database WHERE datname = '{name}'"],  # noqa: S608
-        "psql (backup repository database)",
-    )
-    if not found.strip():
-        _run_as(
-            SERVICE_USER[POSTGRESQL],
-            [*psql, f"--command=CREATE DATABASE {name}"],
-            f"psql: CREATE DATABASE {name}",
-        )
+    from psycopg import sql as pgsql  # noqa: PLC0415
+
+    from pdn.dataservices import sql  # noqa: PLC0415
+
+    access = admin_access(settings, POSTGRESQL, ca)
+    with sql.connect(access.server, access.user, access.password) as conn:
+        made = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if made.fetchone() is None:
+            conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
 
 
 def purge(settings: DCSettings) -> None:

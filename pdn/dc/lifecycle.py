@@ -204,7 +204,9 @@ class LocalDC:
 
     def _ensure_backup_repository(self) -> None:
         databases.ensure_backup_repository(
-            self.settings, lambda: [self.object_storage_client(s) for s in object_storage.STORES]
+            self.settings,
+            control_plane.credential_paths(self.settings).ca.cert,
+            lambda: [self.object_storage_client(s) for s in object_storage.STORES],
         )
 
     def object_storage_client(
