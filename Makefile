@@ -49,10 +49,15 @@ lint: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/pytest tests/unit
 
+# pdn's own Go program (the GIS feature front): vet and unit tests, with the Go that builds it.
+unit-go: toolchain
+	cd toolchain/pdn-features && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go vet ./... \
+		&& GOTOOLCHAIN=local GOFLAGS=-mod=readonly go test -count=1 ./...
+
 integration: toolchain
 	$(BIN)/pytest tests/integration
 
-test: lint unit integration
+test: lint unit unit-go integration
 
 bench: toolchain
 	$(BIN)/python benchmarks/run.py --write-readme

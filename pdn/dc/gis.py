@@ -1,5 +1,8 @@
-"""The local DC's GIS feature service (`pdn.gis.server`: pygeoapi under gunicorn), HTTPS with a
-DC-CA certificate, reading the GIS database on the DC's PostgreSQL with a login of its own.
+"""The local DC's GIS feature service: `pdn-features` (the toolchain's, built from
+toolchain/pdn-features) on HTTPS with a DC-CA certificate, answering feature queries from PostGIS
+itself and handing the rest of the API to pygeoapi (`pdn.gis.server` under gunicorn) behind it
+on loopback. Both read the GIS database on the DC's PostgreSQL with the service's login, and
+both check every token and access rule (pygeoapi does not rely on the front).
 
 The login (`pdn_gis_service`) and its password are the DC's: made once, kept owner-only, set
 on the server at every `dc up`; what it may read the platform stack grants (the GIS database,
@@ -21,9 +24,11 @@ from pdn.dc.settings import DCSettings
 from pdn.gis.reference import SERVICE_ROLE
 from pdn.sso.realms import CIVIL_SERVANTS
 
-NAME = "gis"
+NAME = "gis"  # the front: what users reach
+BACKEND_NAME = "gis-pygeoapi"
 CERT_FILE = "gis"
 WORKERS = 2  # gunicorn processes (one per core here), each with threads
+FRONT_BINARY = "pdn-features"
 
 
 def url(settings: DCSettings) -> str:
@@ -63,28 +68,14 @@ def ensure_login(settings: DCSettings, ca: Path) -> None:
         raise DCError(f"cannot make the GIS service's login: {err}") from err
 
 
-def process_spec(settings: DCSettings, ca: pki.KeyPair, sso_url: str) -> ProcessSpec:
+def process_specs(
+    settings: DCSettings, ca: pki.KeyPair, sso_url: str, toolchain: Path
+) -> tuple[ProcessSpec, ProcessSpec]:
+    """pygeoapi behind (plain HTTP on loopback), then the front (HTTPS, the service's port)."""
     cert = pki.KeyPair(settings.pki_dir / f"{CERT_FILE}.crt", settings.pki_dir / f"{CERT_FILE}.key")
-    host, port = settings.listen_host, settings.ports.gis
-    argv = (
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config=python:pdn.gis.gunicorn_conf",  # workers die with it
-        f"--bind={host}:{port}",
-        f"--certfile={cert.cert}",
-        f"--keyfile={cert.key}",
-        f"--workers={WORKERS}",
-        "--worker-class=gthread",
-        "--threads=4",
-        "--graceful-timeout=5",
-        "--access-logfile=-",
-        f"--worker-tmp-dir={settings.run_dir}",
-        "pdn.gis.server:application()",
-    )
+    host, port, inner = settings.listen_host, settings.ports.gis, settings.ports.gis_backend
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONUNBUFFERED": "1",
         "PDN_GIS_URL": url(settings),
         "PDN_GIS_DB_HOST": settings.listen_host,
         "PDN_GIS_DB_PORT": str(settings.ports.postgresql),
@@ -94,6 +85,37 @@ def process_spec(settings: DCSettings, ca: pki.KeyPair, sso_url: str) -> Process
         "PDN_GIS_ISSUER": f"{sso_url}/realms/{CIVIL_SERVANTS}",
         "PDN_GIS_SSO_CA": str(ca.cert),
     }
-    return ProcessSpec(
-        NAME, argv, (port,), lambda: expect_ok(host, port, "/health", ca.cert), env=env
+    backend = ProcessSpec(
+        BACKEND_NAME,
+        (
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config=python:pdn.gis.gunicorn_conf",  # workers die with it
+            f"--bind={host}:{inner}",
+            f"--workers={WORKERS}",
+            "--worker-class=gthread",
+            "--threads=4",
+            "--graceful-timeout=5",
+            "--access-logfile=-",
+            f"--worker-tmp-dir={settings.run_dir}",
+            "pdn.gis.server:application()",
+        ),
+        (inner,),
+        lambda: expect_ok(host, inner, "/health", None),
+        env={**env, "PYTHONUNBUFFERED": "1"},
     )
+    front = ProcessSpec(
+        NAME,
+        (str(toolchain / FRONT_BINARY),),
+        (port,),
+        lambda: expect_ok(host, port, "/health", ca.cert),
+        env={
+            **env,
+            "PDN_GIS_LISTEN": f"{host}:{port}",
+            "PDN_GIS_TLS_CERT": str(cert.cert),
+            "PDN_GIS_TLS_KEY": str(cert.key),
+            "PDN_GIS_BACKEND": f"http://{host}:{inner}",
+        },
+    )
+    return backend, front

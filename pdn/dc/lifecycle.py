@@ -60,6 +60,7 @@ COMPONENTS = (
     dns.NAME,
     sso.NAME,
     tte.NAME,
+    gis.BACKEND_NAME,
     gis.NAME,
     *cluster_api.NAMES,
 )
@@ -172,7 +173,7 @@ class LocalDC:
         toolchain = bin_dir()
         missing = [
             name
-            for name in (*control_plane.ORDER, *cluster_api.NAMES)
+            for name in (*control_plane.ORDER, *cluster_api.NAMES, gis.FRONT_BINARY)
             if not (toolchain / name).is_file()
         ]
         if missing:
@@ -341,7 +342,10 @@ class LocalDC:
         tte.ensure_certificate(self.settings, creds.ca)
         specs[tte.NAME] = tte.process_spec(self.settings, creds.ca, sso.url(self.settings))
         gis.ensure_certificate(self.settings, creds.ca)
-        specs[gis.NAME] = gis.process_spec(self.settings, creds.ca, sso.url(self.settings))
+        specs.update(
+            (s.name, s)
+            for s in gis.process_specs(self.settings, creds.ca, sso.url(self.settings), toolchain)
+        )
         cluster_api.ensure_credentials(self.settings, creds.ca)
         specs.update((s.name, s) for s in cluster_api.process_specs(self.settings, toolchain))
         planes = [
@@ -403,6 +407,7 @@ class LocalDC:
         self._ensure(specs[sso.NAME], "single sign-on", report)
         self._ensure(specs[tte.NAME], "e-signature", report)
         gis.ensure_login(self.settings, control_plane.credential_paths(self.settings).ca.cert)
+        self._ensure(specs[gis.BACKEND_NAME], "GIS", report)
         self._ensure(specs[gis.NAME], "GIS", report)
         report("data services", "backup repositories at every site (pgBackRest stanza)")
         self._ensure_backup_repository()
@@ -567,7 +572,7 @@ class LocalDC:
             with contextlib.suppress(DCError):  # no JDK for it: reported as not running
                 specs.append(sso.process_spec(self.settings, creds.ca))
             specs.append(tte.process_spec(self.settings, creds.ca, sso.url(self.settings)))
-            specs.append(gis.process_spec(self.settings, creds.ca, sso.url(self.settings)))
+            specs += gis.process_specs(self.settings, creds.ca, sso.url(self.settings), bin_dir())
             specs += cluster_api.process_specs(self.settings, bin_dir())
         components = self._components(self.plane, COMPONENTS, specs)
         total, not_ready = 0, []
@@ -643,7 +648,8 @@ class LocalDC:
         groups = (
             (schedule.NAME,),  # no new backup starts against services that are going
             cluster_api.NAMES,
-            (gateway.NAME, dns.NAME, sso.NAME, tte.NAME, gis.NAME),  # before the databases
+            # before the databases
+            (gateway.NAME, dns.NAME, sso.NAME, tte.NAME, gis.NAME, gis.BACKEND_NAME),
             databases.NAMES,
             tuple(store.name for store in object_storage.STORES),
         )

@@ -49,8 +49,10 @@ class Ports:
     sso_management: int = 18444
     # The e-signature service (signing API, TSA, OCSP, CRLs): HTTPS.
     tte: int = 18480
-    # The GIS platform's feature service (OGC API Features): HTTPS.
+    # The GIS platform's feature service (OGC API Features): HTTPS; pygeoapi behind it, on
+    # loopback.
     gis: int = 18490
+    gis_backend: int = 18491
     # Cluster API's managers, one port of each range per manager (core, bootstrap, control
     # plane, CAPD); CAPD's fixed ports are in pdn.dc.cluster_api.
     capi_webhook: int = 19443

@@ -82,9 +82,17 @@ def component_key(comp: Component, go: str) -> str:
     digest.update(go.encode())
     digest.update(repr((comp.builds, comp.module_files)).encode())
     for build in comp.builds:
-        for name in ("go.mod", "go.sum", *(o[2] for o in build.overlays)):
-            digest.update((modules_root() / build.module_dir / name).read_bytes())
+        for path in _pinned_files(build):
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def _pinned_files(build: GoBuild) -> list[Path]:
+    """What a build's bytes come from in the checkout: its go.mod and go.sum, the overlays, and
+    the module's own Go source (pdn's own programs live there; upstream pins have none)."""
+    root = modules_root() / build.module_dir
+    own = sorted(p.name for p in root.glob("*.go") if not p.name.endswith("_test.go"))
+    return [root / name for name in ("go.mod", "go.sum", *(o[2] for o in build.overlays), *own)]
 
 
 def component_dir(comp: Component, go: str) -> Path:
@@ -94,12 +102,7 @@ def component_dir(comp: Component, go: str) -> Path:
 def pins_key() -> str:
     """A digest of the committed pins of every component (go.mod, go.sum, build definitions),
     without Go: the toolchain a checkout needs, whoever built it and wherever."""
-    files = [
-        modules_root() / build.module_dir / name
-        for comp in COMPONENTS
-        for build in comp.builds
-        for name in ("go.mod", "go.sum", *(o[2] for o in build.overlays))
-    ]
+    files = [path for comp in COMPONENTS for build in comp.builds for path in _pinned_files(build)]
     stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
     return _pins_key(stamp)
 

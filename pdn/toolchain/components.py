@@ -20,6 +20,8 @@ ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 KWOK_STAGES_DIR = "share/kwok/stages"
 CLUSTER_API_VERSION = "v1.14.2"
+# pdn's own feature front of the GIS service (toolchain/pdn-features): raise with its source.
+FEATURES_VERSION = "0.1.0"
 CLUSTER_API_DIR = "share/cluster-api"  # each provider's CRDs, RBAC role and webhooks
 _CAPI = "sigs.k8s.io/cluster-api"
 # (binary, main package, module holding its config, config dir inside that module)
@@ -242,6 +244,20 @@ COMPONENTS: tuple[Component, ...] = (
             for binary, _, module, config in CLUSTER_API_PROVIDERS
             for part in ("crd/bases", "rbac/role.yaml", "webhook/manifests.yaml")
         ),
+    ),
+    Component(
+        name="pdn-features",
+        origin="pdn's own source (toolchain/pdn-features) with github.com/jackc/pgx/v5@v5.13.0 "
+        "and github.com/golang-jwt/jwt/v5@v5.3.1",
+        builds=(
+            GoBuild(
+                module_dir="pdn-features",
+                packages=(".",),
+                output="pdn-features",
+                ldflags=("-s", "-w", f"-X main.Version={FEATURES_VERSION}"),
+            ),
+        ),
+        binaries=(Binary("pdn-features", ("--version",), f"pdn-features {FEATURES_VERSION}"),),
     ),
 )
 

@@ -1,11 +1,13 @@
 """`pdn:gis:Deployment`: the GIS platform's feature service as a site's cluster runs it in
 production (namespace `pdn-gis`).
 
-`gunicorn 'pdn.gis.server:application()'` as the local DC runs it (pygeoapi behind the DC's
-SSO), two replicas on the compute pool (it keeps no state: the catalogue and the layers are in
-the site's PostgreSQL), HTTPS with the site's certificate of its public and in-cluster names;
-its database password reaches it from a Secret, never from its spec. Pod Security `restricted`;
-the namespace admits only HTTPS from tenants and the platform.
+As the local DC runs it: `pdn-features` (the compiled front: HTTPS, feature queries from
+PostGIS) with `gunicorn 'pdn.gis.server:application()'` (pygeoapi, the rest of the API) beside
+it in the same pod, reached on the pod's loopback only; both check the DC's SSO tokens. Two
+replicas on the compute pool (it keeps no state: the catalogue and the layers are in the site's
+PostgreSQL), HTTPS with the site's certificate of its public and in-cluster names; its database
+password reaches both containers from a Secret, never from their spec. Pod Security
+`restricted`; the namespace admits only HTTPS from tenants and the platform.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ TYPE = "pdn:gis:Deployment"
 NAMESPACE = "pdn-gis"
 SERVICE = "pdn-gis"
 HTTPS = 8443
+PYGEOAPI = 8080  # on the pod's loopback: the front is its only client
 TLS_SECRET = "gis-tls"  # noqa: S105 (a Secret's name)
 CREDENTIALS = "gis-credentials"
 POSTGRESQL_HOST, POSTGRESQL_PORT = "postgresql.pdn-databases.svc", 5432
@@ -42,10 +45,12 @@ def service_names(site: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class GisImages:
-    """pdn's own package (pygeoapi and gunicorn pinned in it), from the site's registry."""
+    """pdn's own package (pygeoapi and gunicorn pinned in it) and its feature front (the
+    toolchain's pdn-features), from the site's registry."""
 
     registry: str = "registry.pdn.go.id/platform"
     features: str = "pdn-gis:0.1.0"
+    front: str = "pdn-features:0.1.0"
 
     def of(self, name: str) -> str:
         return f"{self.registry}/{getattr(self, name)}"
@@ -97,17 +102,48 @@ class GisDeployment(pulumi.ComponentResource):
                 name="run", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory")
             )
         )
-        container = workloads.restricted_container(
-            SERVICE,
+        env = {
+            "PDN_GIS_URL": f"https://{host}",
+            "PDN_GIS_DB_HOST": POSTGRESQL_HOST,
+            "PDN_GIS_DB_PORT": str(POSTGRESQL_PORT),
+            "PDN_GIS_DB_USER": SERVICE_ROLE,
+            "PDN_GIS_DB_CA": "/etc/pdn/tls/ca.crt",
+            "PDN_GIS_ISSUER": f"https://{sso_host}/realms/{CIVIL_SERVANTS}",
+            "PDN_GIS_SSO_CA": "/etc/pdn/tls/ca.crt",
+        }
+        password = {"PDN_GIS_DB_PASSWORD": (CREDENTIALS, "database-password")}
+        front = workloads.restricted_container(
+            "features",
+            args.images.of("front"),
+            (),
+            (ServicePort("https", HTTPS),),
+            cpu="1",
+            memory="256Mi",
+            env={
+                **env,
+                "PDN_GIS_LISTEN": f"0.0.0.0:{HTTPS}",  # the pod's address: the policy says who
+                "PDN_GIS_TLS_CERT": "/etc/pdn/tls/tls.crt",
+                "PDN_GIS_TLS_KEY": "/etc/pdn/tls/tls.key",
+                "PDN_GIS_BACKEND": f"http://127.0.0.1:{PYGEOAPI}",
+            },
+            secret_env=password,
+            mounts=[m for m in mounts if m.name != "run"],
+            # /health passes through to pygeoapi: ready when both answer.
+            readiness=k8s.core.v1.ProbeArgs(
+                http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=HTTPS, scheme="HTTPS"),
+                period_seconds=10,
+                failure_threshold=3,
+            ),
+        )
+        pygeoapi = workloads.restricted_container(
+            "pygeoapi",
             args.images.of("features"),
             (
                 "python",
                 "-m",
                 "gunicorn",
                 "--config=python:pdn.gis.gunicorn_conf",
-                f"--bind=0.0.0.0:{HTTPS}",  # the pod's own address: the policy admits who
-                "--certfile=/etc/pdn/tls/tls.crt",
-                "--keyfile=/etc/pdn/tls/tls.key",
+                f"--bind=127.0.0.1:{PYGEOAPI}",
                 f"--workers={args.workers}",
                 "--worker-class=gthread",
                 "--threads=4",
@@ -116,32 +152,21 @@ class GisDeployment(pulumi.ComponentResource):
                 "--worker-tmp-dir=/run/pdn",
                 "pdn.gis.server:application()",
             ),
-            (ServicePort("https", HTTPS),),
+            (),
             cpu=str(args.workers),
             memory="1Gi",
-            env={
-                "PDN_GIS_URL": f"https://{host}",
-                "PDN_GIS_DB_HOST": POSTGRESQL_HOST,
-                "PDN_GIS_DB_PORT": str(POSTGRESQL_PORT),
-                "PDN_GIS_DB_USER": SERVICE_ROLE,
-                "PDN_GIS_DB_CA": "/etc/pdn/tls/ca.crt",
-                "PDN_GIS_ISSUER": f"https://{sso_host}/realms/{CIVIL_SERVANTS}",
-                "PDN_GIS_SSO_CA": "/etc/pdn/tls/ca.crt",
-            },
-            secret_env={"PDN_GIS_DB_PASSWORD": (CREDENTIALS, "database-password")},
+            env=env,
+            secret_env=password,
             mounts=mounts,
-            readiness=k8s.core.v1.ProbeArgs(
-                http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=HTTPS, scheme="HTTPS"),
-                period_seconds=10,
-                failure_threshold=3,
-            ),
         )
         workloads.rolling(
             f"{name}-features",
             SERVICE,
             namespace=NAMESPACE,
             selector=selector,
-            pod=workloads.pod_template(selector, container, volumes, run_as=1000, pool="compute"),
+            pod=workloads.pod_template(
+                selector, front, volumes, run_as=1000, pool="compute", sidecars=[pygeoapi]
+            ),
             replicas=args.replicas,
             https=HTTPS,
             service_resource=f"{name}-service",

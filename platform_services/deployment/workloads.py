@@ -177,9 +177,10 @@ def pod_template(
     run_as: int,
     pool: str,
     low_ports: bool = False,
+    sidecars: Sequence[k8s.core.v1.ContainerArgs] = (),
 ) -> k8s.core.v1.PodTemplateSpecArgs:
     """A data service's pod: restricted, no API token, platform priority, one per server of
-    its pool."""
+    its pool; sidecars run beside the container (the pod's loopback between them)."""
     return k8s.core.v1.PodTemplateSpecArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(labels=dict(selector)),
         spec=k8s.core.v1.PodSpecArgs(
@@ -190,7 +191,7 @@ def pod_template(
             affinity=anti_affinity(selector),
             node_selector={POOL_LABEL: pool},
             tolerations=tolerations(pool),
-            containers=[container],
+            containers=[container, *sidecars],
             volumes=list(volumes),
         ),
     )

@@ -38,6 +38,7 @@ TEST_PORTS = Ports(
     sso_management=28444,
     tte=28480,
     gis=28490,
+    gis_backend=28491,
     capi_webhook=29443,
     capi_health=29453,
     capi_diagnostics=29463,

@@ -10,6 +10,7 @@ import pytest
 
 from pdn.cli.main import main
 from pdn.dc import cluster_api, control_plane
+from pdn.dc import gis as dc_gis
 from pdn.toolchain import bin_dir, builder
 from tests.unit.conftest import restricted_path
 
@@ -57,7 +58,7 @@ def test_dc_status_of_a_stopped_dc_says_what_is_down(capsys: pytest.CaptureFixtu
     for plane in ("general", "restricted"):  # the workload clusters' own control planes
         for component in components:
             assert f"{plane}/{component} " in out
-    assert out.count("UNHEALTHY: not running") == 18 + 2 * 5
+    assert out.count("UNHEALTHY: not running") == 19 + 2 * 5
     assert "0/8 Ready" in out
 
 
@@ -131,7 +132,7 @@ def test_a_missing_ip_command_says_what_to_install(
 ) -> None:
     binaries = bin_dir()
     binaries.mkdir(parents=True)
-    for name in (*control_plane.ORDER, *cluster_api.NAMES):
+    for name in (*control_plane.ORDER, *cluster_api.NAMES, dc_gis.FRONT_BINARY):
         (binaries / name).write_text("#!/bin/sh\n")
     assert main(["dc", "up"]) == 1
     assert "the `ip` command is missing: install iproute2" in _one_line_error(capsys)

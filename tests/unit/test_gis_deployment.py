@@ -1,6 +1,7 @@
 """The GIS feature service as the cluster runs it in production, under Pulumi mocks: two
-restricted replicas on the compute pool, its database password only through a Secret, its
-settings those the local DC's process runs with, and only tenants and the platform reaching it."""
+restricted replicas on the compute pool, the compiled front serving HTTPS and pygeoapi beside it
+on the pod's loopback, the database password only through a Secret, the settings those the local
+DC's processes run with, and only tenants and the platform reaching it."""
 
 from __future__ import annotations
 
@@ -45,17 +46,26 @@ def test_two_restricted_replicas_with_the_password_in_a_secret(
     pod = spec["template"]["spec"]
     assert pod["nodeSelector"] == {"pdn.go.id/pool": "compute"}
     assert pod["securityContext"]["runAsNonRoot"] is True
-    (container,) = pod["containers"]
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert container["image"] == "registry.pdn.go.id/platform/pdn-gis:0.1.0"
-    assert container["args"][-1] == "pdn.gis.server:application()"
-    env = {e["name"]: e for e in container["env"]}
-    assert env["PDN_GIS_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": "gis-credentials",
-        "key": "database-password",
-    }
-    assert env["PDN_GIS_ISSUER"]["value"] == "https://sso.pdn-local.pdn.go.id/realms/pdn-asn"
-    assert env["PDN_GIS_DB_USER"]["value"] == "pdn_gis_service"
+    front, pygeoapi = pod["containers"]
+    for container in (front, pygeoapi):
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        env = {e["name"]: e for e in container["env"]}
+        assert env["PDN_GIS_DB_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+            "name": "gis-credentials",
+            "key": "database-password",
+        }
+        assert env["PDN_GIS_ISSUER"]["value"] == "https://sso.pdn-local.pdn.go.id/realms/pdn-asn"
+        assert env["PDN_GIS_DB_USER"]["value"] == "pdn_gis_service"
+    assert front["image"] == "registry.pdn.go.id/platform/pdn-features:0.1.0"
+    assert [p["containerPort"] for p in front["ports"]] == [8443]
+    env = {e["name"]: e.get("value") for e in front["env"]}
+    assert env["PDN_GIS_BACKEND"] == "http://127.0.0.1:8080"
+    assert env["PDN_GIS_TLS_CERT"] == "/etc/pdn/tls/tls.crt"
+    assert front["readinessProbe"]["httpGet"]["port"] == 8443
+    assert pygeoapi["image"] == "registry.pdn.go.id/platform/pdn-gis:0.1.0"
+    assert pygeoapi["args"][-1] == "pdn.gis.server:application()"
+    assert "--bind=127.0.0.1:8080" in pygeoapi["args"]  # the pod's loopback only
+    assert not pygeoapi.get("ports")
     assert PASSWORD not in str(deployment.inputs)
     for secret in _of(pulumi_mocks, "Secret"):  # whole data a Pulumi secret: encrypted in state
         assert secret.inputs["stringData"][SECRET_SIG] == pulumi.runtime.rpc._special_secret_sig

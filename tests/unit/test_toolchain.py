@@ -90,6 +90,7 @@ def test_every_binary_the_platform_needs_is_declared() -> None:
         "capi-kubeadm-bootstrap",
         "capi-kubeadm-control-plane",
         "capd-controller",
+        "pdn-features",
     }
 
 

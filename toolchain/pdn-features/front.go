@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// collectionID is the service's pattern (pdn.gis.server.COLLECTION_ID).
+var collectionID = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,90}$`)
+
+// Front answers items requests it can and hands the rest to pygeoapi.
+type Front struct {
+	settings  Settings
+	pool      *pgxpool.Pool
+	catalogue *Catalogue
+	tokens    *Tokens
+	backend   http.Handler
+	cancel    context.CancelFunc
+}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func newFront(ctx context.Context, s Settings) (*Front, error) {
+	caPEM, err := os.ReadFile(s.SSOCA)
+	if err != nil {
+		return nil, fmt.Errorf("PDN_GIS_SSO_CA: %w", err)
+	}
+	tokens, err := NewTokens(s.Issuer, s.Audience, caPEM)
+	if err != nil {
+		return nil, err
+	}
+	config, err := pgxpool.ParseConfig(s.Database.DSN())
+	if err != nil {
+		return nil, fmt.Errorf("the GIS database's settings: %w", err)
+	}
+	config.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, config) // connects when first used
+	if err != nil {
+		return nil, err
+	}
+	proxy := httputil.NewSingleHostReverseProxy(s.Backend)
+	proxy.Transport = &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second}
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		log.Printf("pdn-features: pygeoapi does not answer %s: %v", r.URL.Path, err)
+		problem(w, http.StatusBadGateway, "the feature service's pygeoapi does not answer")
+	}
+	keep, cancel := context.WithCancel(ctx)
+	f := &Front{s, pool, &Catalogue{}, tokens, proxy, cancel}
+	go f.catalogue.Keep(keep, pool, s.Refresh)
+	return f, nil
+}
+
+// Close stops reading the catalogue and closes the database connections.
+func (f *Front) Close() {
+	f.cancel()
+	f.pool.Close()
+}
+
+func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if id, ok := itemsOf(r.URL.Path); ok && r.Method == http.MethodGet && f.items(w, r, id) {
+		return
+	}
+	f.backend.ServeHTTP(w, r)
+}
+
+// itemsOf is the collection of a `/collections/<id>/items` path.
+func itemsOf(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/collections/")
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(strings.TrimSuffix(rest, "/"), "/items")
+	return id, ok && collectionID.MatchString(id)
+}
+
+// items answers the request and is true, or is false and writes nothing (pygeoapi answers).
+func (f *Front) items(w http.ResponseWriter, r *http.Request, id string) bool {
+	c := f.catalogue.Get(id)
+	if c == nil {
+		return false // not read yet, or not a layer: pygeoapi says which
+	}
+	query, ok := ParseItems(c, r.URL.Query(), r.Header.Get("Accept"))
+	if !ok {
+		return false
+	}
+	caller := ""
+	if authorization, sent := r.Header["Authorization"]; sent {
+		tenant, err := f.tokens.TenantOf(r.Context(), strings.Join(authorization, ","))
+		if err != nil { // a token that is not accepted is never anonymous
+			problem(w, http.StatusUnauthorized, strings.TrimPrefix(err.Error(), ErrToken.Error()+": "))
+			return true
+		}
+		caller = tenant
+	}
+	if !c.Public && caller == "" {
+		problem(w, http.StatusUnauthorized, id+": a bearer token of a reader is required")
+		return true
+	}
+	if !c.Public && !c.Readers[caller] {
+		problem(w, http.StatusForbidden, id+": "+caller+" may not read it")
+		return true
+	}
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	body, err := f.page(r.Context(), c, query, r.URL, (*bp)[:0])
+	*bp = body[:0]
+	if err != nil {
+		if r.Context().Err() == nil {
+			log.Printf("pdn-features: %s: %v (pygeoapi answers)", id, err)
+		}
+		return false // a table replaced since the catalogue was read, the database gone: pygeoapi's
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/geo+json")
+	h.Set("X-Powered-By", "pdn-features "+Version)
+	h.Set("Content-Crs", "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+	return true
+}
+
+// page is the items answer as pygeoapi writes it: the features, numberMatched, numberReturned,
+// its links and a timestamp. numberMatched is counted only when the page does not tell it.
+func (f *Front) page(ctx context.Context, c *Collection, q Query, u *url.URL, out []byte) ([]byte, error) {
+	pageSQL, countSQL, args := q.SQL(c)
+	rows, err := f.pool.Query(ctx, pageSQL, args...)
+	if err != nil {
+		return out, err
+	}
+	out = append(out, `{"type":"FeatureCollection","features":[`...)
+	returned := 0
+	for rows.Next() {
+		if returned > 0 {
+			out = append(out, ',')
+		}
+		out = appendFeature(out, c, rows.RawValues())
+		returned++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	matched := q.Offset + returned
+	if returned == q.Limit || (returned == 0 && q.Offset > 0) {
+		if err := f.pool.QueryRow(ctx, countSQL, args...).Scan(&matched); err != nil {
+			return out, err
+		}
+	}
+	out = append(out, `],"numberMatched":`...)
+	out = strconv.AppendInt(out, int64(matched), 10)
+	out = append(out, `,"numberReturned":`...)
+	out = strconv.AppendInt(out, int64(returned), 10)
+	out = appendLinks(out, f.settings.BaseURL, c, u, q, matched > q.Offset+returned)
+	out = append(out, `,"timeStamp":`...)
+	out = appendString(out, time.Now().UTC().Format("2006-01-02T15:04:05.000000Z"))
+	return append(out, '}'), nil
+}
+
+func appendLinks(out []byte, base string, c *Collection, u *url.URL, q Query, more bool) []byte {
+	collection := base + "/collections/" + c.ID
+	self := collection + "/items"
+	with := func(f string) string {
+		v := u.Query()
+		v.Set("f", f)
+		return self + "?" + v.Encode()
+	}
+	link := func(out []byte, rel, typ, title, href string) []byte {
+		out = append(out, `{"type":`...)
+		out = appendString(out, typ)
+		out = append(out, `,"rel":`...)
+		out = appendString(out, rel)
+		out = append(out, `,"title":`...)
+		out = appendString(out, title)
+		out = append(out, `,"href":`...)
+		out = appendString(out, href)
+		return append(out, '}')
+	}
+	out = append(out, `,"links":[`...)
+	selfHref := self
+	if u.RawQuery != "" {
+		selfHref += "?" + u.RawQuery
+	}
+	out = link(out, "self", "application/geo+json", "This document as GeoJSON", selfHref)
+	out = append(out, ',')
+	out = link(out, "alternate", "application/ld+json", "This document as RDF (JSON-LD)", with("jsonld"))
+	out = append(out, ',')
+	out = link(out, "alternate", "text/html", "This document as HTML", with("html"))
+	page := func(rel, title string, offset int) {
+		v := u.Query()
+		v.Del("f")
+		v.Set("offset", strconv.Itoa(offset))
+		v.Set("limit", strconv.Itoa(q.Limit))
+		out = append(out, ',')
+		out = link(out, rel, "application/geo+json", title, self+"?"+v.Encode())
+	}
+	if q.Offset > 0 {
+		page("prev", "Items (prev)", max(q.Offset-q.Limit, 0))
+	}
+	if more {
+		page("next", "Items (next)", q.Offset+q.Limit)
+	}
+	out = append(out, ',')
+	out = link(out, "collection", "application/json", c.Title, collection)
+	return append(out, ']')
+}
+
+// problem writes the service's error body (pdn.gis.server.FeatureService.problem).
+func problem(w http.ResponseWriter, status int, message string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="pdn-gis"`)
+	}
+	w.WriteHeader(status)
+	body := appendString([]byte(`{"code":`+strconv.Itoa(status)+`,"description":`), message)
+	_, _ = w.Write(append(body, '}'))
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// frontFor serves a catalogue of a public and a private layer without a database: what it
+// decides before reading one (who may read, what pygeoapi answers) is what is tested here.
+func frontFor(t *testing.T, r *realm) (*Front, *[]string) {
+	public, private := layer(), layer()
+	public.ID, public.Public = "kab-bekasi.faskes", true
+	private.ID, private.Table = "kab-bekasi.tanah", "tanah"
+	private.Readers = map[string]bool{"kab-bekasi": true, "prov-jawa-barat": true}
+	catalogue := &Catalogue{}
+	all := map[string]*Collection{public.ID: public, private.ID: private}
+	catalogue.current.Store(&all)
+	handed := &[]string{}
+	backend := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		*handed = append(*handed, req.URL.RequestURI()+" "+req.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusTeapot)
+	})
+	return &Front{settings: Settings{BaseURL: "https://gis.test"}, catalogue: catalogue, tokens: r.tokens(), backend: backend}, handed
+}
+
+func serve(f *Front, path, authorization string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	w := httptest.NewRecorder()
+	f.ServeHTTP(w, req)
+	return w
+}
+
+func TestAPrivateLayerIsRefusedAsTheServiceRefusesIt(t *testing.T) {
+	r := newRealm(t)
+	f, handed := frontFor(t, r)
+	other := "Bearer " + r.sign(t, jwt.SigningMethodRS256, "rsa-1", claims(map[string]any{TenantClaim: "kemendagri"}))
+	cases := []struct {
+		name, path, authorization string
+		status                    int
+		description               string
+	}{
+		{"anonymous", "/collections/kab-bekasi.tanah/items?f=json", "", 401, "kab-bekasi.tanah: a bearer token of a reader is required"},
+		{"another tenant", "/collections/kab-bekasi.tanah/items", other, 403, "kab-bekasi.tanah: kemendagri may not read it"},
+		{"a bad token, private", "/collections/kab-bekasi.tanah/items", "Bearer x", 401, ""},
+		{"a bad token, public", "/collections/kab-bekasi.faskes/items", "Bearer x", 401, ""},
+	}
+	for _, c := range cases {
+		w := serve(f, c.path, c.authorization)
+		var body struct {
+			Code        int
+			Description string
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if w.Code != c.status || body.Code != c.status || (c.description != "" && body.Description != c.description) {
+			t.Errorf("%s: %d %+v", c.name, w.Code, body)
+		}
+		if (c.status == 401) != (w.Header().Get("WWW-Authenticate") == `Bearer realm="pdn-gis"`) {
+			t.Errorf("%s: WWW-Authenticate %q", c.name, w.Header().Get("WWW-Authenticate"))
+		}
+	}
+	if len(*handed) != 0 {
+		t.Errorf("refused requests reached pygeoapi: %v", *handed)
+	}
+}
+
+func TestWhatTheFrontDoesNotAnswerReachesPygeoapiAsSent(t *testing.T) {
+	r := newRealm(t)
+	f, handed := frontFor(t, r)
+	token := "Bearer " + r.sign(t, jwt.SigningMethodRS256, "rsa-1", claims(nil))
+	for _, path := range []string{
+		"/", "/collections", "/collections/kab-bekasi.tanah", "/collections/kab-bekasi.tanah/queryables",
+		"/collections/kab-bekasi.tanah/items/3", "/collections/kab-bekasi.tanah/items?filter=x",
+		"/collections/kab-bekasi.tanah/items?f=html", "/collections/not-catalogued/items",
+		"/map/kab-bekasi.faskes", "/health",
+	} {
+		*handed = (*handed)[:0]
+		if w := serve(f, path, token); w.Code != http.StatusTeapot || len(*handed) != 1 || (*handed)[0] != path+" "+token {
+			t.Errorf("%s: %d, pygeoapi got %v", path, w.Code, *handed)
+		}
+	}
+	// pygeoapi checks the token itself: an anonymous CQL2 query of the private layer is its to refuse.
+	*handed = (*handed)[:0]
+	if w := serve(f, "/collections/kab-bekasi.tanah/items?filter=x", ""); w.Code != http.StatusTeapot {
+		t.Errorf("%d", w.Code)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/collections/kab-bekasi.faskes/items", nil)
+	w := httptest.NewRecorder()
+	f.ServeHTTP(w, req)
+	if w.Code != http.StatusTeapot {
+		t.Errorf("POST: %d, want pygeoapi's answer", w.Code)
+	}
+}
+
+func TestSettingsNameWhatIsMissing(t *testing.T) {
+	_, err := settingsFromEnv(func(k string) string {
+		if k == "PDN_GIS_URL" {
+			return "https://gis.test"
+		}
+		return ""
+	})
+	if err == nil || err.Error() != "set PDN_GIS_LISTEN, PDN_GIS_TLS_CERT, PDN_GIS_TLS_KEY, PDN_GIS_BACKEND, "+
+		"PDN_GIS_DB_HOST, PDN_GIS_DB_PORT, PDN_GIS_DB_USER, PDN_GIS_DB_PASSWORD, PDN_GIS_DB_CA, "+
+		"PDN_GIS_ISSUER, PDN_GIS_SSO_CA" {
+		t.Errorf("%v", err)
+	}
+	env := map[string]string{
+		"PDN_GIS_LISTEN": "127.0.0.1:1", "PDN_GIS_TLS_CERT": "c", "PDN_GIS_TLS_KEY": "k",
+		"PDN_GIS_URL": "https://gis.test/", "PDN_GIS_BACKEND": "http://127.0.0.1:2",
+		"PDN_GIS_DB_HOST": "h", "PDN_GIS_DB_PORT": "5432", "PDN_GIS_DB_USER": "u",
+		"PDN_GIS_DB_PASSWORD": "p'w\\", "PDN_GIS_DB_CA": "ca", "PDN_GIS_ISSUER": issuer, "PDN_GIS_SSO_CA": "ca",
+	}
+	s, err := settingsFromEnv(func(k string) string { return env[k] })
+	if err != nil || s.BaseURL != "https://gis.test" || s.Audience != "pdn-gis" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if dsn := s.Database.DSN(); dsn != `host='h' port=5432 user='u' password='p\'w\\' dbname=pdn_gis `+
+		`sslmode=verify-full sslrootcert='ca' application_name=pdn-features` {
+		t.Errorf("%s", dsn)
+	}
+	env["PDN_GIS_BACKEND"] = "127.0.0.1:2"
+	if _, err := settingsFromEnv(func(k string) string { return env[k] }); err == nil {
+		t.Error("a backend without a scheme is refused")
+	}
+}
