@@ -1,4 +1,7 @@
-"""The feature service as a WSGI application (gunicorn serves it, HTTPS, several workers).
+"""The feature service's pygeoapi as a WSGI application (gunicorn serves it, several workers),
+behind the compiled front `pdn-features` (toolchain/pdn-features), which answers the items
+queries it can itself and hands this application everything else, as sent. It checks every
+token and access rule itself: the front is not its only guard.
 
     GET /                                  landing page (OGC API)
     GET /conformance
