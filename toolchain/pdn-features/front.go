@@ -50,16 +50,26 @@ func newFront(ctx context.Context, s Settings) (*Front, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxy := httputil.NewSingleHostReverseProxy(s.Backend)
+	keep, cancel := context.WithCancel(ctx)
+	f := &Front{s, pool, &Catalogue{}, tokens, newProxy(s.Backend), cancel}
+	go f.catalogue.Keep(keep, pool, s.Refresh)
+	return f, nil
+}
+
+// newProxy hands requests to pygeoapi as sent (its answers say `Via: 1.1 pdn-features`: the
+// DC's probe knows the front from pygeoapi by it); pygeoapi gone, a 502 that says so.
+func newProxy(backend *url.URL) *httputil.ReverseProxy {
+	proxy := httputil.NewSingleHostReverseProxy(backend)
 	proxy.Transport = &http.Transport{MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second}
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		resp.Header.Add("Via", fmt.Sprintf("%d.%d pdn-features", resp.ProtoMajor, resp.ProtoMinor))
+		return nil
+	}
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		log.Printf("pdn-features: pygeoapi does not answer %s: %v", r.URL.Path, err)
 		problem(w, http.StatusBadGateway, "the feature service's pygeoapi does not answer")
 	}
-	keep, cancel := context.WithCancel(ctx)
-	f := &Front{s, pool, &Catalogue{}, tokens, proxy, cancel}
-	go f.catalogue.Keep(keep, pool, s.Refresh)
-	return f, nil
+	return proxy
 }
 
 // Close stops reading the catalogue and closes the database connections.

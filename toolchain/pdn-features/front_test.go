@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -129,5 +130,25 @@ func TestSettingsNameWhatIsMissing(t *testing.T) {
 	env["PDN_GIS_BACKEND"] = "127.0.0.1:2"
 	if _, err := settingsFromEnv(func(k string) string { return env[k] }); err == nil {
 		t.Error("a backend without a scheme is refused")
+	}
+}
+
+func TestPygeoapisAnswersSayViaTheFrontAndItsAbsenceIs502(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Powered-By", "pygeoapi 0.21.0")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	}))
+	address, _ := url.Parse(backend.URL)
+	proxy := newProxy(address)
+	w := httptest.NewRecorder()
+	proxy.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/health", nil))
+	if w.Code != 200 || w.Header().Get("Via") != "1.1 pdn-features" || w.Header().Get("X-Powered-By") != "pygeoapi 0.21.0" {
+		t.Errorf("%d %v", w.Code, w.Header())
+	}
+	backend.Close()
+	w = httptest.NewRecorder()
+	proxy.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/collections", nil))
+	if w.Code != http.StatusBadGateway || w.Body.String() != `{"code":502,"description":"the feature service's pygeoapi does not answer"}` {
+		t.Errorf("%d %s", w.Code, w.Body.String())
 	}
 }
