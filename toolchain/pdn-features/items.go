@@ -71,8 +71,8 @@ func ParseItems(c *Collection, values url.Values, accept string) (Query, bool) {
 			return q, false
 		}
 	}
-	if values.Get("f") == "" && strings.Contains(accept, "text/html") {
-		return q, false // a browser gets pygeoapi's HTML page
+	if values.Get("f") == "" && (strings.Contains(accept, "text/html") || strings.Contains(accept, "ld+json")) {
+		return q, false // a browser gets pygeoapi's HTML page, a linked-data client its JSON-LD
 	}
 	for _, col := range c.Properties {
 		if v, ok := equal[col.Name]; ok {
