@@ -109,16 +109,22 @@ func (f *Front) items(w http.ResponseWriter, r *http.Request, id string) bool {
 	if authorization, sent := r.Header["Authorization"]; sent {
 		tenant, err := f.tokens.TenantOf(r.Context(), strings.Join(authorization, ","))
 		if err != nil { // a token that is not accepted is never anonymous
+			answeredHere(w)
 			problem(w, http.StatusUnauthorized, strings.TrimPrefix(err.Error(), ErrToken.Error()+": "))
 			return true
 		}
 		caller = tenant
+		if rec, ok := w.(*recorded); ok {
+			rec.tenant = tenant
+		}
 	}
 	if !c.Public && caller == "" {
+		answeredHere(w)
 		problem(w, http.StatusUnauthorized, id+": a bearer token of a reader is required")
 		return true
 	}
 	if !c.Public && !c.Readers[caller] {
+		answeredHere(w)
 		problem(w, http.StatusForbidden, id+": "+caller+" may not read it")
 		return true
 	}
@@ -132,6 +138,7 @@ func (f *Front) items(w http.ResponseWriter, r *http.Request, id string) bool {
 		}
 		return false // a table replaced since the catalogue was read, the database gone: pygeoapi's
 	}
+	answeredHere(w)
 	h := w.Header()
 	h.Set("Content-Type", "application/geo+json")
 	h.Set("X-Powered-By", "pdn-features "+Version)
@@ -224,6 +231,13 @@ func appendLinks(out []byte, base string, c *Collection, u *url.URL, q Query, mo
 	out = append(out, ',')
 	out = link(out, "collection", "application/json", c.Title, collection)
 	return append(out, ']')
+}
+
+// answeredHere marks the request's access-log line as answered by the front.
+func answeredHere(w http.ResponseWriter) {
+	if rec, ok := w.(*recorded); ok {
+		rec.answered = "front"
+	}
 }
 
 // problem writes the service's error body (pdn.gis.server.FeatureService.problem).

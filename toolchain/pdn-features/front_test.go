@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -150,5 +152,30 @@ func TestPygeoapisAnswersSayViaTheFrontAndItsAbsenceIs502(t *testing.T) {
 	proxy.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/collections", nil))
 	if w.Code != http.StatusBadGateway || w.Body.String() != `{"code":502,"description":"the feature service's pygeoapi does not answer"}` {
 		t.Errorf("%d %s", w.Code, w.Body.String())
+	}
+}
+
+func TestEveryRequestIsLoggedWithWhoAskedAndWhoAnswered(t *testing.T) {
+	r := newRealm(t)
+	f, _ := frontFor(t, r)
+	var out strings.Builder
+	at := time.Date(2026, 12, 7, 20, 40, 0, 0, time.UTC)
+	logged := &accessLog{next: f, out: &out, now: func() time.Time { return at }}
+	other := "Bearer " + r.sign(t, jwt.SigningMethodRS256, "rsa-1", claims(map[string]any{TenantClaim: "kemendagri"}))
+	for _, c := range []struct{ path, authorization string }{
+		{"/collections/kab-bekasi.tanah/items?f=json", other},
+		{"/collections", ""},
+	} {
+		req := httptest.NewRequest(http.MethodGet, c.path, nil)
+		req.RemoteAddr = "198.18.0.10:40000"
+		if c.authorization != "" {
+			req.Header.Set("Authorization", c.authorization)
+		}
+		logged.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	want := `198.18.0.10:40000 kemendagri [07/Dec/2026:20:40:00 +0000] "GET /collections/kab-bekasi.tanah/items?f=json HTTP/1.1" 403 73 0.0000 front` + "\n" +
+		`198.18.0.10:40000 - [07/Dec/2026:20:40:00 +0000] "GET /collections HTTP/1.1" 418 0 0.0000 pygeoapi` + "\n"
+	if out.String() != want {
+		t.Errorf("%s\nwant\n%s", out.String(), want)
 	}
 }

@@ -58,7 +58,7 @@ func run() error {
 	defer front.Close()
 	server := &http.Server{
 		Addr:              settings.Listen,
-		Handler:           front,
+		Handler:           &accessLog{next: front, out: os.Stdout, now: time.Now},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
