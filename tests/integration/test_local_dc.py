@@ -96,6 +96,7 @@ def test_status_is_healthy_and_up_is_idempotent(local_dc: LocalDC) -> None:
         "dns",
         "keycloak",
         "tte",
+        "gis-pygeoapi",
         "gis",
         "capi-controller",
         "capi-kubeadm-bootstrap",

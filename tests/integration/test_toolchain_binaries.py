@@ -44,12 +44,13 @@ def test_status_lists_every_binary_built_here() -> None:
         "capi-kubeadm-bootstrap": "sigs.k8s.io/cluster-api@v1.14.2",
         "capi-kubeadm-control-plane": "sigs.k8s.io/cluster-api@v1.14.2",
         "capd-controller": "sigs.k8s.io/cluster-api/test@v1.14.2",
+        "pdn-features": "pdn-features 0.1.0",
     }
     assert set(lines) == set(expected)
     for binary, version in expected.items():
         assert version in lines[binary], lines[binary]
         assert "built here from" in lines[binary] or "found on PATH" in lines[binary]
-    assert proc.stdout.splitlines()[-1].startswith("all 15 binaries present in")
+    assert proc.stdout.splitlines()[-1].startswith("all 16 binaries present in")
 
 
 def test_go_version_m_and_pdns_own_reader_agree() -> None:
@@ -98,6 +99,7 @@ def test_an_operator_host_without_go_or_network_imports_and_runs_it(tmp_path: Pa
         "etcd",
         "kwok",
         "cluster-api",
+        "pdn-features",
     }
     cache, state = tmp_path / "operator-cache", tmp_path / "operator-state"
     pdn = str(paths.venv_bin() / "pdn")
