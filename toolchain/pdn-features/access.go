@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,6 +18,43 @@ type accessLog struct {
 	mu   sync.Mutex
 	out  io.Writer
 	now  func() time.Time
+}
+
+// bufferedLog is out behind a buffer written at least every second and when ctx ends (not a
+// system call per request, as nginx's buffered access log); flush writes what is left.
+func bufferedLog(ctx context.Context, out io.Writer) (w io.Writer, flush func()) {
+	buffered := &lockedWriter{w: bufio.NewWriterSize(out, 64<<10)}
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				buffered.Flush()
+				return
+			case <-tick.C:
+				buffered.Flush()
+			}
+		}
+	}()
+	return buffered, buffered.Flush
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func (l *lockedWriter) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.w.Flush()
 }
 
 // recorded is a ResponseWriter that keeps what the access log reports.

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,4 +180,41 @@ func TestEveryRequestIsLoggedWithWhoAskedAndWhoAnswered(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("%s\nwant\n%s", out.String(), want)
 	}
+}
+
+func TestTheBufferedLogIsWrittenWithinASecondAndAtTheEnd(t *testing.T) {
+	var out syncBuilder
+	ctx, cancel := context.WithCancel(context.Background())
+	w, flush := bufferedLog(ctx, &out)
+	_, _ = w.Write([]byte("one\n"))
+	deadline := time.Now().Add(3 * time.Second)
+	for out.String() != "one\n" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out.String() != "one\n" {
+		t.Fatalf("not written within a second: %q", out.String())
+	}
+	_, _ = w.Write([]byte("two\n"))
+	cancel()
+	flush()
+	if out.String() != "one\ntwo\n" {
+		t.Errorf("%q", out.String())
+	}
+}
+
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

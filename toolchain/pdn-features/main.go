@@ -56,9 +56,11 @@ func run() error {
 		return err
 	}
 	defer front.Close()
+	out, flush := bufferedLog(ctx, os.Stdout)
+	defer flush()
 	server := &http.Server{
 		Addr:              settings.Listen,
-		Handler:           &accessLog{next: front, out: os.Stdout, now: time.Now},
+		Handler:           &accessLog{next: front, out: out, now: time.Now},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
