@@ -19,6 +19,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,17 @@ import (
 	"syscall"
 	"time"
 )
+
+// probesDropped writes the server's own log but for a TLS handshake that ends at once (EOF):
+// a port probe (the DC's supervisor, a load balancer's TCP check) at every check.
+type probesDropped struct{ out *os.File }
+
+func (p probesDropped) Write(b []byte) (int, error) {
+	if bytes.Contains(b, []byte("TLS handshake error")) && bytes.HasSuffix(bytes.TrimSpace(b), []byte(": EOF")) {
+		return len(b), nil
+	}
+	return p.out.Write(b)
+}
 
 // Version is stamped by the build (-X main.Version=...).
 var Version = "dev"
@@ -62,6 +74,7 @@ func run() error {
 		Addr:              settings.Listen,
 		Handler:           &accessLog{next: front, out: out, now: time.Now},
 		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(probesDropped{os.Stderr}, "", log.LstdFlags),
 		IdleTimeout:       120 * time.Second,
 	}
 	done := make(chan error, 1)
