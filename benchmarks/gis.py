@@ -130,6 +130,11 @@ def _setup(dc: LocalDC, scratch: Path) -> tuple[Database, str]:
 Figures = tuple[float, float, float, int, float]  # per second, p50 ms, p99 ms, errors, features
 
 
+def _bbox(box: tuple[float, float, float, float]) -> str:
+    """A box as the items query's `bbox` parameter."""
+    return ",".join(f"{v:.5f}" for v in box)
+
+
 def _page_sql(box: tuple[float, float, float, float]) -> str:
     """The page as plain SQL: what the front asks of PostGIS, as a user would write it."""
     schema, table = tenants.schema_name(TENANT), tenants.table_name("titik")
@@ -234,7 +239,7 @@ def _wrk(  # noqa: PLR0917 (one load's settings)
     script.write_text(
         WRK_SCRIPT
         % {
-            "boxes": ",".join(json.dumps(",".join(f"{v:.5f}" for v in b)) for b in boxes),
+            "boxes": ",".join(json.dumps(_bbox(b)) for b in boxes),
             "headers": ",".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()),
             "path": path,
         }
@@ -279,7 +284,7 @@ def _same_features(  # noqa: PLR0917
     with db.connect() as conn:
         for box in boxes:
             rows = [str(r[0]) for r in conn.execute(_page_sql(box)).fetchall()]
-            bbox = ",".join(f"{v:.5f}" for v in box)
+            bbox = _bbox(box)
             answer = pool.request(
                 "GET",
                 f"{url}/collections/{collection}/items?f=json&limit=100&bbox={bbox}",

@@ -12,9 +12,7 @@ environment, never a command line.
 
 from __future__ import annotations
 
-import http.client
 import os
-import ssl
 import sys
 from pathlib import Path
 
@@ -70,26 +68,6 @@ def ensure_login(settings: DCSettings, ca: Path) -> None:
         raise DCError(f"cannot make the GIS service's login: {err}") from err
 
 
-def front_problem(host: str, port: int, ca: Path) -> str | None:
-    """None when the front answers /health through pygeoapi (`Via: … pdn-features`); a DC made
-    before the front ran pygeoapi itself on this port, healthy but not the front: restarted."""
-    context = ssl.create_default_context(cafile=str(ca))
-    connection = http.client.HTTPSConnection(host, port, timeout=3, context=context)
-    try:
-        connection.request("GET", "/health")
-        response = connection.getresponse()
-        body = response.read().decode(errors="replace")
-    except (OSError, ssl.SSLError, http.client.HTTPException) as err:
-        return f"/health: {err.__class__.__name__}: {err}"
-    finally:
-        connection.close()
-    if response.status != 200:
-        return f"/health: HTTP {response.status} {body.strip()[:120]}"
-    if "pdn-features" not in (response.getheader("Via") or ""):
-        return f"/health: not answered through {FRONT_BINARY} (an older service on its port)"
-    return None
-
-
 def process_specs(
     settings: DCSettings, ca: pki.KeyPair, sso_url: str, toolchain: Path
 ) -> tuple[ProcessSpec, ProcessSpec]:
@@ -131,7 +109,9 @@ def process_specs(
         NAME,
         (str(toolchain / FRONT_BINARY),),
         (port,),
-        lambda: front_problem(host, port, ca.cert),
+        # A DC made before the front ran pygeoapi itself on this port (healthy, and not the
+        # front): answers through the front say `Via: 1.1 pdn-features`.
+        lambda: expect_ok(host, port, "/health", ca.cert, header=("Via", FRONT_BINARY)),
         env={
             **env,
             "PDN_GIS_LISTEN": f"{host}:{port}",

@@ -94,9 +94,9 @@ class GisDeployment(pulumi.ComponentResource):
             opts=child,
         )
         selector = workloads.labels(SERVICE, SERVICE)
-        mounts, volumes = workloads.mounted({TLS_SECRET: "/etc/pdn/tls"}, {})
+        tls, volumes = workloads.mounted({TLS_SECRET: "/etc/pdn/tls"}, {})
         # gunicorn's heartbeat files (the root file system is read-only).
-        mounts.append(k8s.core.v1.VolumeMountArgs(name="run", mount_path="/run/pdn"))
+        heartbeats = k8s.core.v1.VolumeMountArgs(name="run", mount_path="/run/pdn")
         volumes.append(
             k8s.core.v1.VolumeArgs(
                 name="run", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory")
@@ -127,7 +127,7 @@ class GisDeployment(pulumi.ComponentResource):
                 "PDN_GIS_BACKEND": f"http://127.0.0.1:{PYGEOAPI}",
             },
             secret_env=password,
-            mounts=[m for m in mounts if m.name != "run"],
+            mounts=tls,
             # /health passes through to pygeoapi: ready when both answer.
             readiness=k8s.core.v1.ProbeArgs(
                 http_get=k8s.core.v1.HTTPGetActionArgs(path="/health", port=HTTPS, scheme="HTTPS"),
@@ -157,7 +157,7 @@ class GisDeployment(pulumi.ComponentResource):
             memory="1Gi",
             env=env,
             secret_env=password,
-            mounts=mounts,
+            mounts=[*tls, heartbeats],
         )
         workloads.rolling(
             f"{name}-features",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -101,7 +102,8 @@ func (f *Front) items(w http.ResponseWriter, r *http.Request, id string) bool {
 	if c == nil {
 		return false // not read yet, or not a layer: pygeoapi says which
 	}
-	query, ok := ParseItems(c, r.URL.Query(), r.Header.Get("Accept"))
+	values := r.URL.Query() // parsed once: the query, then the page's links
+	query, ok := ParseItems(c, values, r.Header.Get("Accept"))
 	if !ok {
 		return false
 	}
@@ -130,7 +132,7 @@ func (f *Front) items(w http.ResponseWriter, r *http.Request, id string) bool {
 	}
 	bp := buffers.Get().(*[]byte)
 	defer buffers.Put(bp)
-	body, err := f.page(r.Context(), c, query, r.URL, (*bp)[:0])
+	body, err := f.page(r.Context(), c, query, r.URL.RawQuery, values, (*bp)[:0])
 	*bp = body[:0]
 	if err != nil {
 		if r.Context().Err() == nil {
@@ -150,7 +152,7 @@ func (f *Front) items(w http.ResponseWriter, r *http.Request, id string) bool {
 
 // page is the items answer as pygeoapi writes it: the features, numberMatched, numberReturned,
 // its links and a timestamp. numberMatched is counted only when the page does not tell it.
-func (f *Front) page(ctx context.Context, c *Collection, q Query, u *url.URL, out []byte) ([]byte, error) {
+func (f *Front) page(ctx context.Context, c *Collection, q Query, raw string, values url.Values, out []byte) ([]byte, error) {
 	pageSQL, countSQL, args := q.SQL(c)
 	rows, err := f.pool.Query(ctx, pageSQL, args...)
 	if err != nil {
@@ -179,17 +181,17 @@ func (f *Front) page(ctx context.Context, c *Collection, q Query, u *url.URL, ou
 	out = strconv.AppendInt(out, int64(matched), 10)
 	out = append(out, `,"numberReturned":`...)
 	out = strconv.AppendInt(out, int64(returned), 10)
-	out = appendLinks(out, f.settings.BaseURL, c, u, q, matched > q.Offset+returned)
+	out = appendLinks(out, f.settings.BaseURL, c, raw, values, q, matched > q.Offset+returned)
 	out = append(out, `,"timeStamp":`...)
 	out = appendString(out, time.Now().UTC().Format("2006-01-02T15:04:05.000000Z"))
 	return append(out, '}'), nil
 }
 
-func appendLinks(out []byte, base string, c *Collection, u *url.URL, q Query, more bool) []byte {
+func appendLinks(out []byte, base string, c *Collection, raw string, values url.Values, q Query, more bool) []byte {
 	collection := base + "/collections/" + c.ID
 	self := collection + "/items"
 	with := func(f string) string {
-		v := u.Query()
+		v := maps.Clone(values)
 		v.Set("f", f)
 		return self + "?" + v.Encode()
 	}
@@ -206,8 +208,8 @@ func appendLinks(out []byte, base string, c *Collection, u *url.URL, q Query, mo
 	}
 	out = append(out, `,"links":[`...)
 	selfHref := self
-	if u.RawQuery != "" {
-		selfHref += "?" + u.RawQuery
+	if raw != "" {
+		selfHref += "?" + raw
 	}
 	out = link(out, "self", "application/geo+json", "This document as GeoJSON", selfHref)
 	out = append(out, ',')
@@ -215,7 +217,7 @@ func appendLinks(out []byte, base string, c *Collection, u *url.URL, q Query, mo
 	out = append(out, ',')
 	out = link(out, "alternate", "text/html", "This document as HTML", with("html"))
 	page := func(rel, title string, offset int) {
-		v := u.Query()
+		v := maps.Clone(values)
 		v.Del("f")
 		v.Set("offset", strconv.Itoa(offset))
 		v.Set("limit", strconv.Itoa(q.Limit))

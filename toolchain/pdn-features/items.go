@@ -30,12 +30,6 @@ type Equality struct{ Column, Value string }
 // property that is not a text column, a value pygeoapi would refuse), which pygeoapi answers.
 func ParseItems(c *Collection, values url.Values, accept string) (Query, bool) {
 	q := Query{Limit: defaultLimit}
-	text := map[string]bool{}
-	for _, col := range c.Properties {
-		if col.Kind == kindText {
-			text[col.Name] = true
-		}
-	}
 	equal := map[string]string{}
 	for name, vs := range values {
 		if len(vs) != 1 {
@@ -65,7 +59,7 @@ func ParseItems(c *Collection, values url.Values, accept string) (Query, bool) {
 				return q, false
 			}
 			q.Offset = n
-		case text[name] && utf8.ValidString(v) && !strings.ContainsRune(v, 0):
+		case c.textColumn(name) && utf8.ValidString(v) && !strings.ContainsRune(v, 0):
 			equal[name] = v
 		default:
 			return q, false
@@ -80,6 +74,16 @@ func ParseItems(c *Collection, values url.Values, accept string) (Query, bool) {
 		}
 	}
 	return q, true
+}
+
+// textColumn is whether name is one of the layer's text columns (a handful: a scan, no map).
+func (c *Collection) textColumn(name string) bool {
+	for _, col := range c.Properties {
+		if col.Kind == kindText && col.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func parseBBox(v string) ([4]float64, bool) {
