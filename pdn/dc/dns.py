@@ -13,6 +13,7 @@ import random
 import signal
 import socket
 import struct
+import time
 from pathlib import Path
 
 from pdn.dc.errors import DCError
@@ -57,6 +58,9 @@ def _write(settings: DCSettings, wanted: dict[str, str]) -> None:
     write_private(path, "\n".join(lines) + "\n", mode=0o644)
 
 
+RELOAD_TIMEOUT = 10.0  # seconds for the server to answer what it re-read
+
+
 def set_records(settings: DCSettings, changes: dict[str, str], supervisor: Supervisor) -> bool:
     """Point each name at its address; the server re-reads its records. True if any changed."""
     for name, address in changes.items():
@@ -73,6 +77,16 @@ def set_records(settings: DCSettings, changes: dict[str, str], supervisor: Super
     if pid is None:
         raise DCError("the DC's DNS server is not running: `pdn dc up`")
     os.kill(pid, signal.SIGHUP)
+    # SIGHUP is asynchronous: a cutover is done once the server answers the new addresses.
+    deadline = time.monotonic() + RELOAD_TIMEOUT
+    for name, address in changes.items():
+        while resolve(name, settings.listen_host, settings.ports.dns) != [address]:
+            if time.monotonic() >= deadline:
+                raise DCError(
+                    f"the DC's DNS server still does not answer {name} with {address} "
+                    f"{RELOAD_TIMEOUT:.0f} s after re-reading its records: see its log"
+                )
+            time.sleep(0.05)
     return True
 
 
