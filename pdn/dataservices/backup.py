@@ -27,6 +27,7 @@ import base64
 import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import tempfile
 import time
@@ -199,16 +200,25 @@ class _Read:
 
 
 def _spooled_copy(s3: Any, bucket: str, key: str) -> _Read:
-    """The object's content in a spool file, with its sha256, size, version and retention."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 (returned open)
-    digest = hashlib.sha256()
-    size = 0
+    """The object's content, with its sha256, size, version and retention: up to SPOOL bytes
+    read in one piece into memory (one copy, hashed in one call: a 8 MiB object written chunk
+    by chunk into a spool cost more of pdn's CPU than its TLS), larger ones into a file."""
     got = s3.get_object(Bucket=bucket, Key=key)
-    for chunk in chunks(got["Body"]):
-        digest.update(chunk)
-        spool.write(chunk)
-        size += len(chunk)
-    spool.seek(0)
+    spool: IO[bytes]
+    if int(got.get("ContentLength") or 0) <= SPOOL:
+        content = got["Body"].read()  # botocore checks the length the store announced
+        digest = hashlib.sha256(content)
+        size = len(content)
+        spool = io.BytesIO(content)  # shares the bytes: read() whole gives them back, no copy
+    else:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (returned open)
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in chunks(got["Body"]):
+            digest.update(chunk)
+            spool.write(chunk)
+            size += len(chunk)
+        spool.seek(0)
     version = str(got.get("VersionId") or "")
     until = got.get("ObjectLockRetainUntilDate")
     return _Read(
@@ -322,8 +332,8 @@ def _store(spool: IO[bytes], sha: str, size: int, sites: list[Site], bucket: str
     """Upload one content to each site that does not hold it yet; returns the uploads. A
     content held in memory goes in one request (a managed upload costs three, and threads),
     with its sha256 as the S3 checksum: the store refuses the content if it arrives otherwise
-    (BadDigest), and boto3, seeing a checksum over TLS, does not hash the body again to sign
-    the request."""
+    (BadDigest). The checksum header is signed; the body is not hashed again to sign it (see
+    pdn.dataservices.s3.client_config)."""
     uploads = 0
     for site in sites:
         if not _exists(site.s3, bucket, f"objects/{sha}"):

@@ -76,12 +76,19 @@ def client(endpoint: Endpoint, access_key: str, secret_key: str, service: str = 
 
 
 def client_config(read_timeout: int = 60) -> Any:
-    """How pdn's boto3 clients talk to a site's store: path-style, a few retries, and checksums
-    only where the API requires them."""
+    """How pdn's boto3 clients talk to a site's store: path-style, a few retries, checksums
+    only where the API requires them, and bodies not hashed into the signature.
+
+    Every endpoint is TLS (Endpoint refuses any other), which already guarantees the body
+    arrives as sent; a SigV4 signature over it (boto3's default for a body it holds whole)
+    hashed every byte of a backup once more in pdn's process, on top of the content's own
+    sha256, sent as the signed S3 checksum header the store verifies. Unsigned bodies over TLS
+    are what boto3 already does for streamed uploads (upload_file) and what Ceph RGW and
+    SeaweedFS accept."""
     from botocore.config import Config  # noqa: PLC0415
 
     return Config(
-        s3={"addressing_style": "path"},
+        s3={"addressing_style": "path", "payload_signing_enabled": False},
         retries={"max_attempts": 3, "mode": "standard"},
         connect_timeout=5,
         read_timeout=read_timeout,

@@ -3,6 +3,7 @@ healed by `pdn dc up` like the control plane, with nothing for anonymous callers
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import os
@@ -80,6 +81,34 @@ def test_anonymous_and_wrong_keys_are_refused(local_dc: LocalDC, bucket: str) ->
     with pytest.raises(ClientError) as refused:
         wrong.get_object(Bucket=bucket, Key="rahasia.txt")
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_pdn_sends_bodies_unsigned_and_the_store_refuses_one_its_checksum_does_not_match(
+    local_dc: LocalDC, bucket: str
+) -> None:
+    """pdn's clients do not hash bodies into the signature (TLS carries them; see
+    pdn.dataservices.s3.client_config): a backup's integrity is its sha256, sent as the signed
+    S3 checksum header, which the store checks against what arrives."""
+    s3 = local_dc.object_storage_client()
+    signed: list[str] = []
+    s3.meta.events.register(
+        "before-send.s3.PutObject",
+        lambda request, **_: signed.append(request.headers["X-Amz-Content-SHA256"].decode()),
+    )
+    content = os.urandom(2**20)
+    checksum = base64.b64encode(hashlib.sha256(content).digest()).decode()
+    s3.put_object(Bucket=bucket, Key="objects/good", Body=content, ChecksumSHA256=checksum)
+    assert signed == ["UNSIGNED-PAYLOAD"]
+    got = s3.get_object(Bucket=bucket, Key="objects/good")["Body"].read()
+    assert got == content
+
+    tampered = content[:-1] + bytes([content[-1] ^ 1])
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=bucket, Key="objects/bad", Body=tampered, ChecksumSHA256=checksum)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "objects/bad" not in [
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    ]
 
 
 def test_a_killed_object_store_is_healed_with_its_data(local_dc: LocalDC, bucket: str) -> None:
