@@ -54,8 +54,9 @@ unit-go: toolchain
 	cd toolchain/pdn-features && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go vet ./... \
 		&& GOTOOLCHAIN=local GOFLAGS=-mod=readonly go test -count=1 ./...
 
+# The slowest tests are listed at the end: the suite is most of a CI run's time.
 integration: toolchain
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest --durations=20 tests/integration
 
 test: lint unit unit-go integration
 

@@ -201,7 +201,7 @@ class _Read:
 
 def _spooled_copy(s3: Any, bucket: str, key: str) -> _Read:
     """The object's content, with its sha256, size, version and retention: up to SPOOL bytes
-    read in one piece into memory (one copy, hashed in one call: a 8 MiB object written chunk
+    read in one piece into memory (one copy, hashed in one call: an 8 MiB object written chunk
     by chunk into a spool cost more of pdn's CPU than its TLS), larger ones into a file."""
     got = s3.get_object(Bucket=bucket, Key=key)
     spool: IO[bytes]
