@@ -190,40 +190,43 @@ def chunks(body: Any) -> Iterator[bytes]:
 
 @dataclass(frozen=True)
 class _Read:
-    """One object as a run read it: its content spooled, and what identifies it."""
+    """One object as a run read it: its content, and what identifies it."""
 
-    spool: IO[bytes]
+    content: IO[bytes]
     sha256: str
     size: int
     version: str  # "" when the bucket gave none (never versioned: "null")
     locked_until: str
 
 
-def _spooled_copy(s3: Any, bucket: str, key: str) -> _Read:
-    """The object's content, with its sha256, size, version and retention: up to SPOOL bytes
+def _content(got: dict[str, Any]) -> tuple[IO[bytes], str, int]:
+    """A get_object answer's body (open, at its start), its sha256 and size: up to SPOOL bytes
     read in one piece into memory (one copy, hashed in one call: an 8 MiB object written chunk
     by chunk into a spool cost more of pdn's CPU than its TLS), larger ones into a file."""
-    got = s3.get_object(Bucket=bucket, Key=key)
-    spool: IO[bytes]
     if int(got.get("ContentLength") or 0) <= SPOOL:
-        content = got["Body"].read()  # botocore checks the length the store announced
-        digest = hashlib.sha256(content)
-        size = len(content)
-        spool = io.BytesIO(content)  # shares the bytes: read() whole gives them back, no copy
-    else:
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 (returned open)
-        digest = hashlib.sha256()
-        size = 0
-        for chunk in chunks(got["Body"]):
-            digest.update(chunk)
-            spool.write(chunk)
-            size += len(chunk)
-        spool.seek(0)
+        whole = got["Body"].read()  # botocore checks the length the store announced
+        # BytesIO shares the bytes: read() whole gives them back, no copy.
+        return io.BytesIO(whole), hashlib.sha256(whole).hexdigest(), len(whole)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (returned open)
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in chunks(got["Body"]):
+        digest.update(chunk)
+        spool.write(chunk)
+        size += len(chunk)
+    spool.seek(0)
+    return spool, digest.hexdigest(), size
+
+
+def _read_object(s3: Any, bucket: str, key: str) -> _Read:
+    """The object's content, with its sha256, size, version and retention."""
+    got = s3.get_object(Bucket=bucket, Key=key)
+    content, sha256, size = _content(got)
     version = str(got.get("VersionId") or "")
     until = got.get("ObjectLockRetainUntilDate")
     return _Read(
-        spool,
-        digest.hexdigest(),
+        content,
+        sha256,
         size,
         "" if version == "null" else version,
         until.isoformat() if until else "",
@@ -245,7 +248,7 @@ def _back_up_object(
     as that copy (the copy is the store's work, the upload pdn's). item: (key, ETag listed).
     (entry, uploads)"""
     key, etag = item
-    read = _spooled_copy(primary.s3, data.name, key)
+    read = _read_object(primary.s3, data.name, key)
     pinned = data.object_lock and bool(read.version)
     target = f"objects/{read.sha256}"
 
@@ -261,9 +264,9 @@ def _back_up_object(
             primary.s3.copy(source, bucket, target)
         return 1
 
-    with read.spool:
+    with read.content:
         copied = copier.submit(at_this_site)
-        uploads = _store(read.spool, read.sha256, read.size, copies, bucket)
+        uploads = _store(read.content, read.sha256, read.size, copies, bucket)
         uploads += copied.result()
     entry = Entry(
         read.size,
@@ -328,7 +331,7 @@ class _Unclosable:
         pass
 
 
-def _store(spool: IO[bytes], sha: str, size: int, sites: list[Site], bucket: str) -> int:
+def _store(content: IO[bytes], sha: str, size: int, sites: list[Site], bucket: str) -> int:
     """Upload one content to each site that does not hold it yet; returns the uploads. A
     content held in memory goes in one request (a managed upload costs three, and threads),
     with its sha256 as the S3 checksum: the store refuses the content if it arrives otherwise
@@ -337,16 +340,16 @@ def _store(spool: IO[bytes], sha: str, size: int, sites: list[Site], bucket: str
     uploads = 0
     for site in sites:
         if not _exists(site.s3, bucket, f"objects/{sha}"):
-            spool.seek(0)
+            content.seek(0)
             if size <= SPOOL:
                 site.s3.put_object(
                     Bucket=bucket,
                     Key=f"objects/{sha}",
-                    Body=spool.read(),
+                    Body=content.read(),
                     ChecksumSHA256=base64.b64encode(bytes.fromhex(sha)).decode(),
                 )
             else:
-                site.s3.upload_fileobj(_Unclosable(spool), bucket, f"objects/{sha}")
+                site.s3.upload_fileobj(_Unclosable(content), bucket, f"objects/{sha}")
             uploads += 1
     return uploads
 
@@ -506,18 +509,12 @@ def restore_bucket(
                 raise
             mismatches.append(key)  # gone: the drill says which
             continue
-        body = got["Body"]
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115
-        digest = hashlib.sha256()
-        with spool:
-            for chunk in chunks(body):
-                digest.update(chunk)
-                spool.write(chunk)
-            if digest.hexdigest() != entry.sha256:
+        content, sha256, _ = _content(got)
+        with content:
+            if sha256 != entry.sha256:
                 mismatches.append(key)
                 continue
-            spool.seek(0)
-            target.s3.upload_fileobj(spool, target_bucket, key)
+            target.s3.upload_fileobj(content, target_bucket, key)
     return DrillResult(
         manifest.tenant,
         site.name,
