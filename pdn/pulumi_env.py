@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,19 +176,25 @@ def run_pulumi(
     stdin_text: str | None = None,
     extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the pinned pulumi CLI non-interactively; raise PulumiEnvError when it fails."""
+    """Run the pinned pulumi CLI non-interactively; raise PulumiEnvError when it fails.
+
+    Its plugins get a private TMPDIR, removed when it ends: the kubernetes provider writes the
+    cluster's kubeconfig (client key included) to a temporary file at every start and never
+    removes it, so without this each up would leave a credential in /tmp."""
     variables = env.variables()
     variables["PULUMI_SKIP_CONFIRMATIONS"] = "true"
     variables.update(extra_env or {})
-    proc = subprocess.run(
-        [str(env.pulumi), *args, "--non-interactive"],
-        cwd=cwd or paths.REPO_ROOT,
-        env=variables,
-        input=stdin_text if stdin_text is not None else "",
-        capture_output=capture,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="pdn-pulumi-") as scratch:  # mode 0700
+        variables["TMPDIR"] = scratch
+        proc = subprocess.run(
+            [str(env.pulumi), *args, "--non-interactive"],
+            cwd=cwd or paths.REPO_ROOT,
+            env=variables,
+            input=stdin_text if stdin_text is not None else "",
+            capture_output=capture,
+            text=True,
+            check=False,
+        )
     if proc.returncode != 0:
         detail = _error_lines(proc.stdout, proc.stderr) if capture else "see the output above"
         raise PulumiEnvError(f"`pulumi {' '.join(args)}` failed (exit {proc.returncode}): {detail}")

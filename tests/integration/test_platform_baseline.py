@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -79,7 +81,11 @@ def test_baseline_up_verify_no_changes_destroy(
     stack.set_config("pdn:kubeconfig", local_dc.kubeconfig.read_text(), secret=True)
     # The site's clusters are test_clusters' subject.
     stack.set_plain_config({"pdn:inventory": str(site_without_clusters(tmp_path))})
+    left_before = _kubeconfigs_left_in_tmp(local_dc)
     assert set(stack.up()) == {"create"}
+    # The provider writes the kubeconfig it is given to a temporary file at every start and
+    # never removes it: pdn gives pulumi a TMPDIR of its own and removes it.
+    assert _kubeconfigs_left_in_tmp(local_dc) == left_before
     assert set(stack.outputs()["namespaces"]) == PLATFORM_NAMESPACES
 
     with local_dc.api_client() as api:
@@ -92,6 +98,21 @@ def test_baseline_up_verify_no_changes_destroy(
     assert set(stack.destroy()) == {"delete"}
     with local_dc.api_client() as api:
         _assert_baseline_gone(api)
+
+
+def _kubeconfigs_left_in_tmp(local_dc: LocalDC) -> set[Path]:
+    """Files in the temporary directory that hold this DC's cluster credentials."""
+    key = next(
+        line.split(":", 1)[1].strip()
+        for line in local_dc.kubeconfig.read_text().splitlines()
+        if line.strip().startswith("client-key-data:")
+    )
+    found = set()
+    for path in Path(tempfile.gettempdir()).glob("kubeconfig*"):
+        with contextlib.suppress(OSError):
+            if key in path.read_text():
+                found.add(path)
+    return found
 
 
 def _assert_baseline_exists(api: k8s.ApiClient, local_dc: LocalDC) -> None:

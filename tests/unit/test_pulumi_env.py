@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,35 @@ def test_exports_are_shell_safe(
     assert parsed["PULUMI_BACKEND_URL"] == (hostile / "pulumi-state").as_uri()
     assert parsed["PULUMI_CONFIG_PASSPHRASE_FILE"] == str(hostile / "secrets" / "pulumi-passphrase")
     assert not (tmp_path / "pwned").exists()
+
+
+def test_pulumis_plugins_get_a_private_tmpdir_that_is_removed_after(
+    dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the kubernetes provider does at every start: a kubeconfig written to $TMPDIR, left there.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    toolchain = _fake_pulumi()
+    script = '#!/bin/sh\nprintf "%s" "$TMPDIR"\necho "client-key-data: x" > "$TMPDIR/kubeconfig1"\n'
+    (toolchain / "pulumi").write_text(script)
+    (toolchain / "pulumi").chmod(0o755)
+    shown = pulumi_env.run_pulumi(pulumi_env.environment(), ["version"], capture=True).stdout
+    scratch = Path(shown)
+    assert scratch.parent == tmp_path / "tmp"
+    assert not scratch.exists()
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_the_private_tmpdir_is_removed_when_pulumi_fails(
+    dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    toolchain = _fake_pulumi()
+    (toolchain / "pulumi").write_text('#!/bin/sh\n: > "$TMPDIR/kubeconfig1"\nexit 3\n')
+    (toolchain / "pulumi").chmod(0o755)
+    with pytest.raises(PulumiEnvError, match="exit 3"):
+        pulumi_env.run_pulumi(pulumi_env.environment(), ["up"], capture=True)
+    assert list((tmp_path / "tmp").iterdir()) == []
