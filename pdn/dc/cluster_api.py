@@ -13,6 +13,7 @@ import base64
 import copy
 import hashlib
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,6 +119,14 @@ def ensure_credentials(settings: DCSettings, ca: pki.KeyPair) -> None:
         )
 
 
+# A new cluster's infrastructure is ready seconds before its first API server listens, and
+# Cluster API's cluster cache waits 30 s before connecting again after a refusal: every cluster
+# made took that much longer. The controllers are built to read the wait from the environment
+# (toolchain/cluster-api/overlay/controllers/clustercache).
+CONNECTION_RETRY_VARIABLE = "CAPI_CLUSTERCACHE_CONNECTION_RETRY_INTERVAL"
+CONNECTION_RETRY_INTERVAL = "2s"
+
+
 def process_specs(settings: DCSettings, toolchain_bin: Path) -> list[ProcessSpec]:
     host = settings.listen_host
     specs = []
@@ -136,19 +145,24 @@ def process_specs(settings: DCSettings, toolchain_bin: Path) -> list[ProcessSpec
         )
         capd = provider.binary == "capd-controller"
         p = settings.ports
-        env = {
-            "POD_IP": host,  # where its workload API servers listen and say they are
-            "CAPD_INMEMORY_DEBUG_PORT": str(p.capd_debug),
-            "CAPD_INMEMORY_MIN_PORT": str(p.capd_clusters),
-            "CAPD_INMEMORY_MAX_PORT": str(p.capd_clusters + CAPD_CLUSTERS - 1),
-        }
+        env = (
+            {
+                "POD_IP": host,  # where its workload API servers listen and say they are
+                "CAPD_INMEMORY_DEBUG_PORT": str(p.capd_debug),
+                "CAPD_INMEMORY_MIN_PORT": str(p.capd_clusters),
+                "CAPD_INMEMORY_MAX_PORT": str(p.capd_clusters + CAPD_CLUSTERS - 1),
+            }
+            if capd
+            else dict(os.environ)
+        )
+        env[CONNECTION_RETRY_VARIABLE] = CONNECTION_RETRY_INTERVAL
         specs.append(
             ProcessSpec(
                 provider.binary,
                 argv,
                 (ports.webhook, ports.health, ports.diagnostics, *((p.capd_debug,) * capd)),
                 _probe(host, ports),
-                env=env if capd else None,
+                env=env,
             )
         )
     return specs

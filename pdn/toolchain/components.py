@@ -29,6 +29,11 @@ _CAPI = "sigs.k8s.io/cluster-api"
 # (v1.14.2 fixes them, on every address): see toolchain/cluster-api/overlay/.
 _INMEMORY_MUX = "infrastructure/inmemory/pkg/server/mux.go"
 CAPD_OVERLAYS = ((f"{_CAPI}/test", _INMEMORY_MUX, f"overlay/{_INMEMORY_MUX}"),)
+# Every controller's cluster cache with its wait before connecting again to a workload cluster
+# from the environment (a new cluster's first connection is refused for seconds, and the fixed
+# 30 s wait made every cluster that much slower to make): see toolchain/cluster-api/overlay/.
+_CLUSTER_CACHE = "controllers/clustercache/cluster_cache.go"
+CAPI_OVERLAYS = ((_CAPI, _CLUSTER_CACHE, f"overlay/{_CLUSTER_CACHE}"),)
 CLUSTER_API_PROVIDERS = (
     ("capi-controller", f"{_CAPI}/core", _CAPI, "core/config"),
     ("capi-kubeadm-bootstrap", f"{_CAPI}/bootstrap/kubeadm", _CAPI, "bootstrap/kubeadm/config"),
@@ -231,7 +236,7 @@ COMPONENTS: tuple[Component, ...] = (
                 packages=(package,),
                 output=binary,
                 ldflags=("-s", "-w", f"-X {_CAPI}/version.gitVersion={CLUSTER_API_VERSION}"),
-                overlays=CAPD_OVERLAYS if binary == "capd-controller" else (),
+                overlays=CAPI_OVERLAYS + (CAPD_OVERLAYS if binary == "capd-controller" else ()),
             )
             for binary, package, _, _ in CLUSTER_API_PROVIDERS
         ),

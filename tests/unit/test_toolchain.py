@@ -250,3 +250,19 @@ def test_a_plugin_that_never_announces_its_port_is_not_waited_for(
     monkeypatch.setattr(build_mod, "PLUGIN_ANNOUNCE_TIMEOUT", 1.0)
     with pytest.raises(ToolchainError, match="did not announce a port"):
         build_mod.plugin_version(silent)
+
+
+def test_every_overlay_replaces_a_file_of_the_pinned_release() -> None:
+    """An overlay is a whole upstream file with pdn's change: it names the release it was
+    taken from, which must be the pinned one (a raised pin means taking the file again)."""
+    overlays = {
+        (build.module_dir, module, replacement)
+        for c in COMPONENTS
+        for build in c.builds
+        for module, _, replacement in build.overlays
+    }
+    assert len(overlays) == 2
+    for module_dir, module, replacement in overlays:
+        header = (MODULES / module_dir / replacement).read_text()[:2000]
+        name = module.removeprefix("sigs.k8s.io/")
+        assert f"pdn: a build overlay of {name} {CLUSTER_API_VERSION}'s" in header, replacement
