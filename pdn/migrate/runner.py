@@ -171,6 +171,7 @@ def run_playbook(
         )
     private = private or run_dir(runtime, playbook)
     private.mkdir(parents=True)
+    (private / "tmp").mkdir(mode=0o700)
 
     def handler(event: dict[str, Any]) -> bool:
         if on_event is not None:
@@ -227,6 +228,9 @@ def _run(
             "ANSIBLE_COLLECTIONS_PATH": str(PLAYBOOKS / "collections"),
             "ANSIBLE_ROLES_PATH": str(PLAYBOOKS / "roles"),
             "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
+            # And the modules run on this host unpack themselves there, not in /tmp: a run
+            # killed by PID leaves what it unpacked with its artifacts.
+            "TMPDIR": str(private / "tmp"),
             "ANSIBLE_HOME": str(private / "ansible-home"),
             # SSH connections kept open between runs (ControlPersist), as an operator's are.
             "ANSIBLE_SSH_CONTROL_PATH_DIR": str(runtime.ssh_control),
