@@ -24,11 +24,22 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _fake_pulumi() -> Path:
+def _fake_pulumi(script: str = "#!/bin/sh\n") -> Path:
     toolchain = bin_dir()
     toolchain.mkdir(parents=True)
-    (toolchain / "pulumi").write_text("#!/bin/sh\n")
+    (toolchain / "pulumi").write_text(script)
+    (toolchain / "pulumi").chmod(0o755)
     return toolchain
+
+
+@pytest.fixture
+def tmpdir_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This process's temporary directory (TMPDIR and tempfile's), empty."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    return tmp
 
 
 def test_missing_cli_says_how_to_build_it(dirs: Path) -> None:
@@ -99,32 +110,21 @@ def test_exports_are_shell_safe(
 
 
 def test_pulumis_plugins_get_a_private_tmpdir_that_is_removed_after(
-    dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dirs: Path, tmpdir_here: Path
 ) -> None:
     # As the kubernetes provider does at every start: a kubeconfig written to $TMPDIR, left there.
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    toolchain = _fake_pulumi()
-    script = '#!/bin/sh\nprintf "%s" "$TMPDIR"\necho "client-key-data: x" > "$TMPDIR/kubeconfig1"\n'
-    (toolchain / "pulumi").write_text(script)
-    (toolchain / "pulumi").chmod(0o755)
+    _fake_pulumi(
+        '#!/bin/sh\nprintf "%s" "$TMPDIR"\necho "client-key-data: x" > "$TMPDIR/kubeconfig1"\n'
+    )
     shown = pulumi_env.run_pulumi(pulumi_env.environment(), ["version"], capture=True).stdout
     scratch = Path(shown)
-    assert scratch.parent == tmp_path / "tmp"
+    assert scratch.parent == tmpdir_here
     assert not scratch.exists()
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list(tmpdir_here.iterdir()) == []
 
 
-def test_the_private_tmpdir_is_removed_when_pulumi_fails(
-    dirs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    toolchain = _fake_pulumi()
-    (toolchain / "pulumi").write_text('#!/bin/sh\n: > "$TMPDIR/kubeconfig1"\nexit 3\n')
-    (toolchain / "pulumi").chmod(0o755)
+def test_the_private_tmpdir_is_removed_when_pulumi_fails(dirs: Path, tmpdir_here: Path) -> None:
+    _fake_pulumi('#!/bin/sh\n: > "$TMPDIR/kubeconfig1"\nexit 3\n')
     with pytest.raises(PulumiEnvError, match="exit 3"):
         pulumi_env.run_pulumi(pulumi_env.environment(), ["up"], capture=True)
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list(tmpdir_here.iterdir()) == []
